@@ -1,0 +1,167 @@
+#include "hcall.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../vmm/machine.h"
+
+typedef int64_t (*hcall_fn)(struct machine *m, int cpu, uint64_t *args);
+
+static int64_t h_put_term_char(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    uint64_t len = args[1];
+    if (args[0] != VTY_REG || len > 16)
+        return H_PARAMETER;
+    /* The characters are packed into r6..r7 most-significant byte first, whatever the
+     * guest's endianness (the guest stores them with cpu_to_be64). */
+    uint8_t buf[16];
+    for (unsigned i = 0; i < len; i++)
+        buf[i] = (uint8_t)(args[2 + i / 8] >> (56 - 8 * (i % 8)));
+    return vty_write(&m->vty, buf, len) == 0 ? H_SUCCESS : H_HARDWARE;
+}
+
+static int64_t h_get_term_char(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    if (args[0] != VTY_REG)
+        return H_PARAMETER;
+    uint8_t buf[16];
+    size_t len = vty_read(&m->vty, buf, sizeof(buf));
+    args[0] = len;
+    args[1] = args[2] = 0;
+    for (size_t i = 0; i < len; i++)
+        args[1 + i / 8] |= (uint64_t)buf[i] << (56 - 8 * (i % 8));
+    return H_SUCCESS;
+}
+
+static int64_t set_lpcr(struct machine *m, int cpu, uint64_t mask, uint64_t val)
+{
+    return m->ops->set_lpcr(m, cpu, mask, val) == 0 ? H_SUCCESS : H_HARDWARE;
+}
+
+/* H_SET_MODE: KVM-HV does the breakpoint resources itself; interrupt endianness (which every
+ * little-endian Linux requires: it panics without it) and the alternate interrupt location
+ * come here. Both are LPCR fields. */
+static int64_t h_set_mode(struct machine *m, int cpu, uint64_t *args)
+{
+    uint64_t mflags = args[0], resource = args[1];
+    if (resource != H_SET_MODE_RESOURCE_LE && resource != H_SET_MODE_RESOURCE_ADDR_TRANS_MODE)
+        return H_P2;
+    if (args[2] != 0)
+        return H_P3;
+    if (args[3] != 0)
+        return H_P4;
+    if (resource == H_SET_MODE_RESOURCE_LE) {
+        if (mflags > 1)
+            return H_UNSUPPORTED_FLAG_START;
+        return set_lpcr(m, cpu, LPCR_ILE, mflags ? LPCR_ILE : 0);
+    }
+    /* AIL 1 is reserved and 2 is not offered by the ISA for guests: only 0 and 3. */
+    if (mflags != 0 && mflags != 3)
+        return H_UNSUPPORTED_FLAG_START - (int64_t)mflags;
+    return set_lpcr(m, cpu, LPCR_AIL, mflags << LPCR_AIL_SHIFT);
+}
+
+/* H_REGISTER_PROC_TBL flags (PAPR; Linux platforms/pseries/lpar.c). */
+#define PROC_TBL_MODIFY 0x10
+#define PROC_TBL_REGISTER 0x08
+#define PROC_TBL_RADIX 0x04
+#define PROC_TBL_HASH_SEG 0x02      /* segment tables: a POWER9 hash feature nobody uses */
+#define PROC_TBL_GTSE 0x01
+#define PATE_GR (1ULL << 63)        /* partition-table entry: guest uses radix */
+
+/* The guest tells us where its process table is; KVM needs it in the partition table
+ * (KVM_PPC_CONFIGURE_V3_MMU). Any failure makes Linux BUG(), so errors are precise. */
+static int64_t h_register_proc_tbl(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    uint64_t flags = args[0], base = args[1], page_size = args[2], table_size = args[3];
+    if (flags & ~0x1fULL)
+        return H_PARAMETER;
+    bool radix = flags & PROC_TBL_RADIX;
+    if (!(flags & PROC_TBL_MODIFY)) {
+        /* "Keep what is there": only consistent if the mode is the one the VM is in. A hash
+         * guest on POWER9 makes exactly this call with all zeroes. */
+        if (radix != m->radix)
+            return H_PARAMETER;
+        if (radix)
+            return H_SUCCESS;
+        base = page_size = table_size = 0;
+    } else if (!(flags & PROC_TBL_REGISTER)) {
+        base = page_size = table_size = 0;     /* deregister */
+    } else if (flags & PROC_TBL_HASH_SEG) {
+        return H_P2;
+    }
+
+    uint64_t entry;
+    if (radix) {
+        if (base & 0xfff || base >> 60)
+            return H_P2;
+        if (page_size)
+            return H_P3;
+        if (table_size > 24)
+            return H_P4;
+        entry = PATE_GR | base | table_size;
+    } else {
+        if (base >> 38 || page_size > 7 || table_size > 24)
+            return H_P2;
+        entry = (base << 25) | (page_size << 5) | table_size;
+    }
+    int r = m->ops->configure_mmu(m, radix, flags & PROC_TBL_GTSE, entry);
+    if (r == -EINVAL)
+        return H_PARAMETER;
+    if (r == -ENODEV)
+        return H_NOT_AVAILABLE;
+    if (r)
+        return H_HARDWARE;
+    m->radix = radix;
+    return H_SUCCESS;
+}
+
+static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
+{
+    return rtas_call(m, cpu, args[0]);
+}
+
+static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {
+    [H_GET_TERM_CHAR / 4] = h_get_term_char,
+    [H_PUT_TERM_CHAR / 4] = h_put_term_char,
+    [H_SET_MODE / 4] = h_set_mode,
+    [H_REGISTER_PROC_TBL / 4] = h_register_proc_tbl,
+};
+
+/* Each string promises the guest a family of hcalls; every one is served either by KVM or by
+ * the table above. */
+const char *const hcall_hypertas_functions[] = {
+    "hcall-pft",       /* H_ENTER/H_REMOVE/...: hash page table updates, in KVM */
+    "hcall-term",      /* H_PUT/GET_TERM_CHAR: the vty console, here */
+    "hcall-dabr",      /* H_SET_DABR: in KVM */
+    "hcall-interrupt", /* XICS H_CPPR/H_EOI/H_IPI/H_XIRR: in KVM's XICS device */
+    "hcall-splpar",    /* H_REGISTER_VPA, H_CONFER, H_PROD: in KVM */
+    "hcall-bulk",      /* H_BULK_REMOVE: in KVM */
+    "hcall-set-mode",  /* H_SET_MODE: here (LE, AIL) and in KVM (breakpoints) */
+    NULL,
+};
+
+int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9])
+{
+    hcall_fn fn = NULL;
+    if (nr == KVMPPC_H_RTAS)
+        fn = h_rtas;
+    else if (nr <= H_MAX_OPCODE && nr % 4 == 0)
+        fn = papr_table[nr / 4];
+    if (fn)
+        return fn(m, cpu, args);
+
+    if (nr <= H_MAX_OPCODE) {
+        uint64_t bit = 1ULL << (nr / 4 % 64);
+        uint64_t *word = &m->hcall_warned[nr / 4 / 64];
+        if (!(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit))
+            machine_log(m, "unimplemented hcall 0x%llx: returning H_FUNCTION",
+                        (unsigned long long)nr);
+    } else if (m->verbose) {
+        machine_log(m, "hcall 0x%llx out of range: returning H_FUNCTION", (unsigned long long)nr);
+    }
+    return H_FUNCTION;
+}

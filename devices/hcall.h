@@ -1,0 +1,47 @@
+/* PAPR hypercalls that KVM hands to userspace (KVM_EXIT_PAPR_HCALL).
+ *
+ * KVM performs the hot hcalls itself (HPT updates, H_CEDE, XICS, VPA...); what reaches
+ * minivmm is dispatched through one table indexed by opcode. Unknown opcodes are logged once
+ * per VM and answered H_FUNCTION, which every guest treats as "not available": nothing a
+ * guest passes in an hcall can stop or crash the VMM.
+ */
+#ifndef MINIVMM_HCALL_H
+#define MINIVMM_HCALL_H
+
+#include <stdint.h>
+
+struct machine;
+
+/* Opcodes (Linux arch/powerpc/include/asm/hvcall.h). */
+#define H_GET_TERM_CHAR 0x54
+#define H_PUT_TERM_CHAR 0x58
+#define H_GET_CPU_CHARACTERISTICS 0x1C8
+#define H_SET_MODE 0x31C
+#define H_REGISTER_PROC_TBL 0x37C
+#define H_MAX_OPCODE 0xFFC          /* architected opcodes are multiples of 4 below this */
+#define KVMPPC_H_RTAS 0xf000        /* KVM-private: our RTAS stub's call */
+
+/* Return codes. */
+#define H_SUCCESS 0
+#define H_NOT_AVAILABLE 3
+#define H_HARDWARE (-1)
+#define H_FUNCTION (-2)
+#define H_PARAMETER (-4)
+#define H_P2 (-55)
+#define H_P3 (-56)
+#define H_P4 (-57)
+#define H_UNSUPPORTED_FLAG_START (-256)
+
+/* H_SET_MODE resources. */
+#define H_SET_MODE_RESOURCE_ADDR_TRANS_MODE 3
+#define H_SET_MODE_RESOURCE_LE 4
+
+/* Handles hcall `nr` made by vCPU `cpu`. args[] holds r4..r12 on entry and receives the
+ * values returned in r4..r12; the return value goes to r3. */
+int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]);
+
+/* The ibm,hypertas-functions strings that describe what this VMM (with KVM) provides,
+ * NULL-terminated. */
+extern const char *const hcall_hypertas_functions[];
+
+#endif

@@ -1,0 +1,71 @@
+#include "vty.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+void vty_init(struct vty *v, int out_fd)
+{
+    v->out_fd = out_fd;
+    pthread_mutex_init(&v->lock, NULL);
+    v->in_head = v->in_len = 0;
+}
+
+void vty_destroy(struct vty *v)
+{
+    pthread_mutex_destroy(&v->lock);
+}
+
+int vty_write(struct vty *v, const uint8_t *buf, size_t len)
+{
+    if (v->out_fd < 0)
+        return 0;
+    while (len > 0) {
+        ssize_t n = write(v->out_fd, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            /* A non-blocking stdout that is full: wait rather than drop console bytes. */
+            struct pollfd p = {.fd = v->out_fd, .events = POLLOUT};
+            poll(&p, 1, -1);
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+size_t vty_read(struct vty *v, uint8_t *buf, size_t max)
+{
+    pthread_mutex_lock(&v->lock);
+    size_t n = v->in_len < max ? v->in_len : max;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = v->in[(v->in_head + i) % VTY_IN_SIZE];
+    v->in_head = (v->in_head + n) % VTY_IN_SIZE;
+    v->in_len -= n;
+    pthread_mutex_unlock(&v->lock);
+    return n;
+}
+
+size_t vty_push_input(struct vty *v, const uint8_t *buf, size_t len)
+{
+    pthread_mutex_lock(&v->lock);
+    size_t room = VTY_IN_SIZE - v->in_len;
+    size_t n = len < room ? len : room;
+    for (size_t i = 0; i < n; i++)
+        v->in[(v->in_head + v->in_len + i) % VTY_IN_SIZE] = buf[i];
+    v->in_len += n;
+    pthread_mutex_unlock(&v->lock);
+    return n;
+}
+
+size_t vty_input_room(struct vty *v)
+{
+    pthread_mutex_lock(&v->lock);
+    size_t room = VTY_IN_SIZE - v->in_len;
+    pthread_mutex_unlock(&v->lock);
+    return room;
+}

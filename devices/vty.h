@@ -1,0 +1,36 @@
+/* The sPAPR virtual terminal (hvc0): H_PUT_TERM_CHAR / H_GET_TERM_CHAR.
+ *
+ * Output is written straight to out_fd by the vCPU that makes the hcall. Input arrives from
+ * the host side (the console thread) into a small ring that the guest drains when it polls;
+ * when the ring is full the host side stops reading, so a guest that never reads its console
+ * costs no memory.
+ */
+#ifndef MINIVMM_VTY_H
+#define MINIVMM_VTY_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VTY_REG 0x30000000u   /* the vterm number the guest passes in r4; also the node's reg */
+#define VTY_IN_SIZE 1024
+
+struct vty {
+    int out_fd;
+    pthread_mutex_t lock;
+    uint8_t in[VTY_IN_SIZE];
+    size_t in_head, in_len;
+};
+
+void vty_init(struct vty *v, int out_fd);
+void vty_destroy(struct vty *v);
+/* Guest output. Returns 0, or -1 if the host side of the console failed for good. */
+int vty_write(struct vty *v, const uint8_t *buf, size_t len);
+/* Guest input: moves up to max buffered bytes into buf; returns the count. */
+size_t vty_read(struct vty *v, uint8_t *buf, size_t max);
+/* Host input: queues up to len bytes; returns how many fitted. */
+size_t vty_push_input(struct vty *v, const uint8_t *buf, size_t len);
+/* Free space in the input ring. */
+size_t vty_input_room(struct vty *v);
+
+#endif

@@ -1,0 +1,264 @@
+#include "fdt.h"
+
+#include <libfdt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../devices/vty.h"
+#include "../firmware/rtas.h"
+
+#define XICS_PHANDLE 0x1000
+
+/* libfdt calls return 0 or a negative FDT_ERR_*; the first failure ends the build. */
+#define TRY(call)                     \
+    do {                              \
+        int r_ = (call);              \
+        if (r_ < 0)                   \
+            return r_;                \
+    } while (0)
+
+static int prop_u64_pair(void *fdt, const char *name, uint64_t a, uint64_t b)
+{
+    fdt64_t v[2] = {cpu_to_fdt64(a), cpu_to_fdt64(b)};
+    return fdt_property(fdt, name, v, sizeof(v));
+}
+
+static int prop_cells(void *fdt, const char *name, const uint32_t *cells, unsigned n)
+{
+    fdt32_t v[64];
+    if (n > 64)
+        return -FDT_ERR_NOSPACE;
+    for (unsigned i = 0; i < n; i++)
+        v[i] = cpu_to_fdt32(cells[i]);
+    return fdt_property(fdt, name, v, n * sizeof(v[0]));
+}
+
+static int prop_strings(void *fdt, const char *name, const char *const *list)
+{
+    char buf[512];
+    size_t len = 0;
+    for (; *list; list++) {
+        size_t n = strlen(*list) + 1;
+        if (len + n > sizeof(buf))
+            return -FDT_ERR_NOSPACE;
+        memcpy(buf + len, *list, n);
+        len += n;
+    }
+    return fdt_property(fdt, name, buf, (int)len);
+}
+
+/* Option vector 5 as negotiated by CAS (PAPR numbering: byte 0 holds the length - 1).
+ * Linux reads byte 24 for the MMU mode (0x40 radix only, 0x00 hash only) and byte 26 for
+ * radix GTSE (guest tlbie allowed, so no H_RPT_INVALIDATE needed); byte 23 = 0 selects XICS.
+ * The vector must be at least 25 bytes, or the guest silently falls back to hash. */
+static int chosen_vec5(void *fdt, bool radix)
+{
+    uint8_t v[27] = {0};
+    v[0] = sizeof(v) - 2;
+    if (radix) {
+        v[24] = 0x40;
+        v[26] = 0x40;
+    }
+    return fdt_property(fdt, "ibm,architecture-vec-5", v, sizeof(v));
+}
+
+static int node_chosen(void *fdt, const struct fdt_params *p)
+{
+    char vty[64];
+    snprintf(vty, sizeof(vty), "/vdevice/vty@%x", VTY_REG);
+    TRY(fdt_begin_node(fdt, "chosen"));
+    TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
+    TRY(fdt_property_string(fdt, "stdout-path", vty));
+    TRY(fdt_property_string(fdt, "linux,stdout-path", vty));
+    if (p->initrd_end > p->initrd_start) {
+        TRY(fdt_property_u64(fdt, "linux,initrd-start", p->initrd_start));
+        TRY(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
+    }
+    TRY(chosen_vec5(fdt, p->radix));
+    return fdt_end_node(fdt);
+}
+
+static int node_memory(void *fdt, uint64_t base, uint64_t size)
+{
+    char name[48];
+    snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)base);
+    TRY(fdt_begin_node(fdt, name));
+    TRY(fdt_property_string(fdt, "device_type", "memory"));
+    TRY(prop_u64_pair(fdt, "reg", base, size));
+    return fdt_end_node(fdt);
+}
+
+/* ibm,pa-features: which processor architecture features the partition may use. Linux clears
+ * every feature it knows of whose bit is absent here (within the stated length), so the
+ * bits it reads must be right: byte 0 MMU|FPU|SLB|RUN|DABR|NX; byte 1 bit 2 large
+ * cache-inhibited pages; byte 5 bit 0 true little-endian; byte 22 transactional memory (left
+ * off: not offered); byte 40 bit 0 Radix MMU (the other half of the MMU decision). */
+static int cpu_pa_features(void *fdt, const struct fdt_params *p)
+{
+    uint8_t pa[2 + 64] = {64, 0};
+    uint8_t *b = pa + 2;
+    b[0] = 0xf6;
+    b[1] = p->ci_large_page ? 0x20 : 0x00;
+    b[5] = 0x80;
+    b[40] = p->radix ? 0x80 : 0x00;
+    return fdt_property(fdt, "ibm,pa-features", pa, sizeof(pa));
+}
+
+static int cpu_segment_page_sizes(void *fdt, const struct fdt_params *p)
+{
+    uint32_t cells[64];
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->n_sps; i++) {
+        const struct fdt_seg_page_size *s = &p->sps[i];
+        if (n + 3 + 2 * s->n > 64)
+            return -FDT_ERR_NOSPACE;
+        cells[n++] = s->shift;
+        cells[n++] = s->slb_enc;
+        cells[n++] = s->n;
+        for (unsigned j = 0; j < s->n; j++) {
+            cells[n++] = s->enc[j].shift;
+            cells[n++] = s->enc[j].pte_enc;
+        }
+    }
+    return prop_cells(fdt, "ibm,segment-page-sizes", cells, n);
+}
+
+static int node_cpu(void *fdt, const struct fdt_params *p, uint32_t id)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "PowerPC,%s@%x", p->cpu_model, id);
+    TRY(fdt_begin_node(fdt, name));
+    TRY(fdt_property_string(fdt, "device_type", "cpu"));
+    TRY(fdt_property_u32(fdt, "reg", id));
+    TRY(fdt_property_string(fdt, "status", "okay"));
+    TRY(fdt_property(fdt, "64-bit", NULL, 0));
+    /* One thread per core node; the server number is the KVM vCPU id (and XICS server). */
+    TRY(fdt_property_u32(fdt, "ibm,ppc-interrupt-server#s", id));
+    uint32_t gserver[2] = {id, 0};
+    TRY(prop_cells(fdt, "ibm,ppc-interrupt-gserver#s", gserver, 2));
+    TRY(fdt_property_u32(fdt, "cpu-version", p->pvr));
+    TRY(fdt_property_u32(fdt, "timebase-frequency", p->timebase_hz));
+    TRY(fdt_property_u32(fdt, "clock-frequency", p->clock_hz));
+    TRY(fdt_property_u32(fdt, "d-cache-block-size", 128));
+    TRY(fdt_property_u32(fdt, "d-cache-line-size", 128));
+    TRY(fdt_property_u32(fdt, "i-cache-block-size", 128));
+    TRY(fdt_property_u32(fdt, "i-cache-line-size", 128));
+    TRY(fdt_property_u32(fdt, "d-cache-size", 0x8000));
+    TRY(fdt_property_u32(fdt, "i-cache-size", 0x8000));
+    TRY(fdt_property_u32(fdt, "ibm,vmx", 2));   /* 2 means VSX as well as Altivec */
+    TRY(fdt_property_u32(fdt, "ibm,dfp", 1));
+    TRY(fdt_property_u32(fdt, "ibm,purr", 1));
+    TRY(cpu_pa_features(fdt, p));
+    uint32_t segs[4] = {28, 40, 0xffffffff, 0xffffffff};   /* 256M and 1T segments */
+    TRY(prop_cells(fdt, "ibm,processor-segment-sizes", segs, 4));
+    TRY(fdt_property_u32(fdt, "ibm,slb-size", 32));
+    if (p->radix) {
+        if (p->n_radix_ap)
+            TRY(prop_cells(fdt, "ibm,processor-radix-AP-encodings", p->radix_ap, p->n_radix_ap));
+    } else {
+        /* Without this list a hash guest assumes 16M pages exist and its first H_ENTER of
+         * one fails whenever the backing pages are smaller. */
+        TRY(cpu_segment_page_sizes(fdt, p));
+        uint32_t pft[2] = {0, p->htab_shift};
+        TRY(prop_cells(fdt, "ibm,pft-size", pft, 2));
+    }
+    return fdt_end_node(fdt);
+}
+
+static int node_cpus(void *fdt, const struct fdt_params *p)
+{
+    TRY(fdt_begin_node(fdt, "cpus"));
+    TRY(fdt_property_u32(fdt, "#address-cells", 1));
+    TRY(fdt_property_u32(fdt, "#size-cells", 0));
+    for (unsigned i = 0; i < p->ncpus; i++)
+        TRY(node_cpu(fdt, p, i * p->vcpu_id_stride));
+    return fdt_end_node(fdt);
+}
+
+static int node_rtas(void *fdt, const struct fdt_params *p)
+{
+    TRY(fdt_begin_node(fdt, "rtas"));
+    /* Its presence makes the guest an LPAR; "hcall-set-mode" is what lets a little-endian
+     * kernel ask for little-endian interrupts. */
+    TRY(prop_strings(fdt, "ibm,hypertas-functions", p->hypertas));
+    TRY(fdt_property_u32(fdt, "linux,rtas-base", (uint32_t)p->rtas_base));
+    TRY(fdt_property_u32(fdt, "linux,rtas-entry", (uint32_t)p->rtas_base));
+    TRY(fdt_property_u32(fdt, "rtas-size", p->rtas_size));
+    /* Promises that ibm,os-term returns, so Linux calls it on panic (and we learn why). */
+    TRY(fdt_property_u32(fdt, "ibm,extended-os-term", 1));
+    for (unsigned i = 0; i < p->rtas->n; i++)
+        TRY(fdt_property_u32(fdt, p->rtas->svc[i]->name, RTAS_TOKEN_BASE + i));
+    return fdt_end_node(fdt);
+}
+
+static int node_vdevice(void *fdt)
+{
+    char name[32];
+    TRY(fdt_begin_node(fdt, "vdevice"));
+    TRY(fdt_property_string(fdt, "device_type", "vdevice"));
+    TRY(fdt_property_string(fdt, "compatible", "IBM,vdevice"));
+    TRY(fdt_property_u32(fdt, "#address-cells", 1));
+    TRY(fdt_property_u32(fdt, "#size-cells", 0));
+    snprintf(name, sizeof(name), "vty@%x", VTY_REG);
+    TRY(fdt_begin_node(fdt, name));    /* hvc_vio wants the node name to start with "vty" */
+    TRY(fdt_property_string(fdt, "device_type", "serial"));
+    TRY(fdt_property_string(fdt, "compatible", "hvterm1"));
+    TRY(fdt_property_u32(fdt, "reg", VTY_REG));
+    TRY(fdt_end_node(fdt));
+    return fdt_end_node(fdt);
+}
+
+static int node_xics(void *fdt, const struct fdt_params *p)
+{
+    TRY(fdt_begin_node(fdt, "interrupt-controller"));
+    TRY(fdt_property_string(fdt, "device_type", "PowerPC-External-Interrupt-Presentation"));
+    TRY(fdt_property_string(fdt, "compatible", "IBM,ppc-xicp"));
+    TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+    uint32_t range[2] = {0, p->ncpus * p->vcpu_id_stride};
+    TRY(prop_cells(fdt, "ibm,interrupt-server-ranges", range, 2));
+    TRY(fdt_property_u32(fdt, "#interrupt-cells", 2));
+    TRY(fdt_property_u32(fdt, "linux,phandle", XICS_PHANDLE));
+    TRY(fdt_property_u32(fdt, "phandle", XICS_PHANDLE));
+    return fdt_end_node(fdt);
+}
+
+static int build(void *fdt, size_t size, const struct fdt_params *p)
+{
+    TRY(fdt_create(fdt, (int)size));
+    TRY(fdt_add_reservemap_entry(fdt, p->rtas_base, p->rtas_size));
+    TRY(fdt_finish_reservemap(fdt));
+    TRY(fdt_begin_node(fdt, ""));
+    TRY(fdt_property_string(fdt, "device_type", "chrp"));  /* else pseries never probes */
+    TRY(fdt_property_string(fdt, "model", "minivmm,pseries"));
+    TRY(fdt_property_string(fdt, "compatible", "minivmm,pseries"));
+    TRY(fdt_property_u32(fdt, "#address-cells", 2));
+    TRY(fdt_property_u32(fdt, "#size-cells", 2));
+    TRY(node_chosen(fdt, p));
+    TRY(node_memory(fdt, 0, p->rma_size));
+    if (p->ram_size > p->rma_size)
+        TRY(node_memory(fdt, p->rma_size, p->ram_size - p->rma_size));
+    TRY(node_cpus(fdt, p));
+    TRY(node_rtas(fdt, p));
+    TRY(node_vdevice(fdt));
+    TRY(node_xics(fdt, p));
+    TRY(fdt_begin_node(fdt, "hypervisor"));
+    TRY(fdt_property_string(fdt, "compatible", "linux,kvm"));
+    TRY(fdt_end_node(fdt));
+    TRY(fdt_end_node(fdt));
+    TRY(fdt_finish(fdt));
+    /* The boot CPU is vCPU 0; the kernel BUG()s if this does not name one of its servers. */
+    fdt_set_boot_cpuid_phys(fdt, 0);
+    return 0;
+}
+
+int fdt_build(void *buf, size_t size, const struct fdt_params *p, struct mvm_err *e)
+{
+    if (p->rma_size == 0 || p->rma_size > p->ram_size || p->ncpus == 0 || p->vcpu_id_stride == 0)
+        return mvm_fail(e, MVM_E_VMM, "device tree: inconsistent machine description");
+    int r = build(buf, size, p);
+    if (r < 0)
+        return mvm_fail(e, MVM_E_VMM, "device tree: %s%s", fdt_strerror(r),
+                        r == -FDT_ERR_NOSPACE ? " (the command line or the machine is too large "
+                                                "for the device-tree area)" : "");
+    return 0;
+}

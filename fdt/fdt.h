@@ -1,0 +1,57 @@
+/* The pseries device tree that a Linux guest boots from directly (no Open Firmware, no CAS).
+ *
+ * The kernel's prom_init is skipped on a flat-tree boot, so this tree must already look like
+ * the result of client-architecture-support negotiation: /chosen/ibm,architecture-vec-5 and
+ * the CPUs' ibm,pa-features are how the guest learns whether to run Radix or Hash.
+ * fdt_build() is pure: it takes a description and writes a blob, so every property is checked
+ * by reading the blob back in the unit tests.
+ */
+#ifndef MINIVMM_FDT_H
+#define MINIVMM_FDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../vmm/err.h"
+
+struct rtas;
+
+#define FDT_MAX_SIZE 0x10000
+#define FDT_SPS_MAX 8
+
+/* One ibm,segment-page-sizes entry: a segment (base) page size and the actual page sizes
+ * usable in it, with their SLB and PTE encodings (as KVM_PPC_GET_SMMU_INFO reports them). */
+struct fdt_seg_page_size {
+    uint32_t shift, slb_enc, n;
+    struct { uint32_t shift, pte_enc; } enc[FDT_SPS_MAX];
+};
+
+struct fdt_params {
+    uint64_t ram_size;
+    uint64_t rma_size;           /* size of the first memory node (real-mode area) */
+    unsigned ncpus;
+    uint32_t vcpu_id_stride;     /* vCPU i has id i * stride (threads per core on POWER8 HV) */
+    uint32_t pvr;
+    const char *cpu_model;       /* node name suffix, e.g. "POWER9" */
+    uint32_t timebase_hz;
+    uint32_t clock_hz;
+    bool radix;                  /* the guest MMU mode advertised */
+    bool ci_large_page;          /* may the guest map cache-inhibited 64K pages */
+    unsigned htab_shift;         /* hash: log2 of the HPT size (ibm,pft-size) */
+    unsigned n_sps;              /* hash: ibm,segment-page-sizes entries */
+    struct fdt_seg_page_size sps[FDT_SPS_MAX];
+    unsigned n_radix_ap;         /* radix: ibm,processor-radix-AP-encodings */
+    uint32_t radix_ap[8];
+    const char *bootargs;        /* may be NULL */
+    uint64_t initrd_start, initrd_end;   /* both 0: no initrd */
+    uint64_t rtas_base;
+    uint32_t rtas_size;
+    const struct rtas *rtas;
+    const char *const *hypertas; /* NULL-terminated */
+};
+
+/* Writes the tree into buf (at most size bytes). */
+int fdt_build(void *buf, size_t size, const struct fdt_params *p, struct mvm_err *e);
+
+#endif

@@ -1,0 +1,10 @@
+# Shared by the emulated-host scripts: where the cache lives and small helpers.
+# The cache holds downloads and built images; it sits outside the clone so CI and later
+# sessions reuse it, and everything in it can be rebuilt from nothing.
+MINIVMM_CACHE=${MINIVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm}
+SYSROOT=$MINIVMM_CACHE/sysroot-ppc64el
+mkdir -p "$MINIVMM_CACHE"
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

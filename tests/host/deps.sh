@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building and testing minivmm needs, once, from Debian's archive:
+# the ppc64le cross compiler, QEMU's POWER system emulator (the emulated POWER host),
+# dtc, cpio, cmocka and libfdt for native unit tests, and a ppc64el libfdt unpacked into a
+# private sysroot (libfdt-dev is not Multi-Arch, so the native and ppc64el copies cannot both
+# be installed system-wide). Safe to run again: it only does what is missing.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
+      libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev)
+# On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
+case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc) ;; esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+
+need_update=0
+if ! dpkg --print-foreign-architectures | grep -qx ppc64el && [ "$(dpkg --print-architecture)" != ppc64el ]; then
+    as_root dpkg --add-architecture ppc64el
+    need_update=1
+fi
+[ ${#missing[@]} -gt 0 ] && need_update=1
+if [ $need_update = 1 ]; then
+    # The ppc64el security index has been seen half-synced ("File has unexpected size"); the
+    # main index is enough for everything we install, so a failed update is not fatal.
+    as_root apt-get update -q || log "apt-get update reported errors; continuing with what it fetched"
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# ppc64el libfdt (static library and headers) into a private sysroot in the cache.
+if [ "$(dpkg --print-architecture)" != ppc64el ] && [ ! -f "$SYSROOT/usr/lib/powerpc64le-linux-gnu/libfdt.a" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -q libfdt-dev:ppc64el >/dev/null)
+    mkdir -p "$SYSROOT"
+    dpkg-deb -x "$tmp"/libfdt-dev_*_ppc64el.deb "$SYSROOT"
+    rm -rf "$tmp"
+    log "ppc64el libfdt unpacked into $SYSROOT"
+fi

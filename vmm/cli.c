@@ -1,0 +1,123 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+void cli_usage(FILE *f)
+{
+    fputs(
+"Usage: minivmm -k VMLINUX [options]\n"
+"Boots a pseries Linux guest on KVM (HV or PR) straight from a flattened device tree.\n"
+"\n"
+"Guest:\n"
+"  -k, --kernel FILE     ELF vmlinux to boot (ppc64le or ppc64)\n"
+"  -i, --initrd FILE     initial ramdisk\n"
+"  -a, --append CMDLINE  kernel command line\n"
+"  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
+"  -c, --cpus N          number of vCPUs (default 1)\n"
+"      --mem-path DIR    back guest memory with hugepages from hugetlbfs mount DIR\n"
+"      --kvm-type TYPE   auto|hv|pr: KVM flavour (default auto: HV when it can run the guest)\n"
+"      --mmu MODE        auto|radix|hash: guest MMU mode (default auto: Radix when possible)\n"
+"      --reboot          restart the guest when it reboots instead of exiting\n"
+"\n"
+"Other:\n"
+"      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
+"  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
+"  -h, --help            this text\n"
+"      --version         print the version\n"
+"\n"
+"Console: the guest's hvc0 is on stdin/stdout. On a terminal, Ctrl-A x quits and\n"
+"Ctrl-A Ctrl-A sends Ctrl-A.\n"
+"\n"
+"Exit status:\n"
+"  0  the guest powered off\n"
+"  1  invalid input: bad option, unreadable or invalid kernel/initrd, impossible size\n"
+"  2  this host cannot run the VM (no /dev/kvm, no permission, KVM flavour missing,\n"
+"     host and guest incompatible); the message says what to change\n"
+"  3  the guest rebooted (without --reboot)\n"
+"  4  the guest crashed (kernel panic reported through ibm,os-term)\n"
+"  5  minivmm failed while running the guest (the message and a register dump say why)\n"
+"  6  stopped from outside: Ctrl-A x, SIGINT, SIGTERM or SIGHUP\n", f);
+}
+
+enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION };
+
+static const struct option options[] = {
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"append", required_argument, NULL, 'a'},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'c'},
+    {"mem-path", required_argument, NULL, OPT_MEM_PATH},
+    {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
+    {"mmu", required_argument, NULL, OPT_MMU},
+    {"reboot", no_argument, NULL, OPT_REBOOT},
+    {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
+{
+    opterr = 0;      /* we word the errors ourselves */
+    optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:vh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'k': c->kernel = optarg; break;
+        case 'i': c->initrd = optarg; break;
+        case 'a': c->cmdline = optarg; break;
+        case 'm':
+            if (parse_size(optarg, &c->mem_size) != 0)
+                return mvm_fail(e, MVM_E_INPUT, "-m %s: not a size (use e.g. 512M or 2G)", optarg);
+            /* A bare number means MiB, as with QEMU's -m. */
+            if (strspn(optarg, "0123456789") == strlen(optarg)) {
+                if (c->mem_size > (UINT64_MAX >> 20))
+                    return mvm_fail(e, MVM_E_INPUT, "-m %s: too large", optarg);
+                c->mem_size <<= 20;
+            }
+            break;
+        case 'c': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || *optarg == '-' || n > 0xffffffffUL)
+                return mvm_fail(e, MVM_E_INPUT, "-c %s: not a number of vCPUs", optarg);
+            c->ncpus = (unsigned)n;
+            break;
+        }
+        case OPT_MEM_PATH: c->mem_path = optarg; break;
+        case OPT_KVM_TYPE:
+            if (strcmp(optarg, "auto") == 0) c->kvm_type = KVM_TYPE_AUTO;
+            else if (strcmp(optarg, "hv") == 0) c->kvm_type = KVM_TYPE_HV;
+            else if (strcmp(optarg, "pr") == 0) c->kvm_type = KVM_TYPE_PR;
+            else return mvm_fail(e, MVM_E_INPUT, "--kvm-type %s: use auto, hv or pr", optarg);
+            break;
+        case OPT_MMU:
+            if (strcmp(optarg, "auto") == 0) c->mmu = MMU_AUTO;
+            else if (strcmp(optarg, "radix") == 0) c->mmu = MMU_RADIX;
+            else if (strcmp(optarg, "hash") == 0) c->mmu = MMU_HASH;
+            else return mvm_fail(e, MVM_E_INPUT, "--mmu %s: use auto, radix or hash", optarg);
+            break;
+        case OPT_REBOOT: c->reboot = true; break;
+        case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
+        case 'v': c->verbose = true; break;
+        case 'h': return CLI_HELP;
+        case OPT_VERSION: return CLI_VERSION;
+        case ':':
+            return mvm_fail(e, MVM_E_INPUT, "option %s needs an argument (see --help)",
+                            argv[optind - 1]);
+        default:
+            return mvm_fail(e, MVM_E_INPUT, "unknown option %s (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (!c->kernel)
+        return mvm_fail(e, MVM_E_INPUT, "no kernel given: minivmm -k vmlinux (see --help)");
+    return CLI_RUN;
+}

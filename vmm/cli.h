@@ -1,0 +1,17 @@
+/* The minivmm command line. */
+#ifndef MINIVMM_CLI_H
+#define MINIVMM_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "err.h"
+
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+/* Parses argv into c (which should hold vm_config_defaults()). Returns the action, or -1 with
+ * e filled (status MVM_E_INPUT) on a bad command line. */
+int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e);
+void cli_usage(FILE *f);
+
+#endif

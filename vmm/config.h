@@ -1,0 +1,37 @@
+/* What the user asked for: the command line (cli.c) or a library caller fills this in. */
+#ifndef MINIVMM_CONFIG_H
+#define MINIVMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
+enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
+
+#define VM_DEFAULT_MEM (512ULL << 20)
+#define VM_MIN_MEM (64ULL << 20)
+#define VM_MAX_CPUS 256
+
+struct vm_config {
+    const char *kernel;       /* ELF vmlinux (required) */
+    const char *initrd;       /* may be NULL */
+    const char *cmdline;      /* may be NULL */
+    const char *mem_path;     /* hugetlbfs directory, or NULL for anonymous memory */
+    const char *dump_dtb;     /* write the device tree here and stop instead of running */
+    const char *kvm_dev;      /* normally "/dev/kvm" */
+    uint64_t mem_size;
+    unsigned ncpus;
+    enum kvm_type_req kvm_type;
+    enum mmu_req mmu;
+    bool reboot;              /* restart the guest when it reboots instead of exiting */
+    bool verbose;
+    int console_in;           /* guest console input (-1: none) */
+    int console_out;          /* guest console output (-1: discard) */
+    int log_fd;               /* minivmm's own diagnostics (-1: none) */
+    int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
+    bool escape;              /* Ctrl-A x on console_in quits */
+};
+
+void vm_config_defaults(struct vm_config *c);
+
+#endif

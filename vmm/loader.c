@@ -1,0 +1,144 @@
+#include "loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int file_map_open(struct file_map *f, const char *path, const char *what, struct mvm_err *e)
+{
+    f->data = NULL;
+    f->size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mvm_fail(e, MVM_E_INPUT, "cannot open %s %s: %s", what, path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return mvm_fail(e, MVM_E_INPUT, "%s %s is not a regular file", what, path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return mvm_fail(e, MVM_E_INPUT, "%s %s is empty", what, path);
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return mvm_fail(e, MVM_E_INPUT, "cannot read %s %s: %s", what, path, strerror(err));
+    f->data = p;
+    f->size = (size_t)st.st_size;
+    return 0;
+}
+
+void file_map_close(struct file_map *f)
+{
+    if (f->data)
+        munmap((void *)f->data, f->size);
+    f->data = NULL;
+    f->size = 0;
+}
+
+/* Fields are read with explicit byte order: a little-endian host must load big-endian
+ * vmlinux files and vice versa. */
+static uint64_t rd(const uint8_t *p, unsigned n, bool be)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[be ? i : n - 1 - i] << (8 * (n - 1 - i));
+    return v;
+}
+
+/* vmlinux links at 0xc000000000000000 (KERNELBASE) and states physical addresses in p_paddr;
+ * some linkers leave p_paddr virtual, so strip the top nibble as the kernel itself does. */
+static uint64_t to_phys(uint64_t addr)
+{
+    return addr & 0x0fffffffffffffffULL;
+}
+
+int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const char *name,
+                 struct mvm_err *e)
+{
+    memset(k, 0, sizeof(*k));
+    if (size < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
+        return mvm_fail(e, MVM_E_INPUT, "%s is not an ELF file (minivmm boots an uncompressed "
+                        "vmlinux, not a zImage or a compressed image)", name);
+    if (buf[EI_CLASS] != ELFCLASS64)
+        return mvm_fail(e, MVM_E_INPUT, "%s is a 32-bit ELF; minivmm boots 64-bit pseries "
+                        "kernels (ppc64/ppc64le vmlinux)", name);
+    if (buf[EI_DATA] != ELFDATA2LSB && buf[EI_DATA] != ELFDATA2MSB)
+        return mvm_fail(e, MVM_E_INPUT, "%s: unknown ELF byte order %u", name, buf[EI_DATA]);
+    bool be = buf[EI_DATA] == ELFDATA2MSB;
+    if (size < sizeof(Elf64_Ehdr))
+        return mvm_fail(e, MVM_E_INPUT, "%s is truncated (no complete ELF header)", name);
+
+    uint64_t machine = rd(buf + offsetof(Elf64_Ehdr, e_machine), 2, be);
+    if (machine != EM_PPC64)
+        return mvm_fail(e, MVM_E_INPUT, "%s is an ELF for machine %llu, not 64-bit PowerPC "
+                        "(EM_PPC64); build the guest kernel for ppc64le or ppc64", name,
+                        (unsigned long long)machine);
+    uint64_t type = rd(buf + offsetof(Elf64_Ehdr, e_type), 2, be);
+    if (type != ET_EXEC && type != ET_DYN)
+        return mvm_fail(e, MVM_E_INPUT, "%s is not an executable ELF (type %llu)", name,
+                        (unsigned long long)type);
+
+    uint64_t phoff = rd(buf + offsetof(Elf64_Ehdr, e_phoff), 8, be);
+    uint64_t phentsize = rd(buf + offsetof(Elf64_Ehdr, e_phentsize), 2, be);
+    uint64_t phnum = rd(buf + offsetof(Elf64_Ehdr, e_phnum), 2, be);
+    if (phentsize < sizeof(Elf64_Phdr) || phnum == 0 || phoff > size ||
+        phnum > (size - phoff) / phentsize)
+        return mvm_fail(e, MVM_E_INPUT, "%s is truncated or corrupt (program headers outside "
+                        "the file)", name);
+
+    for (uint64_t i = 0; i < phnum; i++) {
+        const uint8_t *ph = buf + phoff + i * phentsize;
+        if (rd(ph + offsetof(Elf64_Phdr, p_type), 4, be) != PT_LOAD)
+            continue;
+        struct kernel_segment s = {
+            .paddr = to_phys(rd(ph + offsetof(Elf64_Phdr, p_paddr), 8, be)),
+            .offset = rd(ph + offsetof(Elf64_Phdr, p_offset), 8, be),
+            .filesz = rd(ph + offsetof(Elf64_Phdr, p_filesz), 8, be),
+            .memsz = rd(ph + offsetof(Elf64_Phdr, p_memsz), 8, be),
+        };
+        if (s.memsz == 0)
+            continue;
+        if (k->nseg == KERNEL_MAX_SEGMENTS)
+            return mvm_fail(e, MVM_E_INPUT, "%s has more than %d loadable segments", name,
+                            KERNEL_MAX_SEGMENTS);
+        uint64_t seg_end;
+        if (s.filesz > s.memsz || s.offset > size || s.filesz > size - s.offset)
+            return mvm_fail(e, MVM_E_INPUT, "%s is truncated: segment %llu needs bytes beyond "
+                            "the end of the file (%zu bytes)", name, (unsigned long long)i, size);
+        if (__builtin_add_overflow(s.paddr, s.memsz, &seg_end))
+            return mvm_fail(e, MVM_E_INPUT, "%s: segment %llu wraps the address space", name,
+                            (unsigned long long)i);
+        if (seg_end > k->end)
+            k->end = seg_end;
+        k->seg[k->nseg++] = s;
+    }
+    if (k->nseg == 0)
+        return mvm_fail(e, MVM_E_INPUT, "%s has no loadable segments", name);
+    k->big_endian = be;
+    k->entry = to_phys(rd(buf + offsetof(Elf64_Ehdr, e_entry), 8, be));
+    return 0;
+}
+
+int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct guest_mem *m,
+                const char *name, struct mvm_err *e)
+{
+    for (unsigned i = 0; i < k->nseg; i++) {
+        const struct kernel_segment *s = &k->seg[i];
+        uint8_t *dst = gpa_ptr(m, s->paddr, s->memsz);
+        if (!dst)
+            return mvm_fail(e, MVM_E_INPUT, "%s does not fit in guest memory (it needs %llu MiB "
+                            "at physical 0x%llx); give the guest more memory with -m", name,
+                            (unsigned long long)((k->end + (1 << 20) - 1) >> 20),
+                            (unsigned long long)s->paddr);
+        memcpy(dst, buf + s->offset, s->filesz);
+        memset(dst + s->filesz, 0, s->memsz - s->filesz);
+    }
+    return 0;
+}

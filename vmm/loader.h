@@ -1,0 +1,46 @@
+/* Loading what the guest boots: an ELF vmlinux (either byte order) and an initrd.
+ *
+ * Files are mapped read-only and validated completely before anything is created, so a bad
+ * file costs nothing but a one-line error. The parser works on a plain buffer, which is also
+ * what the unit tests and fuzzers feed it.
+ */
+#ifndef MINIVMM_LOADER_H
+#define MINIVMM_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "mem.h"
+
+#define KERNEL_MAX_SEGMENTS 16
+
+struct kernel_image {
+    bool big_endian;
+    uint64_t entry;      /* guest physical entry point */
+    uint64_t end;        /* first guest physical byte after the loaded image (incl. bss) */
+    unsigned nseg;
+    struct kernel_segment {
+        uint64_t paddr, offset, filesz, memsz;
+    } seg[KERNEL_MAX_SEGMENTS];
+};
+
+/* A read-only mapping of a whole file. */
+struct file_map {
+    const uint8_t *data;
+    size_t size;
+};
+
+int file_map_open(struct file_map *f, const char *path, const char *what, struct mvm_err *e);
+void file_map_close(struct file_map *f);
+
+/* Validates an ELF64 PowerPC vmlinux held in buf and fills k. `name` is used in messages. */
+int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const char *name,
+                 struct mvm_err *e);
+
+/* Copies the segments into guest RAM (zero-filling bss). Fails if any segment does not fit. */
+int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct guest_mem *m,
+                const char *name, struct mvm_err *e);
+
+#endif

@@ -1,0 +1,67 @@
+/* The pseries machine as the device models and firmware see it.
+ *
+ * hcall handlers, RTAS services and the console reach the VM only through struct machine:
+ * guest memory (bounds-checked), the console, the RTAS registry, and a small set of
+ * operations that need the hypervisor (machine_ops). The KVM layer implements those
+ * operations; the unit tests implement them with fakes. Nothing in devices/ or firmware/
+ * includes a KVM header, which is what lets them build and run natively under sanitizers.
+ */
+#ifndef MINIVMM_MACHINE_H
+#define MINIVMM_MACHINE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../devices/vty.h"
+#include "../firmware/rtas.h"
+#include "err.h"
+#include "mem.h"
+
+struct machine;
+
+/* LPCR bits the guest may change through H_SET_MODE. */
+#define LPCR_ILE (1ULL << 25)        /* interrupts taken in little-endian mode */
+#define LPCR_AIL_SHIFT 23
+#define LPCR_AIL (3ULL << LPCR_AIL_SHIFT) /* alternate interrupt location */
+
+/* States reported by RTAS query-cpu-stopped-state (PAPR values). */
+enum cpu_run_state { CPU_STOPPED = 0, CPU_RUNNING = 2 };
+
+struct machine_ops {
+    /* H_REGISTER_PROC_TBL: make the partition-table entry describe the guest's process table.
+     * Returns 0 or -errno from the hypervisor. */
+    int (*configure_mmu)(struct machine *m, bool radix, bool gtse, uint64_t process_table);
+    /* Set the LPCR bits in `mask` to `val` on every vCPU. The calling vCPU is updated before
+     * it resumes; others before they next enter the guest (vCPUs started later inherit it). */
+    int (*set_lpcr)(struct machine *m, int calling_cpu, uint64_t mask, uint64_t val);
+    /* RTAS start-cpu: start a stopped vCPU at `pc` (64-bit, real mode) with r3 = r3.
+     * Returns 0, -ENOENT (no such CPU) or -EBUSY (not stopped). */
+    int (*start_cpu)(struct machine *m, uint32_t cpu, uint64_t pc, uint64_t r3);
+    /* Returns the enum cpu_run_state of `cpu`, or -ENOENT. */
+    int (*cpu_state)(struct machine *m, uint32_t cpu);
+    /* RTAS stop-self: the calling vCPU stops after this exit until started again. */
+    void (*stop_self)(struct machine *m, int calling_cpu);
+    /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
+     * request wins; `why` may be NULL. */
+    void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);
+};
+
+struct machine {
+    struct guest_mem mem;
+    unsigned ncpus;
+    struct vty vty;
+    struct rtas rtas;
+    const struct machine_ops *ops;
+    void *backend;          /* the KVM layer's own state; opaque here */
+    int log_fd;             /* diagnostics go here (-1: nowhere) */
+    bool verbose;
+    bool radix;             /* the guest MMU mode the VM is in (KVM and the guest agree) */
+    /* One bit per hcall opcode/4 already reported as unimplemented: each is logged once. */
+    uint64_t hcall_warned[(0x1000 / 4 + 63) / 64];
+};
+
+/* Writes one diagnostic line (a newline is added) to the machine's log_fd. */
+void machine_log(struct machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,433 @@
+/* vCPU threads: one per vCPU, each running KVM_RUN and dispatching exits through a table.
+ *
+ * Secondary vCPUs start stopped and wait on a condition variable until the guest starts
+ * them with RTAS start-cpu, so an idle SMP guest costs no host CPU before Linux brings its
+ * CPUs up. A run ends for everyone when any vCPU (or the outside) calls shutdown: each thread
+ * is kicked out of KVM_RUN with a signal and immediate_exit, and vm_run() joins them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../devices/hcall.h"
+#include "vm_internal.h"
+
+#define MSR_SF (1ULL << 63)
+#define MSR_ME (1ULL << 12)
+
+/* The signal that interrupts KVM_RUN. Its handler does nothing: the point is the EINTR. */
+#define SIG_KICK SIGUSR2
+
+static void kick_handler(int sig)
+{
+    (void)sig;
+}
+
+static void vcpu_kick(struct vcpu *c)
+{
+    /* immediate_exit closes the race with a thread that is about to enter KVM_RUN. */
+    __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (c->thread_started)
+        pthread_kill(c->thread, SIG_KICK);
+}
+
+static const char *const exit_names[] = {
+    [KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+    [KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL", [KVM_EXIT_DEBUG] = "DEBUG",
+    [KVM_EXIT_HLT] = "HLT", [KVM_EXIT_MMIO] = "MMIO", [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY", [KVM_EXIT_INTR] = "INTR",
+    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR", [KVM_EXIT_OSI] = "OSI",
+    [KVM_EXIT_PAPR_HCALL] = "PAPR_HCALL", [KVM_EXIT_WATCHDOG] = "WATCHDOG",
+    [KVM_EXIT_EPR] = "EPR", [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+};
+
+static const char *exit_name(uint32_t reason)
+{
+    if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
+        return exit_names[reason];
+    return "unrecognised";
+}
+
+/* Puts the vCPU's registers in the log, so a fatal exit can be diagnosed from a CI log. */
+static void vcpu_dump(struct vcpu *c)
+{
+    struct kvm_regs r;
+    struct machine *m = &c->vm->m;
+    if (kvm_get_regs(c->fd, &r) != 0) {
+        machine_log(m, "vCPU %u: registers unavailable", c->index);
+        return;
+    }
+    machine_log(m, "vCPU %u: NIP %016" PRIx64 " MSR %016" PRIx64 " LR %016" PRIx64
+                " CTR %016" PRIx64, c->index, (uint64_t)r.pc, (uint64_t)r.msr, (uint64_t)r.lr,
+                (uint64_t)r.ctr);
+    machine_log(m, "vCPU %u: CR %08" PRIx64 " XER %016" PRIx64 " SRR0 %016" PRIx64
+                " SRR1 %016" PRIx64, c->index, (uint64_t)r.cr, (uint64_t)r.xer,
+                (uint64_t)r.srr0, (uint64_t)r.srr1);
+    for (int i = 0; i < 32; i += 4)
+        machine_log(m, "vCPU %u: r%-2d %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64,
+                    c->index, i, (uint64_t)r.gpr[i], (uint64_t)r.gpr[i + 1],
+                    (uint64_t)r.gpr[i + 2], (uint64_t)r.gpr[i + 3]);
+}
+
+static void vcpu_fatal(struct vcpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vcpu_fatal(struct vcpu *c, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    vcpu_dump(c);
+    char why[512];
+    snprintf(why, sizeof(why), "vCPU %u: %s", c->index, msg);
+    c->vm->m.ops->shutdown(&c->vm->m, MVM_E_VMM, why);
+}
+
+/* ---- exit handlers: 0 = resume the guest, 1 = leave the guest loop ---- */
+
+typedef int (*exit_fn)(struct vcpu *c);
+
+static int exit_hcall(struct vcpu *c)
+{
+    struct kvm_run *run = c->run;
+    run->papr_hcall.ret = (uint64_t)hcall_dispatch(&c->vm->m, (int)c->index, run->papr_hcall.nr,
+                                                   run->papr_hcall.args);
+    pthread_mutex_lock(&c->vm->lock);
+    bool stopped = c->state == CPU_STOPPED;    /* RTAS stop-self */
+    pthread_mutex_unlock(&c->vm->lock);
+    return stopped;
+}
+
+/* No device has MMIO space yet: reads float high, writes are dropped, as on real hardware
+ * with nothing at that address. Reported once per vCPU so a broken guest cannot flood logs. */
+static int exit_mmio(struct vcpu *c)
+{
+    static const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    struct kvm_run *run = c->run;
+    uint32_t len = run->mmio.len <= 8 ? run->mmio.len : 8;
+    if (!run->mmio.is_write)
+        memcpy(run->mmio.data, ones, len);
+    if (c->unassigned_mmio++ == 0)
+        machine_log(&c->vm->m, "vCPU %u: %s of %u bytes at unassigned address 0x%llx ignored",
+                c->index, run->mmio.is_write ? "write" : "read", run->mmio.len,
+                (unsigned long long)run->mmio.phys_addr);
+    return 0;
+}
+
+static int exit_fail_entry(struct vcpu *c)
+{
+    vcpu_fatal(c, "KVM could not enter the guest (FAIL_ENTRY, reason 0x%llx)",
+               (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
+    return 1;
+}
+
+static int exit_internal_error(struct vcpu *c)
+{
+    vcpu_fatal(c, "KVM internal error (suberror %u)", c->run->internal.suberror);
+    return 1;
+}
+
+static int exit_system_event(struct vcpu *c)
+{
+    vcpu_fatal(c, "unexpected system event %u", c->run->system_event.type);
+    return 1;
+}
+
+static const exit_fn exit_table[] = {
+    [KVM_EXIT_PAPR_HCALL] = exit_hcall,
+    [KVM_EXIT_MMIO] = exit_mmio,
+    [KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
+    [KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
+    [KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+};
+
+static int apply_lpcr(struct vcpu *c)
+{
+    struct vm *vm = c->vm;
+    pthread_mutex_lock(&vm->lock);
+    unsigned gen = vm->lpcr_gen;
+    uint64_t mask = vm->lpcr_mask, val = vm->lpcr_val;
+    pthread_mutex_unlock(&vm->lock);
+    if (gen == c->lpcr_gen)
+        return 0;
+    uint64_t lpcr;
+    int r = kvm_get_one_reg(c->fd, KVM_REG_PPC_LPCR_64, &lpcr);
+    if (r == 0) {
+        lpcr = (lpcr & ~mask) | (val & mask);
+        r = kvm_set_one_reg(c->fd, KVM_REG_PPC_LPCR_64, &lpcr);
+    }
+    if (r == 0)
+        c->lpcr_gen = gen;
+    return r;
+}
+
+static int load_start_regs(struct vcpu *c)
+{
+    struct kvm_regs regs;
+    memset(&regs, 0, sizeof(regs));
+    pthread_mutex_lock(&c->vm->lock);
+    regs.pc = c->start_pc;
+    regs.gpr[3] = c->start_r3;
+    regs.gpr[4] = c->start_r4;
+    c->start_pending = false;
+    pthread_mutex_unlock(&c->vm->lock);
+    /* 64-bit, machine checks on, real mode, big-endian: Linux's entry code switches itself to
+     * little-endian if it is an LE kernel. */
+    regs.msr = MSR_SF | MSR_ME;
+    return kvm_set_regs(c->fd, &regs);
+}
+
+static bool vm_stopping(struct vm *vm)
+{
+    return __atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST);
+}
+
+/* Runs the guest on this vCPU until it stops itself or the VM stops. */
+static void guest_loop(struct vcpu *c)
+{
+    int r;
+    if ((r = load_start_regs(c)) != 0) {
+        vcpu_fatal(c, "cannot set registers: %s", strerror(-r));
+        return;
+    }
+    for (;;) {
+        if ((r = apply_lpcr(c)) != 0) {
+            vcpu_fatal(c, "cannot update LPCR: %s", strerror(-r));
+            return;
+        }
+        if (vm_stopping(c->vm))
+            return;
+        r = kvm_run(c->fd);
+        if (r == -EINTR || r == -EAGAIN) {
+            __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        if (r < 0) {
+            vcpu_fatal(c, "KVM_RUN failed: %s", strerror(-r));
+            return;
+        }
+        uint32_t reason = c->run->exit_reason;
+        exit_fn fn = reason < sizeof(exit_table) / sizeof(exit_table[0]) ? exit_table[reason] : NULL;
+        if (reason == KVM_EXIT_INTR)
+            continue;
+        if (!fn) {
+            vcpu_fatal(c, "unexpected KVM exit %u (%s)", reason, exit_name(reason));
+            return;
+        }
+        if (fn(c))
+            return;
+    }
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *c = arg;
+    struct vm *vm = c->vm;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIG_KICK);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    pthread_mutex_lock(&vm->lock);
+    for (;;) {
+        while (!vm->stopping && c->state == CPU_STOPPED)
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        if (vm->stopping)
+            break;
+        pthread_mutex_unlock(&vm->lock);
+        guest_loop(c);
+        pthread_mutex_lock(&vm->lock);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return NULL;
+}
+
+/* ---- machine_ops: what hcalls and RTAS may ask of the hypervisor ---- */
+
+static int op_configure_mmu(struct machine *m, bool radix, bool gtse, uint64_t process_table)
+{
+    uint64_t flags = (radix ? KVM_PPC_MMUV3_RADIX : 0) | (gtse ? KVM_PPC_MMUV3_GTSE : 0);
+    return kvm_configure_v3_mmu(vm_of(m)->vm_fd, flags, process_table);
+}
+
+static int op_set_lpcr(struct machine *m, int calling_cpu, uint64_t mask, uint64_t val)
+{
+    struct vm *vm = vm_of(m);
+    pthread_mutex_lock(&vm->lock);
+    vm->lpcr_mask |= mask;
+    vm->lpcr_val = (vm->lpcr_val & ~mask) | (val & mask);
+    vm->lpcr_gen++;
+    pthread_mutex_unlock(&vm->lock);
+    /* The caller is between exits, so its own LPCR can change now; the others pick the new
+     * value up before their next entry into the guest. */
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if ((int)i != calling_cpu)
+            vcpu_kick(&vm->cpus[i]);
+    return apply_lpcr(&vm->cpus[calling_cpu]);
+}
+
+static struct vcpu *cpu_by_id(struct vm *vm, uint32_t id)
+{
+    for (unsigned i = 0; i < vm->m.ncpus; i++)
+        if (vm->cpus[i].id == id)
+            return &vm->cpus[i];
+    return NULL;
+}
+
+static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3)
+{
+    struct vm *vm = vm_of(m);
+    struct vcpu *c = cpu_by_id(vm, id);
+    if (!c)
+        return -ENOENT;
+    int r = 0;
+    pthread_mutex_lock(&vm->lock);
+    if (c->state != CPU_STOPPED) {
+        r = -EBUSY;
+    } else {
+        c->state = CPU_RUNNING;
+        c->start_pending = true;
+        c->start_pc = pc;
+        c->start_r3 = r3;
+        c->start_r4 = 0;
+        pthread_cond_broadcast(&vm->cond);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return r;
+}
+
+static int op_cpu_state(struct machine *m, uint32_t id)
+{
+    struct vm *vm = vm_of(m);
+    struct vcpu *c = cpu_by_id(vm, id);
+    if (!c)
+        return -ENOENT;
+    pthread_mutex_lock(&vm->lock);
+    int state = c->state;
+    pthread_mutex_unlock(&vm->lock);
+    return state;
+}
+
+static void op_stop_self(struct machine *m, int calling_cpu)
+{
+    struct vm *vm = vm_of(m);
+    pthread_mutex_lock(&vm->lock);
+    vm->cpus[calling_cpu].state = CPU_STOPPED;
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
+{
+    struct vm *vm = vm_of(m);
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->stopping) {
+        __atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
+        vm->status = status;
+        snprintf(vm->why, sizeof(vm->why), "%s", why ? why : "");
+        pthread_cond_broadcast(&vm->cond);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    for (unsigned i = 0; i < m->ncpus; i++)
+        vcpu_kick(&vm->cpus[i]);
+    uint64_t one = 1;
+    ssize_t r = write(vm->wake_fd, &one, sizeof(one));
+    (void)r;
+}
+
+const struct machine_ops vm_machine_ops = {
+    .configure_mmu = op_configure_mmu,
+    .set_lpcr = op_set_lpcr,
+    .start_cpu = op_start_cpu,
+    .cpu_state = op_cpu_state,
+    .stop_self = op_stop_self,
+    .shutdown = op_shutdown,
+};
+
+/* ---- lifecycle ---- */
+
+int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, struct mvm_err *e)
+{
+    memset(c, 0, sizeof(*c));
+    c->vm = vm;
+    c->index = index;
+    c->id = id;
+    c->fd = kvm_create_vcpu(vm->vm_fd, id);
+    if (c->fd < 0) {
+        int r = c->fd;
+        c->fd = -1;
+        return mvm_fail(e, MVM_E_HOST, "cannot create vCPU %u (id %u): %s%s", index, id,
+                        strerror(-r), r == -EINVAL ? " (more vCPUs than KVM allows here?)" : "");
+    }
+    int size = kvm_vcpu_mmap_size(vm->kvm_fd);
+    if (size < 0)
+        return mvm_fail(e, MVM_E_HOST, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(-size));
+    void *run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+    if (run == MAP_FAILED)
+        return mvm_fail(e, MVM_E_HOST, "cannot map the vCPU run area: %s", strerror(errno));
+    c->run = run;
+    c->run_size = (size_t)size;
+    c->state = CPU_STOPPED;
+    return 0;
+}
+
+void vcpu_destroy(struct vcpu *c)
+{
+    if (c->run)
+        munmap(c->run, c->run_size);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->run = NULL;
+    c->fd = -1;
+}
+
+int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err *e)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = kick_handler;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIG_KICK, &sa, NULL) != 0)
+        return mvm_fail(e, MVM_E_VMM, "cannot install the vCPU kick handler: %s", strerror(errno));
+
+    /* The boot CPU enters the kernel as on a kexec-style flat-tree boot: r3 = device tree,
+     * r4 = kernel base, r5 = 0 (no Open Firmware). */
+    struct vcpu *boot = &vm->cpus[0];
+    boot->state = CPU_RUNNING;
+    boot->start_pending = true;
+    boot->start_pc = entry;
+    boot->start_r3 = fdt_addr;
+    boot->start_r4 = 0;
+
+    /* Threads start with SIG_KICK blocked and unblock it themselves, so the process's other
+     * threads (the console loop, a library user's) never see it. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIG_KICK);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    int err = 0;
+    for (unsigned i = 0; i < vm->m.ncpus && !err; i++) {
+        err = pthread_create(&vm->cpus[i].thread, NULL, vcpu_thread, &vm->cpus[i]);
+        if (!err)
+            vm->cpus[i].thread_started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        vm->m.ops->shutdown(&vm->m, MVM_E_VMM, "cannot start vCPU threads");
+        vcpus_join(vm);
+        return mvm_fail(e, MVM_E_VMM, "cannot start vCPU threads: %s", strerror(err));
+    }
+    return 0;
+}
+
+void vcpus_join(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->m.ncpus; i++) {
+        if (vm->cpus[i].thread_started)
+            pthread_join(vm->cpus[i].thread, NULL);
+        vm->cpus[i].thread_started = false;
+    }
+}

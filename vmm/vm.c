@@ -1,0 +1,597 @@
+/* Building a pseries VM on KVM and running it: the one place where the host's answers
+ * (KVM flavour, MMU capabilities, page sizes, CPU) become the guest's machine. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../devices/hcall.h"
+#include "../fdt/fdt.h"
+#include "loader.h"
+#include "term.h"
+#include "vm_internal.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define RTAS_AREA 0x10000ULL   /* room reserved for the RTAS stub */
+#define PVR_POWER8E 0x004b
+#define PVR_POWER8NVL 0x004c
+#define PVR_POWER8 0x004d
+#define PVR_POWER9 0x004e
+#define PVR_POWER10 0x0080
+
+void vm_config_defaults(struct vm_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->kvm_dev = "/dev/kvm";
+    c->mem_size = VM_DEFAULT_MEM;
+    c->ncpus = 1;
+    c->console_in = -1;
+    c->console_out = -1;
+    c->log_fd = -1;
+    c->stop_fd = -1;
+}
+
+/* ---- host facts that only /proc tells ---- */
+
+static void host_cpu_clocks(uint32_t *timebase_hz, uint32_t *clock_hz)
+{
+    *timebase_hz = 512000000;   /* every POWER8/9/10 */
+    *clock_hz = 1000000000;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long tb;
+        double mhz;
+        if (sscanf(line, "timebase : %lu", &tb) == 1 && tb > 0 && tb <= UINT32_MAX)
+            *timebase_hz = (uint32_t)tb;
+        else if (sscanf(line, "clock : %lfMHz", &mhz) == 1 && mhz > 0 && mhz < 4294.0)
+            *clock_hz = (uint32_t)(mhz * 1e6);
+    }
+    fclose(f);
+}
+
+static const char *cpu_model(uint32_t pvr)
+{
+    switch (pvr >> 16) {
+    case PVR_POWER8E: case PVR_POWER8NVL: case PVR_POWER8: return "POWER8";
+    case PVR_POWER9: return "POWER9";
+    case PVR_POWER10: return "POWER10";
+    default: return "POWER";
+    }
+}
+
+static unsigned log2_ceil(uint64_t v)
+{
+    unsigned s = 0;
+    while ((1ULL << s) < v)
+        s++;
+    return s;
+}
+
+/* ---- opening KVM and choosing HV or PR ---- */
+
+static int open_kvm(struct vm *vm, struct mvm_err *e)
+{
+    const char *dev = vm->cfg.kvm_dev;
+    int fd = kvm_open_dev(dev);
+    if (fd == -ENOENT)
+        return mvm_fail(e, MVM_E_HOST, "%s does not exist: KVM is not available. On a POWER host "
+                        "load a KVM module: 'modprobe kvm-hv' (POWER8 and later) or "
+                        "'modprobe kvm-pr' (Hash-MMU hosts)", dev);
+    if (fd == -EACCES || fd == -EPERM)
+        return mvm_fail(e, MVM_E_HOST, "permission denied opening %s: add your user to the kvm "
+                        "group ('usermod -aG kvm $USER') and log out and in again", dev);
+    if (fd == -EPROTO)
+        return mvm_fail(e, MVM_E_HOST, "%s speaks an unexpected KVM API version", dev);
+    if (fd < 0)
+        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", dev, strerror(-fd));
+    vm->kvm_fd = fd;
+    return 0;
+}
+
+static bool module_loaded(const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/sys/module/%s", name);
+    return access(path, F_OK) == 0;
+}
+
+static int create_vm(struct vm *vm, struct mvm_err *e)
+{
+    enum kvm_type_req want = vm->cfg.kvm_type;
+    if (want != KVM_TYPE_PR) {
+        vm->vm_fd = kvm_create_vm(vm->kvm_fd, KVM_VM_PPC_HV);
+        if (vm->vm_fd >= 0) {
+            vm->hv = true;
+            return 0;
+        }
+        if (want == KVM_TYPE_HV)
+            return mvm_fail(e, MVM_E_HOST, "cannot create a KVM-HV VM: %s. %s", strerror(-vm->vm_fd),
+                            module_loaded("kvm_hv") ? "kvm-hv is loaded but refused"
+                            : "the kvm-hv module is not loaded: 'modprobe kvm-hv' (needs POWER8 "
+                              "or later, bare metal or a Radix guest with nested HV)");
+    }
+    /* KVM-PR needs a userspace hashed page table and SDR1 set through sregs; minivmm does not
+     * build those yet, so refuse clearly rather than start a guest that cannot boot. */
+    int pr = kvm_create_vm(vm->kvm_fd, KVM_VM_PPC_PR);
+    if (pr >= 0)
+        close(pr);
+    if (want == KVM_TYPE_PR || pr >= 0)
+        return mvm_fail(e, MVM_E_HOST, "%s: minivmm cannot run KVM-PR guests yet; use a host "
+                        "with kvm-hv", pr >= 0 ? "only KVM-PR is available" : "KVM-PR requested");
+    return mvm_fail(e, MVM_E_HOST, "neither kvm-hv nor kvm-pr is loaded: 'modprobe kvm-hv' "
+                    "(POWER8 and later) or 'modprobe kvm-pr' (Hash-MMU hosts only)");
+}
+
+/* ---- memory and MMU ---- */
+
+struct mmu_plan {
+    bool radix;
+    uint64_t rma_size;
+    unsigned htab_shift;
+    bool ci_large_page;
+    unsigned n_sps;
+    struct fdt_seg_page_size sps[FDT_SPS_MAX];
+    unsigned n_radix_ap;
+    uint32_t radix_ap[8];
+};
+
+/* Keeps the hash page sizes the backing can supply: under KVM-HV (PAGE_SIZES_REAL) a guest
+ * page may not be larger than the host page behind it. Returns the largest base page shift
+ * kept, which sizes the VRMA. */
+static unsigned filter_page_sizes(struct mmu_plan *p, const struct kvm_ppc_smmu_info *info,
+                                  uint64_t backing_page)
+{
+    unsigned best = 12;
+    unsigned backing_shift = log2_ceil(backing_page);
+    for (unsigned i = 0; i < KVM_PPC_PAGE_SIZES_MAX_SZ && p->n_sps < FDT_SPS_MAX; i++) {
+        const struct kvm_ppc_one_seg_page_size *s = &info->sps[i];
+        if (!s->page_shift)
+            continue;
+        if ((info->flags & KVM_PPC_PAGE_SIZES_REAL) && s->page_shift > backing_shift)
+            continue;
+        struct fdt_seg_page_size *d = &p->sps[p->n_sps];
+        d->shift = s->page_shift;
+        d->slb_enc = s->slb_enc;
+        d->n = 0;
+        for (unsigned j = 0; j < KVM_PPC_PAGE_SIZES_MAX_SZ; j++) {
+            const struct kvm_ppc_one_page_size *pg = &s->enc[j];
+            if (!pg->page_shift)
+                continue;
+            if ((info->flags & KVM_PPC_PAGE_SIZES_REAL) && pg->page_shift > backing_shift)
+                continue;
+            d->enc[d->n].shift = pg->page_shift;
+            d->enc[d->n].pte_enc = pg->pte_enc;
+            d->n++;
+        }
+        if (d->n == 0)
+            continue;
+        if (s->page_shift > best)
+            best = s->page_shift;
+        p->n_sps++;
+    }
+    return best;
+}
+
+static int plan_mmu(struct vm *vm, struct mmu_plan *p, struct mvm_err *e)
+{
+    memset(p, 0, sizeof(*p));
+    struct kvm_ppc_smmu_info smmu;
+    int r = kvm_get_smmu_info(vm->vm_fd, &smmu);
+    if (r)
+        return mvm_fail(e, MVM_E_HOST, "KVM_PPC_GET_SMMU_INFO: %s", strerror(-r));
+    bool radix_ok = vm->hv && kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_MMU_RADIX) > 0;
+    bool hash_ok = !(smmu.flags & KVM_PPC_NO_HASH);
+    uint64_t ram = vm->m.mem.size;
+
+    switch (vm->cfg.mmu) {
+    case MMU_RADIX:
+        if (!radix_ok)
+            return mvm_fail(e, MVM_E_HOST, "this host cannot run Radix guests: Radix needs "
+                            "KVM-HV on a POWER9 or later host that itself runs Radix "
+                            "(grep MMU /proc/cpuinfo); use --mmu=hash");
+        p->radix = true;
+        break;
+    case MMU_HASH:
+        if (!hash_ok)
+            return mvm_fail(e, MVM_E_HOST, "this host cannot run Hash (HPT) guests: nested "
+                            "KVM-HV carries Radix guests only, HPT must not appear anywhere in "
+                            "the chain; use --mmu=radix");
+        break;
+    case MMU_AUTO:
+        p->radix = radix_ok;
+        break;
+    }
+
+    if (p->radix) {
+        p->rma_size = ram;   /* Radix has no real-mode-area limit */
+        p->ci_large_page = true;
+        struct kvm_ppc_rmmu_info rmmu;
+        if (kvm_get_rmmu_info(vm->vm_fd, &rmmu) == 0)
+            for (unsigned i = 0; i < 8; i++)
+                if (rmmu.ap_encodings[i])
+                    p->radix_ap[p->n_radix_ap++] = rmmu.ap_encodings[i];
+        return 0;
+    }
+
+    if (!vm->hv)
+        return mvm_fail(e, MVM_E_HOST, "Hash guests need KVM-HV here");
+    /* HPT of 1/128 of RAM, as PAPR suggests, within KVM's 256 KiB..64 TiB range. */
+    uint32_t order = log2_ceil(ram);
+    order = order > 7 + 18 ? order - 7 : 18;
+    if (order > 46)
+        order = 46;
+    r = kvm_allocate_htab(vm->vm_fd, &order);
+    if (r)
+        return mvm_fail(e, MVM_E_HOST, "cannot allocate the guest hash page table "
+                        "(KVM_PPC_ALLOCATE_HTAB): %s", strerror(-r));
+    p->htab_shift = order;
+    unsigned best = filter_page_sizes(p, &smmu, vm->m.mem.page_size);
+    /* KVM maps the guest's real-mode area (VRMA) with one HPTE per page of the backing, so
+     * it covers at most 2^(page_shift + htab_order - 7) bytes: the first memory node, and the
+     * kernel, initrd, RTAS and device tree, must fit in it. */
+    uint64_t vrma = 1ULL << (best + order - 7);
+    if (vrma > (1ULL << 40))
+        vrma = 1ULL << 40;
+    p->rma_size = ram < vrma ? ram : vrma;
+    p->ci_large_page = best >= 16;
+    return 0;
+}
+
+/* ---- in-kernel interrupt controller ---- */
+
+/* The XICS RTAS calls are performed inside KVM once their tokens are defined; they sit in our
+ * registry (so the device tree lists them) with no userspace handler. */
+static const struct rtas_service xics_rtas[] = {
+    {"ibm,set-xive", NULL, 3, 1},
+    {"ibm,get-xive", NULL, 1, 3},
+    {"ibm,int-off", NULL, 1, 1},
+    {"ibm,int-on", NULL, 1, 1},
+};
+
+static int setup_xics(struct vm *vm, struct mvm_err *e)
+{
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0)
+        return mvm_fail(e, MVM_E_HOST, "this host's KVM has no in-kernel XICS interrupt "
+                        "controller (KVM_CAP_IRQ_XICS), which minivmm needs");
+    vm->xics_fd = kvm_create_device(vm->vm_fd, KVM_DEV_TYPE_XICS);
+    if (vm->xics_fd < 0)
+        return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s",
+                        strerror(-vm->xics_fd));
+    uint32_t nr_servers = vm->cpus[vm->m.ncpus - 1].id + 1;
+    kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &nr_servers);
+    for (unsigned i = 0; i < vm->m.ncpus; i++) {
+        int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_IRQ_XICS, (uint64_t)vm->xics_fd,
+                               vm->cpus[i].id);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot connect vCPU %u to the XICS: %s", i,
+                            strerror(-r));
+    }
+    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++) {
+        int token = rtas_register(&vm->m.rtas, &xics_rtas[i]);
+        int r = token < 0 ? -ENOSPC : kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, token);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", xics_rtas[i].name,
+                            strerror(-r));
+    }
+    return 0;
+}
+
+static int setup_vcpus(struct vm *vm, struct mvm_err *e)
+{
+    unsigned n = vm->m.ncpus;
+    int max = kvm_check_ext(vm->vm_fd, KVM_CAP_MAX_VCPUS);
+    if (max <= 0)
+        max = kvm_check_ext(vm->vm_fd, KVM_CAP_NR_VCPUS);
+    if (max > 0 && n > (unsigned)max)
+        return mvm_fail(e, MVM_E_INPUT, "-c %u: this host's KVM allows at most %d vCPUs", n, max);
+    /* On POWER8 KVM-HV, vCPU ids in one group of `threads per core` share a physical core;
+     * spacing them by that stride gives each guest CPU a core of its own (POWER9: stride 1). */
+    int smt = kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_SMT);
+    uint32_t stride = smt > 0 ? (uint32_t)smt : 1;
+    vm->cpus = calloc(n, sizeof(*vm->cpus));
+    if (!vm->cpus)
+        return mvm_fail(e, MVM_E_VMM, "out of memory");
+    for (unsigned i = 0; i < n; i++)
+        vm->cpus[i].fd = -1;
+    for (unsigned i = 0; i < n; i++) {
+        if (vcpu_create(vm, &vm->cpus[i], i, i * stride, e))
+            return -1;
+        /* PAPR mode: hcalls go to the hypervisor (us or KVM). KVM-HV refuses to run without. */
+        int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_PPC_PAPR, 0, 0);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot put vCPU %u in PAPR mode: %s", i, strerror(-r));
+    }
+    return 0;
+}
+
+/* ---- loading and the device tree ---- */
+
+struct layout {
+    uint64_t initrd, initrd_size, rtas, fdt;
+};
+
+static int plan_layout(struct vm *vm, const struct kernel_image *k, uint64_t initrd_size,
+                       uint64_t rma, struct layout *l, struct mvm_err *e)
+{
+    /* RTAS and the device tree at the top of what real-mode code can reach: below 1 GiB (the
+     * kernel instantiates RTAS there) and inside the real-mode area. */
+    uint64_t top = rma < GiB ? rma : GiB;
+    l->fdt = top - FDT_MAX_SIZE;
+    l->rtas = l->fdt - RTAS_AREA;
+    l->initrd_size = initrd_size;
+    l->initrd = (k->end + 0xffff) & ~0xffffULL;
+    uint64_t need = l->initrd + initrd_size;
+    if (k->end > l->rtas || need > l->rtas)
+        return mvm_fail(e, MVM_E_INPUT, "the kernel (%llu MiB)%s does not fit below %llu MiB, "
+                        "where minivmm places firmware; give the guest more memory with -m",
+                        (unsigned long long)(k->end >> 20),
+                        initrd_size ? " and initrd" : "", (unsigned long long)(l->rtas >> 20));
+    (void)vm;
+    return 0;
+}
+
+static int write_file(const char *path, const void *buf, size_t len, struct mvm_err *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return mvm_fail(e, MVM_E_INPUT, "cannot create %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, buf, len);
+    int err = errno;
+    if (close(fd) != 0 && n == (ssize_t)len) {
+        n = -1;
+        err = errno;
+    }
+    if (n != (ssize_t)len)
+        return mvm_fail(e, MVM_E_INPUT, "cannot write %s: %s", path, strerror(err));
+    return 0;
+}
+
+static int check_config(const struct vm_config *c, struct mvm_err *e)
+{
+    if (!c->kernel)
+        return mvm_fail(e, MVM_E_INPUT, "no kernel given: use -k vmlinux");
+    if (c->ncpus < 1 || c->ncpus > VM_MAX_CPUS)
+        return mvm_fail(e, MVM_E_INPUT, "-c %u: the number of vCPUs must be 1 to %u", c->ncpus,
+                        VM_MAX_CPUS);
+    if (c->mem_size < VM_MIN_MEM)
+        return mvm_fail(e, MVM_E_INPUT, "-m: %llu bytes is too little memory; a pseries Linux "
+                        "guest needs at least %llu MiB", (unsigned long long)c->mem_size,
+                        (unsigned long long)(VM_MIN_MEM >> 20));
+    if (c->mem_size % MiB)
+        return mvm_fail(e, MVM_E_INPUT, "-m: guest memory must be a whole number of MiB");
+    if (c->mem_size > (1ULL << 46))
+        return mvm_fail(e, MVM_E_INPUT, "-m: %llu GiB is more than a pseries guest can address "
+                        "here (64 TiB)", (unsigned long long)(c->mem_size >> 30));
+    return 0;
+}
+
+static void vm_free(struct vm *vm)
+{
+    if (vm->cpus) {
+        for (unsigned i = 0; i < vm->m.ncpus; i++)
+            vcpu_destroy(&vm->cpus[i]);
+        free(vm->cpus);
+    }
+    if (vm->xics_fd >= 0)
+        close(vm->xics_fd);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    if (vm->wake_fd >= 0)
+        close(vm->wake_fd);
+    guest_mem_unmap(&vm->m.mem);
+    vty_destroy(&vm->m.vty);
+    pthread_mutex_destroy(&vm->lock);
+    pthread_cond_destroy(&vm->cond);
+    free(vm);
+}
+
+int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
+{
+    *out = NULL;
+    if (check_config(c, e))
+        return -1;
+    struct file_map kfile = {0}, ifile = {0};
+    struct kernel_image kernel;
+    if (file_map_open(&kfile, c->kernel, "kernel", e) ||
+        kernel_parse(&kernel, kfile.data, kfile.size, c->kernel, e) ||
+        (c->initrd && file_map_open(&ifile, c->initrd, "initrd", e))) {
+        file_map_close(&kfile);
+        return -1;
+    }
+
+    struct vm *vm = calloc(1, sizeof(*vm));
+    if (!vm) {
+        file_map_close(&kfile);
+        file_map_close(&ifile);
+        return mvm_fail(e, MVM_E_VMM, "out of memory");
+    }
+    vm->cfg = *c;
+    vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = -1;
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    struct machine *m = &vm->m;
+    m->ncpus = c->ncpus;
+    m->ops = &vm_machine_ops;
+    m->backend = vm;
+    m->log_fd = c->log_fd;
+    m->verbose = c->verbose;
+    vty_init(&m->vty, c->console_out);
+    rtas_init(&m->rtas);
+
+    struct mmu_plan mmu;
+    struct layout lay;
+    uint32_t tb_hz, clock_hz;
+    struct kvm_sregs sregs;
+    int r;
+    if (open_kvm(vm, e) || create_vm(vm, e))
+        goto fail;
+    if (guest_mem_map(&m->mem, c->mem_size, c->mem_path, e))
+        goto fail;
+    r = kvm_set_user_memory(vm->vm_fd, 0, 0, m->mem.size, m->mem.host);
+    if (r) {
+        mvm_fail(e, MVM_E_HOST, "KVM refused guest memory: %s", strerror(-r));
+        goto fail;
+    }
+    if (plan_mmu(vm, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e))
+        goto fail;
+    m->radix = mmu.radix;
+    /* KVM-HV performs H_SET_MODE's breakpoint resources itself when enabled; the rest still
+     * reaches us. Failure only means every H_SET_MODE comes here. */
+    kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_SET_MODE, 1);
+    if ((r = kvm_get_sregs(vm->cpus[0].fd, &sregs)) != 0) {
+        mvm_fail(e, MVM_E_HOST, "KVM_GET_SREGS: %s", strerror(-r));
+        goto fail;
+    }
+
+    if (plan_layout(vm, &kernel, ifile.size, mmu.rma_size, &lay, e) ||
+        kernel_load(&kernel, kfile.data, &m->mem, c->kernel, e))
+        goto fail;
+    if (ifile.size)
+        memcpy(gpa_ptr(&m->mem, lay.initrd, ifile.size), ifile.data, ifile.size);
+    memcpy(gpa_ptr(&m->mem, lay.rtas, rtas_blob_size), rtas_blob, rtas_blob_size);
+
+    host_cpu_clocks(&tb_hz, &clock_hz);
+    struct fdt_params fp = {
+        .ram_size = m->mem.size,
+        .rma_size = mmu.rma_size,
+        .ncpus = m->ncpus,
+        .vcpu_id_stride = m->ncpus > 1 ? vm->cpus[1].id : 1,
+        .pvr = sregs.pvr,
+        .cpu_model = cpu_model(sregs.pvr),
+        .timebase_hz = tb_hz,
+        .clock_hz = clock_hz,
+        .radix = mmu.radix,
+        .ci_large_page = mmu.ci_large_page,
+        .htab_shift = mmu.htab_shift,
+        .n_sps = mmu.n_sps,
+        .n_radix_ap = mmu.n_radix_ap,
+        .bootargs = c->cmdline,
+        .initrd_start = ifile.size ? lay.initrd : 0,
+        .initrd_end = ifile.size ? lay.initrd + ifile.size : 0,
+        .rtas_base = lay.rtas,
+        .rtas_size = rtas_blob_size,
+        .rtas = &m->rtas,
+        .hypertas = hcall_hypertas_functions,
+    };
+    memcpy(fp.sps, mmu.sps, sizeof(fp.sps));
+    memcpy(fp.radix_ap, mmu.radix_ap, sizeof(fp.radix_ap));
+    void *fdt = gpa_ptr(&m->mem, lay.fdt, FDT_MAX_SIZE);
+    if (fdt_build(fdt, FDT_MAX_SIZE, &fp, e))
+        goto fail;
+    if (c->verbose)
+        machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
+                    "kernel %s-endian at 0x%llx, device tree at 0x%llx",
+                    vm->hv ? "HV" : "PR", mmu.radix ? "Radix" : "Hash", m->ncpus,
+                    cpu_model(sregs.pvr), (unsigned)sregs.pvr,
+                    (unsigned long long)(m->mem.size >> 20),
+                    m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
+                    (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
+
+    if (c->dump_dtb) {
+        r = write_file(c->dump_dtb, fdt, FDT_MAX_SIZE, e);
+        file_map_close(&kfile);
+        file_map_close(&ifile);
+        vm_free(vm);
+        return r;
+    }
+    vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->wake_fd < 0) {
+        mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    vm->cpus[0].start_pc = kernel.entry;
+    vm->cpus[0].start_r3 = lay.fdt;
+    file_map_close(&kfile);
+    file_map_close(&ifile);
+    *out = vm;
+    return 0;
+
+fail:
+    file_map_close(&kfile);
+    file_map_close(&ifile);
+    vm_free(vm);
+    return -1;
+}
+
+void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why)
+{
+    vm->m.ops->shutdown(&vm->m, status, why);
+}
+
+/* Serves the console until the run ends: host input goes to the vty ring (when it has room),
+ * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
+static void console_loop(struct vm *vm)
+{
+    int in = vm->cfg.console_in;
+    bool esc = false;
+    for (;;) {
+        struct pollfd p[3] = {
+            {.fd = vm->wake_fd, .events = POLLIN},
+            {.fd = vm->cfg.stop_fd, .events = POLLIN},
+            {.fd = -1, .events = POLLIN},
+        };
+        size_t room = vty_input_room(&vm->m.vty);
+        /* Two bytes of room at least: the escape filter may emit one byte more than it
+         * reads (a Ctrl-A held over from the previous read). */
+        if (in >= 0 && room >= 2)
+            p[2].fd = in;
+        /* A full input ring is drained by the guest, not by an event we can wait on. */
+        int timeout = (in >= 0 && room < 2) ? 20 : -1;
+        int r = poll(p, 3, timeout);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST))
+            break;
+        if (p[1].revents)
+            vm_request_stop(vm, MVM_STOPPED, "stopped by signal");
+        if (p[2].revents) {
+            uint8_t buf[VTY_IN_SIZE], out[VTY_IN_SIZE + 1];
+            ssize_t n = read(in, buf, room - 1);
+            if (n <= 0) {
+                if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                    in = -1;   /* end of input: the guest just gets no more */
+                continue;
+            }
+            size_t len = (size_t)n;
+            const uint8_t *src = buf;
+            if (vm->cfg.escape) {
+                bool quit;
+                len = term_escape_filter(&esc, buf, len, out, &quit);
+                src = out;
+                if (quit)
+                    vm_request_stop(vm, MVM_STOPPED, "stopped from the console (Ctrl-A x)");
+            }
+            vty_push_input(&vm->m.vty, src, len);
+        }
+    }
+}
+
+enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
+{
+    if (vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e))
+        return e->status;
+    console_loop(vm);
+    vcpus_join(vm);
+    if (vm->status != MVM_OK && vm->why[0])
+        mvm_fail(e, vm->status, "%s", vm->why);
+    e->status = vm->status;
+    return vm->status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (vm)
+        vm_free(vm);
+}

@@ -1,0 +1,60 @@
+/* State shared by vm.c (building and running the machine) and vcpu.c (the vCPU threads).
+ * Private to the KVM side of minivmm. */
+#ifndef MINIVMM_VM_INTERNAL_H
+#define MINIVMM_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "kvm.h"
+#include "machine.h"
+
+struct vcpu {
+    struct vm *vm;
+    unsigned index;          /* 0..ncpus-1 */
+    uint32_t id;             /* KVM vCPU id = device-tree server number */
+    int fd;
+    struct kvm_run *run;
+    size_t run_size;
+    pthread_t thread;
+    bool thread_started;
+    /* Guarded by vm->lock. */
+    enum cpu_run_state state;
+    bool start_pending;      /* registers below must be loaded before the next KVM_RUN */
+    uint64_t start_pc, start_r3, start_r4;
+    bool in_guest_loop;      /* the thread is between KVM_RUNs and can be kicked */
+    unsigned lpcr_gen;       /* generation of vm->lpcr_* last applied to this vCPU */
+    uint64_t unassigned_mmio; /* accesses that hit no device */
+};
+
+struct vm {
+    struct machine m;        /* first: machine_ops get back to the vm by a cast */
+    struct vm_config cfg;
+    int kvm_fd, vm_fd, xics_fd;
+    bool hv;
+    struct vcpu *cpus;
+    int wake_fd;             /* eventfd: tells the console loop that the run ended */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping;           /* also read without the lock, atomically, by vCPU loops */
+    enum mvm_status status;
+    char why[512];
+    uint64_t lpcr_mask, lpcr_val;   /* H_SET_MODE state every vCPU must carry */
+    unsigned lpcr_gen;
+};
+
+static inline struct vm *vm_of(struct machine *m)
+{
+    return (struct vm *)m;
+}
+
+/* vcpu.c */
+extern const struct machine_ops vm_machine_ops;
+int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, struct mvm_err *e);
+void vcpu_destroy(struct vcpu *c);
+int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err *e);
+void vcpus_join(struct vm *vm);
+
+#endif
