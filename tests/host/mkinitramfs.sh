@@ -12,7 +12,7 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib,etc}
 cp "$kdir/busybox" "$root/bin/busybox"
 for applet in sh ash cat echo mount umount mkdir ls grep sed awk poweroff reboot insmod \
               sleep uname dmesg setsid cttyhack head tail wc cut tr rm cp mv ps kill test [ \
-              sync true false chmod ln dd md5sum date stty env printf expr seq timeout; do
+              sync true false chmod ln dd md5sum date stty env printf expr seq timeout base64 od; do
     ln -sf busybox "$root/bin/$applet"
 done
 cp "$init" "$root/init"

@@ -1,0 +1,54 @@
+# The boot test cases. Runs under any POSIX sh (busybox in the emulated host, or a real POWER
+# host) with $MINIVMM, $GUEST_KERNEL and $GUEST_INITRD set. It only runs and reports; the
+# expectations live in tests/boot/run.sh, which reads the report:
+#   === CASE <name>       then everything the case printed, then
+#   === RESULT <name> status=<exit status>
+T=${TMPDIR:-/tmp}/minivmm-cases.$$
+mkdir -p "$T"
+LIMIT=${CASE_TIMEOUT:-600}
+
+case_run() {   # case_run NAME minivmm-args...
+    name=$1; shift
+    echo "=== CASE $name"
+    timeout "$LIMIT" "$MINIVMM" "$@" </dev/null 2>&1
+    echo "=== RESULT $name status=$?"
+}
+
+# 1. The foundation: Debian's kernel boots under KVM-HV, Radix, 2 vCPUs, and powers off.
+case_run boot-smp -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -m 512M \
+    -a "console=hvc0 minivmm.test=marker"
+# 2. A guest that panics makes minivmm exit non-zero and say why.
+case_run panic -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
+    -a "console=hvc0 quiet minivmm.test=panic"
+# 3. A reboot request ends the run with its own status.
+case_run reboot -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
+    -a "console=hvc0 quiet minivmm.test=reboot"
+
+# 4. Bad kernel files: refused with status 1 before any VM exists.
+: > "$T/empty"
+echo "not a kernel" > "$T/text"
+head -c 4096 "$GUEST_KERNEL" > "$T/truncated"
+cp "$GUEST_KERNEL" "$T/x86"
+printf '\076\000' | dd of="$T/x86" bs=1 seek=18 conv=notrunc 2>/dev/null   # e_machine = EM_X86_64
+head -c 65536 "$GUEST_KERNEL" > "$T/elf32"
+printf '\001' | dd of="$T/elf32" bs=1 seek=4 conv=notrunc 2>/dev/null      # EI_CLASS = ELFCLASS32
+mkdir -p "$T/dir"
+for k in missing empty text truncated x86 elf32 dir; do
+    case_run "bad-kernel-$k" -k "$T/$k" -m 512M
+done
+
+# 5. Bad flags and impossible requests.
+case_run bad-memory -k "$GUEST_KERNEL" -m 3
+case_run bad-cpus -k "$GUEST_KERNEL" -c 0
+case_run bad-initrd -k "$GUEST_KERNEL" -i "$T/missing-initrd"
+case_run no-kernel -m 512M
+
+# 6. The device tree a guest gets, dumped for dtc to read back on the other side.
+echo "=== CASE dump-dtb"
+timeout "$LIMIT" "$MINIVMM" -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -a "console=hvc0" \
+    --dump-dtb "$T/guest.dtb" </dev/null 2>&1
+st=$?
+[ $st = 0 ] && { echo "--- DTB BASE64"; base64 "$T/guest.dtb"; echo "--- END DTB"; }
+echo "=== RESULT dump-dtb status=$st"
+
+rm -rf "$T"

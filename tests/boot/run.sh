@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The boot tests: run tests/boot/cases.sh where there is KVM for POWER (directly on a POWER
+# host with /dev/kvm, otherwise inside the emulated POWER host) and check what it reported.
+# Prints one line per check and a closing "N passed, N failed" line; exits non-zero on failure.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/host/common.sh"
+log_dir=${BOOT_LOG_DIR:-$top/build/boot}
+mkdir -p "$log_dir"
+report=$log_dir/report.log
+
+start=$(date +%s)
+case "$(uname -m)" in
+ppc64le|ppc64)
+    [ -w /dev/kvm ] || die "this POWER host has no usable /dev/kvm (load kvm-hv, check permissions)"
+    kdir=$(bash "$top/tests/host/fetch-kernel.sh")
+    initrd=$log_dir/guest.cpio.gz
+    bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
+    MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd \
+        sh "$here/cases.sh" > "$report" 2>&1
+    ;;
+*)
+    bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
+    ;;
+esac
+echo "boot tests ran in $(( $(date +%s) - start ))s; full log: $report"
+
+# The section of the report that belongs to one case (console lines end in \r: drop them).
+section() { tr -d '\r' < "$report" | sed -n "/^=== CASE $1\$/,/^=== RESULT $1 /p"; }
+
+pass=0 fail=0
+check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printed every TEXT
+    local name=$1 want=$2; shift 2
+    local sec got
+    sec=$(section "$name")
+    got=$(printf '%s\n' "$sec" | sed -n "s/^=== RESULT $name status=\([0-9]*\).*/\1/p")
+    local why=""
+    if [ -z "$sec" ]; then why="did not run"
+    elif [ "$got" != "$want" ]; then why="exit status ${got:-none}, expected $want"
+    else
+        for text in "$@"; do
+            printf '%s\n' "$sec" | grep -qF -- "$text" || { why="output lacks '$text'"; break; }
+        done
+    fi
+    if [ -z "$why" ]; then echo "ok - $name"; pass=$((pass + 1))
+    else echo "not ok - $name: $why"; fail=$((fail + 1)); fi
+}
+
+check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-POWEROFF" \
+    "KVM-HV, Radix guest MMU, 2 vCPU(s)"
+check panic 4 "the guest terminated (ibm,os-term)" "sysrq triggered crash"
+check reboot 3 "the guest requested a reboot"
+check bad-kernel-missing 1 "cannot open kernel"
+check bad-kernel-empty 1 "is empty"
+check bad-kernel-text 1 "is not an ELF file"
+check bad-kernel-truncated 1 "is truncated"
+check bad-kernel-x86 1 "not 64-bit PowerPC"
+check bad-kernel-elf32 1 "is a 32-bit ELF"
+check bad-kernel-dir 1 "is not a regular file"
+check bad-memory 1 "too little memory"
+check bad-cpus 1 "number of vCPUs"
+check bad-initrd 1 "cannot open initrd"
+check no-kernel 1 "no kernel given"
+check dump-dtb 0 "--- END DTB"
+
+# The dumped tree must read back with dtc, and hold what a pseries guest needs.
+dts=$log_dir/guest.dts
+section dump-dtb | sed -n '/^--- DTB BASE64$/,/^--- END DTB$/p' | sed '1d;$d' | base64 -d > "$log_dir/guest.dtb" 2>/dev/null
+if dtc -q -I dtb -O dts -o "$dts" "$log_dir/guest.dtb" 2>/dev/null &&
+   grep -q 'device_type = "chrp"' "$dts" && grep -q 'ibm,architecture-vec-5' "$dts" &&
+   grep -q 'PowerPC,POWER9@1' "$dts" && grep -q 'hcall-set-mode' "$dts"; then
+    echo "ok - dump-dtb reads back with dtc"; pass=$((pass + 1))
+else
+    echo "not ok - dump-dtb reads back with dtc"; fail=$((fail + 1))
+fi
+
+echo "boot: $pass passed, $fail failed"
+[ "$fail" = 0 ]
