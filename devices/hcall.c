@@ -119,6 +119,19 @@ static int64_t h_register_proc_tbl(struct machine *m, int cpu, uint64_t *args)
     return H_SUCCESS;
 }
 
+/* Without an answer Linux assumes the worst and picks the slowest mitigations; the host's
+ * KVM knows what this CPU and firmware actually need. */
+static int64_t h_get_cpu_characteristics(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    uint64_t character, behaviour;
+    if (m->ops->cpu_characteristics(m, &character, &behaviour) != 0)
+        return H_FUNCTION;
+    args[0] = character;
+    args[1] = behaviour;
+    return H_SUCCESS;
+}
+
 static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
 {
     return rtas_call(m, cpu, args[0]);
@@ -127,6 +140,7 @@ static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
 static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {
     [H_GET_TERM_CHAR / 4] = h_get_term_char,
     [H_PUT_TERM_CHAR / 4] = h_put_term_char,
+    [H_GET_CPU_CHARACTERISTICS / 4] = h_get_cpu_characteristics,
     [H_SET_MODE / 4] = h_set_mode,
     [H_REGISTER_PROC_TBL / 4] = h_register_proc_tbl,
 };

@@ -132,6 +132,12 @@ int kvm_rtas_define_token(int vm_fd, const char *name, uint64_t token)
     return ret(ioctl(vm_fd, KVM_PPC_RTAS_DEFINE_TOKEN, &a));
 }
 
+int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc)
+{
+    memset(cc, 0, sizeof(*cc));
+    return ret(ioctl(vm_fd, KVM_PPC_GET_CPU_CHAR, cc));
+}
+
 int kvm_run(int vcpu_fd)
 {
     return ret(ioctl(vcpu_fd, KVM_RUN, 0));

@@ -42,6 +42,9 @@ struct machine_ops {
     int (*cpu_state)(struct machine *m, uint32_t cpu);
     /* RTAS stop-self: the calling vCPU stops after this exit until started again. */
     void (*stop_self)(struct machine *m, int calling_cpu);
+    /* H_GET_CPU_CHARACTERISTICS: the speculation-safety characteristics and behaviours the
+     * host reports for guests (PAPR bit layout). Returns 0 or -errno. */
+    int (*cpu_characteristics)(struct machine *m, uint64_t *character, uint64_t *behaviour);
     /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
      * request wins; `why` may be NULL. */
     void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);

@@ -320,6 +320,17 @@ static void op_stop_self(struct machine *m, int calling_cpu)
     pthread_mutex_unlock(&vm->lock);
 }
 
+static int op_cpu_characteristics(struct machine *m, uint64_t *character, uint64_t *behaviour)
+{
+    struct kvm_ppc_cpu_char cc;
+    int r = kvm_get_cpu_char(vm_of(m)->vm_fd, &cc);
+    if (r)
+        return r;
+    *character = cc.character & cc.character_mask;
+    *behaviour = cc.behaviour & cc.behaviour_mask;
+    return 0;
+}
+
 static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
 {
     struct vm *vm = vm_of(m);
@@ -344,6 +355,7 @@ const struct machine_ops vm_machine_ops = {
     .start_cpu = op_start_cpu,
     .cpu_state = op_cpu_state,
     .stop_self = op_stop_self,
+    .cpu_characteristics = op_cpu_characteristics,
     .shutdown = op_shutdown,
 };
 

@@ -369,9 +369,13 @@ static int check_config(const struct vm_config *c, struct mvm_err *e)
                         (unsigned long long)(VM_MIN_MEM >> 20));
     if (c->mem_size % MiB)
         return mvm_fail(e, MVM_E_INPUT, "-m: guest memory must be a whole number of MiB");
-    if (c->mem_size > (1ULL << 46))
-        return mvm_fail(e, MVM_E_INPUT, "-m: %llu GiB is more than a pseries guest can address "
-                        "here (64 TiB)", (unsigned long long)(c->mem_size >> 30));
+    /* Guest RAM is mapped lazily, so an oversized request would "work" until the guest
+     * touched it and the host's OOM killer stepped in: refuse it now. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && c->mem_size > (uint64_t)pages * (uint64_t)page)
+        return mvm_fail(e, MVM_E_INPUT, "-m: %llu MiB is more than this host's %llu MiB of memory",
+                        (unsigned long long)(c->mem_size >> 20),
+                        (unsigned long long)((uint64_t)pages * (uint64_t)page >> 20));
     return 0;
 }
 

@@ -39,6 +39,7 @@ done
 
 # 5. Bad flags and impossible requests.
 case_run bad-memory -k "$GUEST_KERNEL" -m 3
+case_run huge-memory -k "$GUEST_KERNEL" -m 1T
 case_run bad-cpus -k "$GUEST_KERNEL" -c 0
 case_run bad-initrd -k "$GUEST_KERNEL" -i "$T/missing-initrd"
 case_run no-kernel -m 512M

@@ -1,0 +1,237 @@
+/* cli_parse() and parse_size(). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../vmm/cli.h"
+#include "../../vmm/config.h"
+#include "../../vmm/err.h"
+#include "../../vmm/mem.h"
+
+/* vm_config_defaults() lives in vmm/vm.c, which is not one of the portable objects the unit
+ * tests link with. This weak copy (the same defaults) is used only while that is so; a real
+ * definition linked in later takes precedence without a clash. */
+__attribute__((weak)) void vm_config_defaults(struct vm_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->kvm_dev = "/dev/kvm";
+    c->mem_size = VM_DEFAULT_MEM;
+    c->ncpus = 1;
+    c->console_in = -1;
+    c->console_out = -1;
+    c->log_fd = -1;
+    c->stop_fd = -1;
+}
+
+static struct vm_config cfg;
+static struct mvm_err err;
+
+/* Parses "minivmm" + the NULL-terminated arguments into cfg (fresh defaults), err (empty). */
+static int parse(const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"minivmm";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        assert_true(argc < 31);
+        argv[argc++] = (char *)a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    vm_config_defaults(&cfg);
+    memset(&err, 0, sizeof(err));
+    return cli_parse(argc, argv, &cfg, &err);
+}
+
+/* The last parse failed as a bad command line whose message mentions `word`. */
+static void assert_input_error(int r, const char *word)
+{
+    assert_int_equal(r, -1);
+    assert_int_equal(err.status, MVM_E_INPUT);
+    if (!strstr(err.msg, word))
+        fail_msg("message \"%s\" does not mention \"%s\"", err.msg, word);
+}
+
+static void test_defaults_with_kernel(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "vmlinux", NULL), CLI_RUN);
+    assert_string_equal(cfg.kernel, "vmlinux");
+    assert_null(cfg.initrd);
+    assert_null(cfg.cmdline);
+    assert_true(cfg.mem_size == VM_DEFAULT_MEM);
+    assert_int_equal(cfg.ncpus, 1);
+    assert_int_equal(cfg.kvm_type, KVM_TYPE_AUTO);
+    assert_int_equal(cfg.mmu, MMU_AUTO);
+    assert_false(cfg.reboot);
+    assert_false(cfg.verbose);
+    assert_string_equal(err.msg, "");
+}
+
+static void test_all_options(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "vmlinux", "-i", "initrd.cpio", "-a", "console=hvc0 quiet",
+                           "-m", "2G", "-c", "4", "--mem-path", "/dev/hugepages",
+                           "--kvm-type", "pr", "--mmu", "hash", "--reboot",
+                           "--dump-dtb", "out.dtb", "-v", NULL), CLI_RUN);
+    assert_string_equal(cfg.kernel, "vmlinux");
+    assert_string_equal(cfg.initrd, "initrd.cpio");
+    assert_string_equal(cfg.cmdline, "console=hvc0 quiet");
+    assert_true(cfg.mem_size == 2ULL << 30);
+    assert_int_equal(cfg.ncpus, 4);
+    assert_string_equal(cfg.mem_path, "/dev/hugepages");
+    assert_int_equal(cfg.kvm_type, KVM_TYPE_PR);
+    assert_int_equal(cfg.mmu, MMU_HASH);
+    assert_true(cfg.reboot);
+    assert_string_equal(cfg.dump_dtb, "out.dtb");
+    assert_true(cfg.verbose);
+
+    /* long forms, with '=' */
+    assert_int_equal(parse("--kernel=vm", "--initrd=rd", "--append=x", "--memory=1T",
+                           "--cpus=256", "--kvm-type=hv", "--mmu=radix", "--verbose", NULL),
+                     CLI_RUN);
+    assert_string_equal(cfg.kernel, "vm");
+    assert_string_equal(cfg.initrd, "rd");
+    assert_string_equal(cfg.cmdline, "x");
+    assert_true(cfg.mem_size == 1ULL << 40);
+    assert_int_equal(cfg.ncpus, 256);
+    assert_int_equal(cfg.kvm_type, KVM_TYPE_HV);
+    assert_int_equal(cfg.mmu, MMU_RADIX);
+    assert_true(cfg.verbose);
+
+    assert_int_equal(parse("-k", "vm", "--kvm-type=auto", "--mmu=auto", NULL), CLI_RUN);
+    assert_int_equal(cfg.kvm_type, KVM_TYPE_AUTO);
+    assert_int_equal(cfg.mmu, MMU_AUTO);
+}
+
+static void test_memory_sizes(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "v", "-m", "2G", NULL), CLI_RUN);
+    assert_true(cfg.mem_size == 2ULL << 30);
+    assert_int_equal(parse("-k", "v", "-m", "512M", NULL), CLI_RUN);
+    assert_true(cfg.mem_size == 512ULL << 20);
+    assert_int_equal(parse("-k", "v", "-m", "512", NULL), CLI_RUN);   /* bare number: MiB */
+    assert_true(cfg.mem_size == 512ULL << 20);
+    assert_int_equal(parse("-k", "v", "-m", "1T", NULL), CLI_RUN);
+    assert_true(cfg.mem_size == 1ULL << 40);
+    assert_int_equal(parse("-k", "v", "-m", "65536K", NULL), CLI_RUN);
+    assert_true(cfg.mem_size == 64ULL << 20);
+    /* a bare number that overflows once scaled to MiB */
+    assert_input_error(parse("-k", "v", "-m", "17592186044416", NULL), "-m");
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    assert_input_error(parse("-k", "v", "-m", "abc", NULL), "abc");
+    assert_input_error(parse("-k", "v", "-m", "12Q", NULL), "12Q");
+    assert_input_error(parse("-k", "v", "-m", "", NULL), "-m");
+    assert_input_error(parse("-k", "v", "-c", "x", NULL), "-c x");
+    assert_input_error(parse("-k", "v", "-c", "-1", NULL), "-c -1");
+    assert_input_error(parse("-k", "v", "-c", "", NULL), "-c");
+    assert_input_error(parse("-k", "v", "-c", "2x", NULL), "-c 2x");
+    assert_input_error(parse("-k", "v", "-c", "4294967296", NULL), "-c");
+    assert_input_error(parse("-k", "v", "-c", "99999999999999999999", NULL), "-c");
+    assert_input_error(parse("-k", "v", "--kvm-type=foo", NULL), "foo");
+    assert_input_error(parse("-k", "v", "--mmu=bar", NULL), "bar");
+    assert_input_error(parse("-k", "v", "--mmu", "HASH", NULL), "HASH");
+}
+
+static void test_bad_command_lines(void **state)
+{
+    (void)state;
+    assert_input_error(parse("-k", "v", "--bogus", NULL), "--bogus");
+    assert_input_error(parse("-k", "v", "-z", NULL), "-z");
+    assert_input_error(parse("-k", NULL), "-k");               /* missing argument */
+    assert_input_error(parse("-k", "v", "--initrd", NULL), "--initrd");
+    assert_input_error(parse("-k", "v", "stray", NULL), "stray");
+    assert_input_error(parse("stray", "-k", "v", NULL), "stray");
+    assert_input_error(parse("-i", "rd", NULL), "no kernel");
+    assert_input_error(parse(NULL), "no kernel");
+    assert_input_error(parse("--reboot=yes", "-k", "v", NULL), "--reboot");
+}
+
+static void test_unknown_option_in_cluster(void **state)
+{
+    (void)state;
+    /* BUG (vmm/cli.c, default: case of cli_parse): the message names argv[optind - 1], which
+     * for an unknown short option that is not the last of a cluster ("-zv") is the argument
+     * *before* the cluster (here argv[0]), so the user reads "unknown option minivmm".
+     * The offending option is optopt ('z'). */
+    assert_input_error(parse("-k", "v", "-zv", NULL), "-z");
+}
+
+static void test_help_version(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-h", NULL), CLI_HELP);
+    assert_int_equal(parse("--help", NULL), CLI_HELP);
+    assert_int_equal(parse("--version", NULL), CLI_VERSION);
+    assert_int_equal(parse("-k", "v", "--version", NULL), CLI_VERSION);
+    assert_string_equal(err.msg, "");
+}
+
+static void test_reparse_is_independent(void **state)
+{
+    (void)state;
+    /* getopt state is global: a second parse must start from scratch */
+    assert_input_error(parse("-k", "v", "-c", "x", NULL), "-c x");
+    assert_int_equal(parse("-c", "3", "-k", "w", NULL), CLI_RUN);
+    assert_string_equal(cfg.kernel, "w");
+    assert_int_equal(cfg.ncpus, 3);
+}
+
+static void test_parse_size(void **state)
+{
+    (void)state;
+    uint64_t v = 12345;
+    assert_int_equal(parse_size("64K", &v), 0);
+    assert_true(v == 64 << 10);
+    assert_int_equal(parse_size("2GiB", &v), 0);
+    assert_true(v == 2ULL << 30);
+    assert_int_equal(parse_size("3mb", &v), 0);
+    assert_true(v == 3ULL << 20);
+    assert_int_equal(parse_size("1048576", &v), 0);
+    assert_true(v == 1048576);
+    assert_int_equal(parse_size("16777215T", &v), 0);            /* 2^64 - 2^40: fits */
+    assert_true(v == 16777215ULL << 40);
+
+    v = 777;
+    assert_int_equal(parse_size("", &v), -1);
+    assert_int_equal(parse_size("M", &v), -1);
+    assert_int_equal(parse_size("99999999999T", &v), -1);
+    assert_int_equal(parse_size("16777216T", &v), -1);           /* exactly 2^64 */
+    assert_int_equal(parse_size("18446744073709551616", &v), -1);
+    assert_int_equal(parse_size("-1", &v), -1);
+    assert_int_equal(parse_size(" 1", &v), -1);
+    assert_int_equal(parse_size("1 G", &v), -1);
+    assert_int_equal(parse_size("1GX", &v), -1);
+    assert_int_equal(parse_size("1iB", &v), -1);                 /* no unit, then "iB" */
+    assert_int_equal(parse_size("1B", &v), -1);
+    assert_int_equal(parse_size(NULL, &v), -1);
+    assert_true(v == 777);                                       /* untouched on failure */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_with_kernel),
+        cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory_sizes),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_bad_command_lines),
+        cmocka_unit_test(test_unknown_option_in_cluster),
+        cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_reparse_is_independent),
+        cmocka_unit_test(test_parse_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
