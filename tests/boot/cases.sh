@@ -43,6 +43,9 @@ case_run huge-memory -k "$GUEST_KERNEL" -m 1T
 case_run bad-cpus -k "$GUEST_KERNEL" -c 0
 case_run bad-initrd -k "$GUEST_KERNEL" -i "$T/missing-initrd"
 case_run no-kernel -m 512M
+# What the emulated host (nested KVM-HV, Radix) cannot do must be refused with the reason.
+case_run hash-on-nested -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --mmu=hash
+case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 
 # 6. The device tree a guest gets, dumped for dtc to read back on the other side.
 echo "=== CASE dump-dtb"

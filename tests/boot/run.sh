@@ -17,6 +17,7 @@ ppc64le|ppc64)
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     initrd=$log_dir/guest.cpio.gz
     bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
+    BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
@@ -63,6 +64,10 @@ check huge-memory 1 "more than this host's"
 check bad-cpus 1 "number of vCPUs"
 check bad-initrd 1 "cannot open initrd"
 check no-kernel 1 "no kernel given"
+if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of every host
+    check hash-on-nested 2 "nested KVM-HV carries Radix guests only"
+    check pr-unavailable 2 "KVM-PR"
+fi
 check dump-dtb 0 "--- END DTB"
 
 # The dumped tree must read back with dtc, and hold what a pseries guest needs.

@@ -1,0 +1,540 @@
+/* hcall_dispatch() and RTAS against a hand-built machine whose hypervisor operations are fakes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../devices/hcall.h"
+#include "../../devices/vty.h"
+#include "../../firmware/rtas.h"
+#include "../../vmm/err.h"
+#include "../../vmm/machine.h"
+
+#define RAM (1u << 20)
+#define BUF 0x4000u              /* where tests put their RTAS argument buffers */
+
+/* What the fake hypervisor operations were asked to do. */
+static struct {
+    int mmu_calls, mmu_ret;
+    bool radix, gtse;
+    uint64_t proc_tbl;
+    int lpcr_calls, lpcr_cpu;
+    uint64_t lpcr_mask, lpcr_val;
+    int start_calls;
+    uint32_t start_cpu;
+    uint64_t start_pc, start_r3;
+    int cpu_state[2];            /* enum cpu_run_state of each vCPU */
+    int stop_calls, stop_cpu;
+    int shutdown_calls;
+    enum mvm_status status;
+    char why[512];
+} fake;
+
+static int fake_configure_mmu(struct machine *mm, bool radix, bool gtse, uint64_t pt)
+{
+    (void)mm;
+    fake.mmu_calls++;
+    fake.radix = radix;
+    fake.gtse = gtse;
+    fake.proc_tbl = pt;
+    return fake.mmu_ret;
+}
+
+static int fake_set_lpcr(struct machine *mm, int cpu, uint64_t mask, uint64_t val)
+{
+    (void)mm;
+    fake.lpcr_calls++;
+    fake.lpcr_cpu = cpu;
+    fake.lpcr_mask = mask;
+    fake.lpcr_val = val;
+    return 0;
+}
+
+static int fake_start_cpu(struct machine *mm, uint32_t cpu, uint64_t pc, uint64_t r3)
+{
+    if (cpu >= mm->ncpus)
+        return -ENOENT;
+    if (fake.cpu_state[cpu] != CPU_STOPPED)
+        return -EBUSY;
+    fake.start_calls++;
+    fake.start_cpu = cpu;
+    fake.start_pc = pc;
+    fake.start_r3 = r3;
+    fake.cpu_state[cpu] = CPU_RUNNING;
+    return 0;
+}
+
+static int fake_cpu_state(struct machine *mm, uint32_t cpu)
+{
+    return cpu < mm->ncpus ? fake.cpu_state[cpu] : -ENOENT;
+}
+
+static void fake_stop_self(struct machine *mm, int cpu)
+{
+    (void)mm;
+    fake.stop_calls++;
+    fake.stop_cpu = cpu;
+}
+
+static void fake_shutdown(struct machine *mm, enum mvm_status status, const char *why)
+{
+    (void)mm;
+    fake.shutdown_calls++;
+    fake.status = status;
+    snprintf(fake.why, sizeof(fake.why), "%s", why ? why : "");
+}
+
+static const struct machine_ops fake_ops = {
+    .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
+    .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
+    .stop_self = fake_stop_self, .shutdown = fake_shutdown,
+};
+
+static struct machine m;
+static int out_pipe[2];          /* the console: the test reads [0] */
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&fake, 0, sizeof(fake));
+    fake.cpu_state[0] = CPU_RUNNING;
+    memset(&m, 0, sizeof(m));
+    m.mem.host = calloc(1, RAM);
+    m.mem.size = RAM;
+    m.mem.page_size = 4096;
+    m.ncpus = 2;
+    if (!m.mem.host || pipe(out_pipe) != 0)
+        return -1;
+    fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+    vty_init(&m.vty, out_pipe[1]);
+    rtas_init(&m.rtas);
+    m.ops = &fake_ops;
+    m.log_fd = -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    vty_destroy(&m.vty);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    free(m.mem.host);
+    return 0;
+}
+
+/* What the guest printed since the last call (NUL-terminated). */
+static const char *console(void)
+{
+    static char buf[256];
+    ssize_t n = read(out_pipe[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static int64_t hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                     uint64_t *out)
+{
+    uint64_t args[9] = {a0, a1, a2, a3};
+    int64_t r = hcall_dispatch(&m, 0, nr, args);
+    if (out)
+        memcpy(out, args, sizeof(args));
+    return r;
+}
+
+static void put_be32(uint64_t gpa, uint32_t v)
+{
+    uint8_t *p = m.mem.host + gpa;
+    p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(uint64_t gpa)
+{
+    const uint8_t *p = m.mem.host + gpa;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Writes an RTAS buffer at gpa: token, nargs, nret, the arguments, then nret return cells
+ * pre-set to 0xdeadbeef so that the test can see which ones were written. */
+static void rtas_buf(uint64_t gpa, uint32_t token, uint32_t nargs, uint32_t nret,
+                     const uint32_t *args)
+{
+    put_be32(gpa, token);
+    put_be32(gpa + 4, nargs);
+    put_be32(gpa + 8, nret);
+    for (uint32_t i = 0; i < nargs; i++)
+        put_be32(gpa + 12 + 4 * i, args ? args[i] : 0);
+    for (uint32_t i = 0; i < nret; i++)
+        put_be32(gpa + 12 + 4 * (nargs + i), 0xdeadbeef);
+}
+
+static uint32_t rtas_ret(uint64_t gpa, unsigned i)
+{
+    return get_be32(gpa + 12 + 4 * (get_be32(gpa + 4) + i));
+}
+
+static int tok(const char *name)
+{
+    int t = rtas_token(&m.rtas, name);
+    assert_true(t >= RTAS_TOKEN_BASE);
+    return t;
+}
+
+/* Makes an RTAS call from vCPU `cpu` with a buffer at BUF; returns rets[0] (the status). */
+static int32_t rtas_on(int cpu, const char *name, uint32_t nargs, uint32_t nret,
+                       const uint32_t *args)
+{
+    rtas_buf(BUF, (uint32_t)tok(name), nargs, nret, args);
+    uint64_t a[9] = {BUF};
+    assert_int_equal(hcall_dispatch(&m, cpu, KVMPPC_H_RTAS, a), H_SUCCESS);
+    return (int32_t)rtas_ret(BUF, 0);
+}
+
+static int32_t rtas(const char *name, uint32_t nargs, uint32_t nret, const uint32_t *args)
+{
+    return rtas_on(0, name, nargs, nret, args);
+}
+
+/* ---- hcalls ---- */
+
+static void test_put_term_char(void **state)
+{
+    (void)state;
+    uint64_t hello = (uint64_t)'H' << 56 | (uint64_t)'e' << 48 | (uint64_t)'l' << 40 |
+                     (uint64_t)'l' << 32 | (uint64_t)'o' << 24 | 0x414243;
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 5, hello, 0, NULL), H_SUCCESS);
+    assert_string_equal(console(), "Hello");
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 16, 0x3031323334353637ULL,
+                           0x38393a3b3c3d3e3fULL, NULL), H_SUCCESS);
+    assert_string_equal(console(), "0123456789:;<=>?");
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 17, hello, hello, NULL), H_PARAMETER);
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG + 1, 5, hello, 0, NULL), H_PARAMETER);
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 0, hello, 0, NULL), H_SUCCESS);
+    assert_string_equal(console(), "");
+}
+
+static void test_get_term_char(void **state)
+{
+    (void)state;
+    uint64_t out[9];
+    assert_int_equal(vty_push_input(&m.vty, (const uint8_t *)"abc", 3), 3);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0x77, 0x77, out), H_SUCCESS);
+    assert_int_equal(out[0], 3);
+    assert_true(out[1] == ((uint64_t)'a' << 56 | (uint64_t)'b' << 48 | (uint64_t)'c' << 40));
+    assert_true(out[2] == 0);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0x77, 0x77, out), H_SUCCESS);
+    assert_int_equal(out[0], 0);
+    assert_true(out[1] == 0 && out[2] == 0);
+    /* 20 queued: 16 come back (9th lands in r6's top byte), then 4 */
+    assert_int_equal(vty_push_input(&m.vty, (const uint8_t *)"ABCDEFGHIJKLMNOPQRST", 20), 20);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0, 0, out), H_SUCCESS);
+    assert_int_equal(out[0], 16);
+    assert_true(out[1] == 0x4142434445464748ULL && out[2] == 0x494a4b4c4d4e4f50ULL);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0, 0, out), H_SUCCESS);
+    assert_int_equal(out[0], 4);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, 0, 0, 0, 0, out), H_PARAMETER);
+}
+
+static void test_set_mode(void **state)
+{
+    (void)state;
+    assert_int_equal(hcall(H_SET_MODE, 1, 4, 0, 0, NULL), H_SUCCESS);
+    assert_true(fake.lpcr_mask == LPCR_ILE && fake.lpcr_val == LPCR_ILE);
+    assert_int_equal(hcall(H_SET_MODE, 0, 4, 0, 0, NULL), H_SUCCESS);
+    assert_true(fake.lpcr_mask == LPCR_ILE && fake.lpcr_val == 0);
+    assert_int_equal(hcall(H_SET_MODE, 3, 3, 0, 0, NULL), H_SUCCESS);
+    assert_true(fake.lpcr_mask == LPCR_AIL && fake.lpcr_val == 3ULL << 23);
+    assert_int_equal(fake.lpcr_calls, 3);
+
+    assert_int_equal(hcall(H_SET_MODE, 2, 4, 0, 0, NULL), H_UNSUPPORTED_FLAG_START);
+    assert_int_equal(hcall(H_SET_MODE, 1, 4, 1, 0, NULL), H_P3);
+    assert_int_equal(hcall(H_SET_MODE, 1, 4, 0, 1, NULL), H_P4);
+    assert_int_equal(hcall(H_SET_MODE, 1, 3, 0, 0, NULL), H_UNSUPPORTED_FLAG_START - 1);
+    assert_int_equal(hcall(H_SET_MODE, 2, 3, 0, 0, NULL), H_UNSUPPORTED_FLAG_START - 2);
+    assert_int_equal(hcall(H_SET_MODE, 0, 9, 0, 0, NULL), H_P2);
+    assert_int_equal(fake.lpcr_calls, 3);      /* no rejected call reached the LPCR */
+}
+
+static void test_register_proc_tbl_radix(void **state)
+{
+    (void)state;
+    m.radix = true;
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x18 | 0x04 | 0x01, 0x1000000, 0, 12, NULL),
+                     H_SUCCESS);
+    assert_int_equal(fake.mmu_calls, 1);
+    assert_true(fake.radix && fake.gtse);
+    assert_true(fake.proc_tbl == ((1ULL << 63) | 0x1000000 | 12));
+
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000800, 0, 12, NULL), H_P2);
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 1, 12, NULL), H_P3);
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 25, NULL), H_P4);
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d | 0x20, 0x1000000, 0, 12, NULL),
+                     H_PARAMETER);
+    assert_int_equal(fake.mmu_calls, 1);
+
+    fake.mmu_ret = -EINVAL;
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 12, NULL), H_PARAMETER);
+    fake.mmu_ret = -ENODEV;
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 12, NULL), H_NOT_AVAILABLE);
+    fake.mmu_ret = -EIO;
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 12, NULL), H_HARDWARE);
+}
+
+static void test_register_proc_tbl_hash(void **state)
+{
+    (void)state;
+    m.radix = false;
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0, 0, 0, 0, NULL), H_SUCCESS);
+    assert_int_equal(fake.mmu_calls, 1);
+    assert_true(!fake.radix && !fake.gtse && fake.proc_tbl == 0);
+    assert_false(m.radix);
+    /* "keep radix" while the VM is in hash mode is inconsistent */
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x04, 0, 0, 0, NULL), H_PARAMETER);
+    /* hash with segment tables: not offered */
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x18 | 0x02, 0x1000, 0, 0, NULL), H_P2);
+    assert_int_equal(fake.mmu_calls, 1);
+}
+
+static void test_unknown_hcalls(void **state)
+{
+    (void)state;
+    int logp[2];
+    assert_int_equal(pipe(logp), 0);
+    fcntl(logp[0], F_SETFL, O_NONBLOCK);
+    m.log_fd = logp[1];
+    assert_int_equal(hcall(0x1234, 0, 0, 0, 0, NULL), H_FUNCTION);
+    assert_int_equal(hcall(0x59, VTY_REG, 1, 0, 0, NULL), H_FUNCTION);   /* not a multiple of 4 */
+    assert_int_equal(hcall(0x100, 0, 0, 0, 0, NULL), H_FUNCTION);
+    assert_int_equal(hcall(0x100, 0, 0, 0, 0, NULL), H_FUNCTION);
+    assert_int_equal(hcall(UINT64_MAX, 0, 0, 0, 0, NULL), H_FUNCTION);
+    assert_string_equal(console(), "");
+    char log[1024] = {0};
+    ssize_t n = read(logp[0], log, sizeof(log) - 1);
+    assert_true(n > 0);
+    char *first = strstr(log, "unimplemented hcall 0x100");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "hcall 0x100"));                   /* logged once */
+    m.log_fd = -1;
+    close(logp[0]);
+    close(logp[1]);
+}
+
+/* ---- RTAS ---- */
+
+static void test_rtas_time_of_day(void **state)
+{
+    (void)state;
+    assert_int_equal(rtas("get-time-of-day", 0, 8, NULL), 0);
+    assert_in_range(rtas_ret(BUF, 1), 2024, 9999);
+    assert_in_range(rtas_ret(BUF, 2), 1, 12);
+    assert_in_range(rtas_ret(BUF, 3), 1, 31);
+    assert_in_range(rtas_ret(BUF, 4), 0, 23);
+    assert_in_range(rtas_ret(BUF, 7), 0, 999999999);
+    /* the top nibble of the buffer address is ignored, as by the kernel */
+    rtas_buf(BUF, (uint32_t)tok("get-time-of-day"), 0, 8, NULL);
+    uint64_t a[9] = {0xc000000000000000ULL | BUF};
+    assert_int_equal(hcall_dispatch(&m, 0, KVMPPC_H_RTAS, a), H_SUCCESS);
+    assert_int_equal(rtas_ret(BUF, 0), 0);
+}
+
+static void test_rtas_power_reboot(void **state)
+{
+    (void)state;
+    uint32_t args[2] = {0xffffffff, 0xffffffff};
+    assert_int_equal(rtas("power-off", 1, 1, args), RTAS_PARAM_ERROR);   /* needs 2 args */
+    assert_int_equal(fake.shutdown_calls, 0);
+    assert_int_equal(rtas("power-off", 2, 1, args), 0);
+    assert_int_equal(fake.shutdown_calls, 1);
+    assert_int_equal(fake.status, MVM_OK);
+    assert_int_equal(rtas("system-reboot", 0, 1, NULL), 0);
+    assert_int_equal(fake.shutdown_calls, 2);
+    assert_int_equal(fake.status, MVM_REBOOT);
+}
+
+static void test_rtas_os_term(void **state)
+{
+    (void)state;
+    static const char panic[] = "Kernel panic - test";
+    memcpy(m.mem.host + 0x8000, panic, sizeof(panic));
+    uint32_t arg = 0x8000;
+    assert_int_equal(rtas("ibm,os-term", 1, 1, &arg), 0);
+    assert_int_equal(fake.status, MVM_PANIC);
+    assert_non_null(strstr(fake.why, panic));
+
+    /* a string that runs into the end of RAM without a NUL: ASan watches the last byte */
+    m.mem.host[RAM - 1] = 'Z';
+    arg = RAM - 1;
+    assert_int_equal(rtas("ibm,os-term", 1, 1, &arg), 0);
+    assert_int_equal(fake.status, MVM_PANIC);
+    assert_non_null(strstr(fake.why, "Z"));
+    arg = 0xfffffff0;                 /* outside RAM altogether */
+    assert_int_equal(rtas("ibm,os-term", 1, 1, &arg), 0);
+    assert_int_equal(fake.shutdown_calls, 3);
+}
+
+static void test_rtas_display_character(void **state)
+{
+    (void)state;
+    uint32_t arg = 'Q';
+    assert_int_equal(rtas("display-character", 1, 1, &arg), 0);
+    assert_string_equal(console(), "Q");
+}
+
+static void test_rtas_cpus(void **state)
+{
+    (void)state;
+    uint32_t args[3] = {1, 0x1234560, 0xabcdef};
+    assert_int_equal(rtas("query-cpu-stopped-state", 1, 2, args), 0);
+    assert_int_equal(rtas_ret(BUF, 1), CPU_STOPPED);
+    assert_int_equal(rtas("start-cpu", 3, 1, args), 0);
+    assert_int_equal(fake.start_calls, 1);
+    assert_true(fake.start_cpu == 1 && fake.start_pc == 0x1234560 && fake.start_r3 == 0xabcdef);
+    assert_int_equal(rtas("query-cpu-stopped-state", 1, 2, args), 0);
+    assert_int_equal(rtas_ret(BUF, 1), CPU_RUNNING);
+    assert_int_equal(rtas("start-cpu", 3, 1, args), RTAS_HW_ERROR);      /* -EBUSY */
+    args[0] = 5;
+    assert_int_equal(rtas("start-cpu", 3, 1, args), RTAS_PARAM_ERROR);   /* -ENOENT */
+    assert_int_equal(rtas("query-cpu-stopped-state", 1, 2, args), RTAS_PARAM_ERROR);
+    assert_int_equal(fake.start_calls, 1);
+    assert_int_equal(rtas_on(1, "stop-self", 0, 1, NULL), 0);
+    assert_true(fake.stop_calls == 1 && fake.stop_cpu == 1);
+}
+
+static void test_rtas_bad_tokens(void **state)
+{
+    (void)state;
+    const uint32_t tokens[] = {0x1fff, RTAS_TOKEN_BASE + 99, 0, 0xffffffff};
+    for (unsigned i = 0; i < 4; i++) {
+        rtas_buf(BUF, tokens[i], 0, 2, NULL);
+        uint64_t a[9] = {BUF};
+        assert_int_equal(hcall_dispatch(&m, 0, KVMPPC_H_RTAS, a), H_SUCCESS);
+        assert_int_equal((int32_t)rtas_ret(BUF, 0), -3);
+    }
+    assert_int_equal(fake.shutdown_calls + fake.start_calls + fake.stop_calls, 0);
+}
+
+/* The call must be refused as a whole with H_PARAMETER and no byte of RAM changed. */
+static void expect_rejected(uint64_t gpa)
+{
+    uint8_t *before = malloc(RAM);
+    assert_non_null(before);
+    memcpy(before, m.mem.host, RAM);
+    uint64_t a[9] = {gpa};
+    assert_int_equal(hcall_dispatch(&m, 0, KVMPPC_H_RTAS, a), H_PARAMETER);
+    assert_memory_equal(before, m.mem.host, RAM);
+    free(before);
+}
+
+static void test_rtas_bad_buffers(void **state)
+{
+    (void)state;
+    uint32_t t = (uint32_t)tok("get-time-of-day");
+    rtas_buf(BUF, t, 17, 0, NULL);
+    expect_rejected(BUF);
+    rtas_buf(BUF, t, 0, 17, NULL);
+    expect_rejected(BUF);
+    rtas_buf(BUF, t, 8, 9, NULL);                  /* nargs + nret = 17 */
+    expect_rejected(BUF);
+    rtas_buf(BUF, t, 0, 0, NULL);                  /* nowhere to put the status */
+    expect_rejected(BUF);
+    put_be32(BUF + 4, 0x80000000);                 /* nargs + nret must not wrap */
+    put_be32(BUF + 8, 0x80000001);
+    expect_rejected(BUF);
+    expect_rejected(RAM);                          /* beyond RAM */
+    expect_rejected(RAM - 8);                      /* header straddles the end */
+    expect_rejected(UINT64_MAX - 3);
+    put_be32(RAM - 16, t);                         /* header fits, cells do not */
+    put_be32(RAM - 12, 0);
+    put_be32(RAM - 8, 8);
+    expect_rejected(RAM - 16);
+}
+
+static void test_rtas_buffer_at_end_of_ram(void **state)
+{
+    (void)state;
+    uint64_t gpa = RAM - 12 - 4 * 8;               /* the last cell is the last word of RAM */
+    rtas_buf(gpa, (uint32_t)tok("get-time-of-day"), 0, 8, NULL);
+    uint64_t a[9] = {gpa};
+    assert_int_equal(hcall_dispatch(&m, 0, KVMPPC_H_RTAS, a), H_SUCCESS);
+    assert_int_equal(rtas_ret(gpa, 0), 0);
+    assert_true(rtas_ret(gpa, 7) != 0xdeadbeef);
+}
+
+static uint32_t seen_args[3];
+
+static int32_t svc_echo(struct machine *mm, int cpu, const uint32_t *args, unsigned nargs,
+                        uint32_t *rets, unsigned nret)
+{
+    (void)mm, (void)cpu;
+    memcpy(seen_args, args, sizeof(seen_args));
+    assert_int_equal(nargs, 3);
+    assert_int_equal(nret, 3);
+    rets[1] = args[0] + 1;
+    rets[2] = args[2];
+    return 7;
+}
+
+static void test_rtas_register(void **state)
+{
+    (void)state;
+    static const struct rtas_service echo = {"test-echo", svc_echo, 3, 2};
+    static const struct rtas_service in_kvm = {"test-in-kvm", NULL, 0, 1};
+    static const struct rtas_service dup = {"power-off", svc_echo, 0, 1};
+    assert_int_equal(rtas_register(&m.rtas, &dup), -1);
+    int t = rtas_register(&m.rtas, &echo);
+    assert_int_equal(t, RTAS_TOKEN_BASE + 8);
+    assert_int_equal(rtas_token(&m.rtas, "test-echo"), t);
+    assert_int_equal(rtas_token(&m.rtas, "no-such-service"), -1);
+    uint32_t args[3] = {0x11223344, 0x55667788, 0x99aabbcc};
+    assert_int_equal(rtas("test-echo", 3, 3, args), 7);
+    assert_memory_equal(seen_args, args, sizeof(args));
+    assert_int_equal(rtas_ret(BUF, 1), 0x11223345);
+    assert_int_equal(rtas_ret(BUF, 2), 0x99aabbcc);
+    assert_true(rtas_register(&m.rtas, &in_kvm) > 0);
+    assert_int_equal(rtas("test-in-kvm", 0, 1, NULL), RTAS_HW_ERROR);
+
+    static char names[RTAS_MAX_SERVICES][16];
+    static struct rtas_service more[RTAS_MAX_SERVICES];
+    for (unsigned i = 0; m.rtas.n < RTAS_MAX_SERVICES; i++) {
+        snprintf(names[i], sizeof(names[i]), "filler-%u", i);
+        more[i] = (struct rtas_service){names[i], svc_echo, 0, 1};
+        int want = RTAS_TOKEN_BASE + (int)m.rtas.n;
+        assert_int_equal(rtas_register(&m.rtas, &more[i]), want);
+    }
+    static const struct rtas_service extra = {"one-too-many", svc_echo, 0, 1};
+    assert_int_equal(rtas_register(&m.rtas, &extra), -1);
+    assert_int_equal(m.rtas.n, RTAS_MAX_SERVICES);
+    assert_int_equal(rtas_token(&m.rtas, "one-too-many"), -1);
+}
+
+static void test_rtas_blob(void **state)
+{
+    (void)state;
+    static const uint8_t sc1[4] = {0x44, 0x00, 0x00, 0x22}, blr[4] = {0x4e, 0x80, 0x00, 0x20};
+    assert_int_equal(rtas_blob_size, 20);
+    assert_memory_equal(rtas_blob + 12, sc1, 4);
+    assert_memory_equal(rtas_blob + rtas_blob_size - 4, blr, 4);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_put_term_char), T(test_get_term_char), T(test_set_mode),
+        T(test_register_proc_tbl_radix), T(test_register_proc_tbl_hash),
+        T(test_unknown_hcalls), T(test_rtas_time_of_day), T(test_rtas_power_reboot),
+        T(test_rtas_os_term), T(test_rtas_display_character), T(test_rtas_cpus),
+        T(test_rtas_bad_tokens), T(test_rtas_bad_buffers), T(test_rtas_buffer_at_end_of_ram),
+        T(test_rtas_register), T(test_rtas_blob),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
