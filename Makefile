@@ -113,4 +113,6 @@ demo: deps
 clean:
 	rm -rf build minivmm
 
--include $(OBJS:.o=.d) $(NATIVE_OBJS:.o=.d)
+# Keep objects when a test fails, and rebuild tests when a header they include changes.
+.SECONDARY:
+-include $(OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) $(wildcard $(N)/tests/*.d)

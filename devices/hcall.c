@@ -83,15 +83,18 @@ static int64_t h_register_proc_tbl(struct machine *m, int cpu, uint64_t *args)
     if (!(flags & PROC_TBL_MODIFY)) {
         /* "Keep what is there": only consistent if the mode is the one the VM is in. A hash
          * guest on POWER9 makes exactly this call with all zeroes. */
-        if (radix != m->radix)
+        if (radix != __atomic_load_n(&m->radix, __ATOMIC_SEQ_CST))
             return H_PARAMETER;
         if (radix)
             return H_SUCCESS;
         base = page_size = table_size = 0;
     } else if (!(flags & PROC_TBL_REGISTER)) {
-        base = page_size = table_size = 0;     /* deregister */
+        radix = m->radix;                      /* deregister: the mode stays as it is */
+        base = page_size = table_size = 0;
     } else if (flags & PROC_TBL_HASH_SEG) {
         return H_P2;
+    } else if (!radix && (base || page_size || table_size)) {
+        return H_PARAMETER;                    /* hash with an SLB has no process table */
     }
 
     uint64_t entry;
@@ -115,7 +118,7 @@ static int64_t h_register_proc_tbl(struct machine *m, int cpu, uint64_t *args)
         return H_NOT_AVAILABLE;
     if (r)
         return H_HARDWARE;
-    m->radix = radix;
+    __atomic_store_n(&m->radix, radix, __ATOMIC_SEQ_CST);
     return H_SUCCESS;
 }
 
@@ -168,14 +171,13 @@ int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]
     if (fn)
         return fn(m, cpu, args);
 
-    if (nr <= H_MAX_OPCODE) {
-        uint64_t bit = 1ULL << (nr / 4 % 64);
-        uint64_t *word = &m->hcall_warned[nr / 4 / 64];
-        if (!(__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit))
-            machine_log(m, "unimplemented hcall 0x%llx: returning H_FUNCTION",
-                        (unsigned long long)nr);
-    } else if (m->verbose) {
-        machine_log(m, "hcall 0x%llx out of range: returning H_FUNCTION", (unsigned long long)nr);
-    }
+    /* Each opcode is reported once; everything outside the architected range (and misaligned
+     * numbers) shares the last bit, so a guest cannot flood the log. */
+    size_t slot = nr <= H_MAX_OPCODE && nr % 4 == 0 ? nr / 4 : H_MAX_OPCODE / 4 + 1;
+    uint64_t bit = 1ULL << (slot % 64);
+    if (!(__atomic_fetch_or(&m->hcall_warned[slot / 64], bit, __ATOMIC_RELAXED) & bit))
+        machine_log(m, "unimplemented hcall 0x%llx: returning H_FUNCTION%s",
+                    (unsigned long long)nr, slot > H_MAX_OPCODE / 4 ? " (further unknown "
+                    "out-of-range hcalls are not reported)" : "");
     return H_FUNCTION;
 }

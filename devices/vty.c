@@ -9,6 +9,12 @@ void vty_init(struct vty *v, int out_fd)
     v->out_fd = out_fd;
     pthread_mutex_init(&v->lock, NULL);
     v->in_head = v->in_len = 0;
+    v->aborted = false;
+}
+
+void vty_abort(struct vty *v)
+{
+    __atomic_store_n(&v->aborted, true, __ATOMIC_SEQ_CST);
 }
 
 void vty_destroy(struct vty *v)
@@ -25,12 +31,13 @@ int vty_write(struct vty *v, const uint8_t *buf, size_t len)
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            /* A non-blocking stdout that is full: wait rather than drop console bytes. */
+        } else if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            /* Interrupted (the kick that ends a run) or a full non-blocking output: wait for
+             * room rather than drop console bytes, but never past the end of the run. */
+            if (__atomic_load_n(&v->aborted, __ATOMIC_SEQ_CST))
+                return -1;
             struct pollfd p = {.fd = v->out_fd, .events = POLLOUT};
-            poll(&p, 1, -1);
+            poll(&p, 1, 100);
         } else {
             return -1;
         }

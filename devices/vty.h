@@ -9,6 +9,7 @@
 #define MINIVMM_VTY_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 
 struct vty {
     int out_fd;
+    bool aborted;          /* the run is ending: blocked writers give up (atomic access) */
     pthread_mutex_t lock;
     uint8_t in[VTY_IN_SIZE];
     size_t in_head, in_len;
@@ -24,8 +26,11 @@ struct vty {
 
 void vty_init(struct vty *v, int out_fd);
 void vty_destroy(struct vty *v);
-/* Guest output. Returns 0, or -1 if the host side of the console failed for good. */
+/* Guest output. Returns 0, or -1 if the host side of the console failed for good or the run
+ * is ending (vty_abort): a full pipe must never keep a VM from stopping. */
 int vty_write(struct vty *v, const uint8_t *buf, size_t len);
+/* Makes current and future vty_write calls that would block fail instead. Any thread. */
+void vty_abort(struct vty *v);
 /* Guest input: moves up to max buffered bytes into buf; returns the count. */
 size_t vty_read(struct vty *v, uint8_t *buf, size_t max);
 /* Host input: queues up to len bytes; returns how many fitted. */

@@ -149,8 +149,8 @@ static int node_cpu(void *fdt, const struct fdt_params *p, uint32_t id)
     TRY(fdt_property_u32(fdt, "ibm,dfp", 1));
     TRY(fdt_property_u32(fdt, "ibm,purr", 1));
     TRY(cpu_pa_features(fdt, p));
-    uint32_t segs[4] = {28, 40, 0xffffffff, 0xffffffff};   /* 256M and 1T segments */
-    TRY(prop_cells(fdt, "ibm,processor-segment-sizes", segs, 4));
+    uint32_t segs[4] = {28, p->segs_1t ? 40 : 0xffffffff, 0xffffffff, 0xffffffff};
+    TRY(prop_cells(fdt, "ibm,processor-segment-sizes", segs, 4));   /* 256M (and 1T) */
     TRY(fdt_property_u32(fdt, "ibm,slb-size", 32));
     if (p->radix) {
         if (p->n_radix_ap)
@@ -217,6 +217,7 @@ static int node_xics(void *fdt, const struct fdt_params *p)
     uint32_t range[2] = {0, p->ncpus * p->vcpu_id_stride};
     TRY(prop_cells(fdt, "ibm,interrupt-server-ranges", range, 2));
     TRY(fdt_property_u32(fdt, "#interrupt-cells", 2));
+    TRY(fdt_property_u32(fdt, "#address-cells", 0));   /* an interrupt provider, no children */
     TRY(fdt_property_u32(fdt, "linux,phandle", XICS_PHANDLE));
     TRY(fdt_property_u32(fdt, "phandle", XICS_PHANDLE));
     return fdt_end_node(fdt);

@@ -38,6 +38,7 @@ struct fdt_params {
     uint32_t clock_hz;
     bool radix;                  /* the guest MMU mode advertised */
     bool ci_large_page;          /* may the guest map cache-inhibited 64K pages */
+    bool segs_1t;                /* 1 TiB segments available (KVM_PPC_1T_SEGMENTS) */
     unsigned htab_shift;         /* hash: log2 of the HPT size (ibm,pft-size) */
     unsigned n_sps;              /* hash: ibm,segment-page-sizes entries */
     struct fdt_seg_page_size sps[FDT_SPS_MAX];

@@ -6,6 +6,18 @@
 
 #include "mem.h"
 
+void vm_config_defaults(struct vm_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->kvm_dev = "/dev/kvm";
+    c->mem_size = VM_DEFAULT_MEM;
+    c->ncpus = 1;
+    c->console_in = -1;
+    c->console_out = -1;
+    c->log_fd = -1;
+    c->stop_fd = -1;
+}
+
 void cli_usage(FILE *f)
 {
     fputs(
@@ -112,6 +124,10 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             return mvm_fail(e, MVM_E_INPUT, "option %s needs an argument (see --help)",
                             argv[optind - 1]);
         default:
+            /* A bad short option is named by optopt: inside a cluster (-zv) optind has not
+             * moved past it yet. Long options are named by the argument itself. */
+            if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
+                return mvm_fail(e, MVM_E_INPUT, "unknown option -%c (see --help)", optopt);
             return mvm_fail(e, MVM_E_INPUT, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }

@@ -123,7 +123,11 @@ int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const 
         return mvm_fail(e, MVM_E_INPUT, "%s has no loadable segments", name);
     k->big_endian = be;
     k->entry = to_phys(rd(buf + offsetof(Elf64_Ehdr, e_entry), 8, be));
-    return 0;
+    for (unsigned i = 0; i < k->nseg; i++)
+        if (k->entry >= k->seg[i].paddr && k->entry - k->seg[i].paddr < k->seg[i].filesz)
+            return 0;
+    return mvm_fail(e, MVM_E_INPUT, "%s: the entry point 0x%llx is not inside any loaded "
+                    "segment", name, (unsigned long long)k->entry);
 }
 
 int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct guest_mem *m,

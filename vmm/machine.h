@@ -26,7 +26,7 @@ struct machine;
 #define LPCR_AIL (3ULL << LPCR_AIL_SHIFT) /* alternate interrupt location */
 
 /* States reported by RTAS query-cpu-stopped-state (PAPR values). */
-enum cpu_run_state { CPU_STOPPED = 0, CPU_RUNNING = 2 };
+enum cpu_run_state { CPU_STOPPED = 0, CPU_STOPPING = 1, CPU_RUNNING = 2 };
 
 struct machine_ops {
     /* H_REGISTER_PROC_TBL: make the partition-table entry describe the guest's process table.
@@ -61,7 +61,7 @@ struct machine {
     bool verbose;
     bool radix;             /* the guest MMU mode the VM is in (KVM and the guest agree) */
     /* One bit per hcall opcode/4 already reported as unimplemented: each is logged once. */
-    uint64_t hcall_warned[(0x1000 / 4 + 63) / 64];
+    uint64_t hcall_warned[(0x1000 / 4 + 1 + 63) / 64];
 };
 
 /* Writes one diagnostic line (a newline is added) to the machine's log_fd. */

@@ -46,6 +46,10 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGHUP);
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     cfg.stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (cfg.stop_fd < 0) {
+        perror("minivmm: signalfd");
+        return MVM_E_VMM;
+    }
     /* A closed reader must not kill us in the middle of a guest write. */
     signal(SIGPIPE, SIG_IGN);
 

@@ -27,11 +27,13 @@ static void kick_handler(int sig)
     (void)sig;
 }
 
+/* Called with vm->lock held: that is what keeps the thread handle valid (published before,
+ * not yet joined, since a thread marks itself exited under the lock before it ends). */
 static void vcpu_kick(struct vcpu *c)
 {
     /* immediate_exit closes the race with a thread that is about to enter KVM_RUN. */
     __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    if (c->thread_started)
+    if (c->thread_started && !c->exited)
         pthread_kill(c->thread, SIG_KICK);
 }
 
@@ -97,9 +99,9 @@ static int exit_hcall(struct vcpu *c)
     run->papr_hcall.ret = (uint64_t)hcall_dispatch(&c->vm->m, (int)c->index, run->papr_hcall.nr,
                                                    run->papr_hcall.args);
     pthread_mutex_lock(&c->vm->lock);
-    bool stopped = c->state == CPU_STOPPED;    /* RTAS stop-self */
+    bool stopping = c->state == CPU_STOPPING;   /* RTAS stop-self */
     pthread_mutex_unlock(&c->vm->lock);
-    return stopped;
+    return stopping;
 }
 
 /* No device has MMIO space yet: reads float high, writes are dropped, as on real hardware
@@ -231,6 +233,11 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIG_KICK);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    /* A console reader that went away must be an error for this VM (EPIPE), not a signal
+     * that kills the whole process it is embedded in. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     pthread_mutex_lock(&vm->lock);
     for (;;) {
@@ -241,7 +248,10 @@ static void *vcpu_thread(void *arg)
         pthread_mutex_unlock(&vm->lock);
         guest_loop(c);
         pthread_mutex_lock(&vm->lock);
+        if (c->state == CPU_STOPPING)
+            c->state = CPU_STOPPED;
     }
+    c->exited = true;      /* from here on nobody may kick this thread */
     pthread_mutex_unlock(&vm->lock);
     return NULL;
 }
@@ -261,12 +271,12 @@ static int op_set_lpcr(struct machine *m, int calling_cpu, uint64_t mask, uint64
     vm->lpcr_mask |= mask;
     vm->lpcr_val = (vm->lpcr_val & ~mask) | (val & mask);
     vm->lpcr_gen++;
-    pthread_mutex_unlock(&vm->lock);
     /* The caller is between exits, so its own LPCR can change now; the others pick the new
      * value up before their next entry into the guest. */
     for (unsigned i = 0; i < m->ncpus; i++)
         if ((int)i != calling_cpu)
             vcpu_kick(&vm->cpus[i]);
+    pthread_mutex_unlock(&vm->lock);
     return apply_lpcr(&vm->cpus[calling_cpu]);
 }
 
@@ -316,7 +326,9 @@ static void op_stop_self(struct machine *m, int calling_cpu)
 {
     struct vm *vm = vm_of(m);
     pthread_mutex_lock(&vm->lock);
-    vm->cpus[calling_cpu].state = CPU_STOPPED;
+    /* STOPPED only once the thread has left the guest (vcpu_thread), so a start-cpu from
+     * another CPU cannot slip in while this one is still returning from the call. */
+    vm->cpus[calling_cpu].state = CPU_STOPPING;
     pthread_mutex_unlock(&vm->lock);
 }
 
@@ -334,6 +346,8 @@ static int op_cpu_characteristics(struct machine *m, uint64_t *character, uint64
 static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
 {
     struct vm *vm = vm_of(m);
+    /* Everything under the lock: a caller on another thread must be done with the vm before
+     * vm_run() can return and the vm be destroyed (vm_destroy takes the lock first). */
     pthread_mutex_lock(&vm->lock);
     if (!vm->stopping) {
         __atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
@@ -341,12 +355,13 @@ static void op_shutdown(struct machine *m, enum mvm_status status, const char *w
         snprintf(vm->why, sizeof(vm->why), "%s", why ? why : "");
         pthread_cond_broadcast(&vm->cond);
     }
-    pthread_mutex_unlock(&vm->lock);
+    vty_abort(&m->vty);   /* a vCPU blocked on console output gives up rather than hang */
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_kick(&vm->cpus[i]);
     uint64_t one = 1;
     ssize_t r = write(vm->wake_fd, &one, sizeof(one));
     (void)r;
+    pthread_mutex_unlock(&vm->lock);
 }
 
 const struct machine_ops vm_machine_ops = {
@@ -405,26 +420,24 @@ int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err
     if (sigaction(SIG_KICK, &sa, NULL) != 0)
         return mvm_fail(e, MVM_E_VMM, "cannot install the vCPU kick handler: %s", strerror(errno));
 
-    /* The boot CPU enters the kernel as on a kexec-style flat-tree boot: r3 = device tree,
-     * r4 = kernel base, r5 = 0 (no Open Firmware). */
-    struct vcpu *boot = &vm->cpus[0];
-    boot->state = CPU_RUNNING;
-    boot->start_pending = true;
-    boot->start_pc = entry;
-    boot->start_r3 = fdt_addr;
-    boot->start_r4 = 0;
-
     /* Threads start with SIG_KICK blocked and unblock it themselves, so the process's other
      * threads (the console loop, a library user's) never see it. */
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIG_KICK);
     pthread_sigmask(SIG_BLOCK, &set, &old);
+    /* All threads are created stopped; only then is the boot CPU let go, so nothing a guest
+     * does (kicks from H_SET_MODE, a fatal exit) can meet a half-created thread table. */
     int err = 0;
     for (unsigned i = 0; i < vm->m.ncpus && !err; i++) {
-        err = pthread_create(&vm->cpus[i].thread, NULL, vcpu_thread, &vm->cpus[i]);
-        if (!err)
+        pthread_t t;
+        err = pthread_create(&t, NULL, vcpu_thread, &vm->cpus[i]);
+        if (!err) {
+            pthread_mutex_lock(&vm->lock);
+            vm->cpus[i].thread = t;
             vm->cpus[i].thread_started = true;
+            pthread_mutex_unlock(&vm->lock);
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
@@ -432,14 +445,31 @@ int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err
         vcpus_join(vm);
         return mvm_fail(e, MVM_E_VMM, "cannot start vCPU threads: %s", strerror(err));
     }
+    /* The boot CPU enters the kernel as on a kexec-style flat-tree boot: r3 = device tree,
+     * r4 = kernel base, r5 = 0 (no Open Firmware). */
+    pthread_mutex_lock(&vm->lock);
+    struct vcpu *boot = &vm->cpus[0];
+    boot->state = CPU_RUNNING;
+    boot->start_pending = true;
+    boot->start_pc = entry;
+    boot->start_r3 = fdt_addr;
+    boot->start_r4 = 0;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
     return 0;
 }
 
 void vcpus_join(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->m.ncpus; i++) {
-        if (vm->cpus[i].thread_started)
-            pthread_join(vm->cpus[i].thread, NULL);
+        pthread_mutex_lock(&vm->lock);
+        bool started = vm->cpus[i].thread_started;
+        pthread_t t = vm->cpus[i].thread;
+        pthread_mutex_unlock(&vm->lock);
+        if (started)
+            pthread_join(t, NULL);
+        pthread_mutex_lock(&vm->lock);
         vm->cpus[i].thread_started = false;
+        pthread_mutex_unlock(&vm->lock);
     }
 }

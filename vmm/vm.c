@@ -11,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <libfdt.h>
+
 #include "../devices/hcall.h"
 #include "../fdt/fdt.h"
 #include "loader.h"
@@ -25,18 +27,6 @@
 #define PVR_POWER8 0x004d
 #define PVR_POWER9 0x004e
 #define PVR_POWER10 0x0080
-
-void vm_config_defaults(struct vm_config *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->kvm_dev = "/dev/kvm";
-    c->mem_size = VM_DEFAULT_MEM;
-    c->ncpus = 1;
-    c->console_in = -1;
-    c->console_out = -1;
-    c->log_fd = -1;
-    c->stop_fd = -1;
-}
 
 /* ---- host facts that only /proc tells ---- */
 
@@ -139,6 +129,7 @@ struct mmu_plan {
     uint64_t rma_size;
     unsigned htab_shift;
     bool ci_large_page;
+    bool segs_1t;
     unsigned n_sps;
     struct fdt_seg_page_size sps[FDT_SPS_MAX];
     unsigned n_radix_ap;
@@ -191,6 +182,7 @@ static int plan_mmu(struct vm *vm, struct mmu_plan *p, struct mvm_err *e)
         return mvm_fail(e, MVM_E_HOST, "KVM_PPC_GET_SMMU_INFO: %s", strerror(-r));
     bool radix_ok = vm->hv && kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_MMU_RADIX) > 0;
     bool hash_ok = !(smmu.flags & KVM_PPC_NO_HASH);
+    p->segs_1t = smmu.flags & KVM_PPC_1T_SEGMENTS;
     uint64_t ram = vm->m.mem.size;
 
     switch (vm->cfg.mmu) {
@@ -478,6 +470,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         .clock_hz = clock_hz,
         .radix = mmu.radix,
         .ci_large_page = mmu.ci_large_page,
+        .segs_1t = mmu.segs_1t,
         .htab_shift = mmu.htab_shift,
         .n_sps = mmu.n_sps,
         .n_radix_ap = mmu.n_radix_ap,
@@ -504,7 +497,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
                     (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
 
     if (c->dump_dtb) {
-        r = write_file(c->dump_dtb, fdt, FDT_MAX_SIZE, e);
+        r = write_file(c->dump_dtb, fdt, fdt_totalsize(fdt), e);
         file_map_close(&kfile);
         file_map_close(&ifile);
         vm_free(vm);
@@ -554,8 +547,10 @@ static void console_loop(struct vm *vm)
         /* A full input ring is drained by the guest, not by an event we can wait on. */
         int timeout = (in >= 0 && room < 2) ? 20 : -1;
         int r = poll(p, 3, timeout);
-        if (r < 0 && errno != EINTR)
+        if (r < 0 && errno != EINTR) {
+            vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
             break;
+        }
         if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST))
             break;
         if (p[1].revents)
@@ -596,6 +591,11 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 
 void vm_destroy(struct vm *vm)
 {
-    if (vm)
-        vm_free(vm);
+    if (!vm)
+        return;
+    /* A vm_request_stop() from another thread may still be finishing: it does all its work
+     * under the lock, so once we hold it, it is gone. */
+    pthread_mutex_lock(&vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+    vm_free(vm);
 }

@@ -3,6 +3,10 @@
  * All state lives in struct vm; any number can exist one after another (or side by side) in
  * one process. vm_run() blocks in the calling thread, which serves the console while one
  * thread per vCPU runs the guest; it returns how the run ended and never exits the process.
+ *
+ * Process-wide effects an embedding program should know of: vm_run() installs a no-op
+ * SIGUSR2 handler (vCPU threads are interrupted with it; other threads keep it blocked), and
+ * vCPU threads block SIGPIPE (a closed console reader is an error, not a signal).
  */
 #ifndef MINIVMM_VM_H
 #define MINIVMM_VM_H

@@ -18,7 +18,8 @@ struct vcpu {
     struct kvm_run *run;
     size_t run_size;
     pthread_t thread;
-    bool thread_started;
+    bool thread_started;     /* guarded by vm->lock, like exited */
+    bool exited;             /* the thread is past its last use of the kick signal */
     /* Guarded by vm->lock. */
     enum cpu_run_state state;
     bool start_pending;      /* registers below must be loaded before the next KVM_RUN */

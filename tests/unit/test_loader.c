@@ -122,6 +122,23 @@ static void test_parse_virtual_paddr(void **state)
     assert_true(k.end == 0x1000 + SEG_MEMSZ);
 }
 
+static void expect_bad(const uint8_t *buf, size_t size, const char *word);
+
+static void test_entry_outside_image(void **state)
+{
+    (void)state;
+    /* An entry point in no loaded segment (or only in its bss) would start the vCPU on
+     * whatever is in guest memory there. */
+    uint8_t buf[IMG_SIZE];
+    struct elf_spec s = elf_default(true);
+    s.entry = KERNELBASE + 0x100000;
+    make_elf(buf, &s);
+    expect_bad(buf, sizeof(buf), "entry point");
+    s.entry = KERNELBASE + SEG_FILESZ;       /* first byte of bss */
+    make_elf(buf, &s);
+    expect_bad(buf, sizeof(buf), "entry point");
+}
+
 /* kernel_parse() on buf[0..size) must fail with MVM_E_INPUT and a message naming `word`. */
 static void expect_bad(const uint8_t *buf, size_t size, const char *word)
 {
@@ -260,6 +277,7 @@ static void test_load(void **state)
     uint8_t buf[IMG_SIZE];
     struct elf_spec s = elf_default(true);
     s.paddr = 0x2000;
+    s.entry = KERNELBASE + 0x2000;
     make_elf(buf, &s);
     struct kernel_image k;
     struct mvm_err e = {0};
@@ -281,6 +299,7 @@ static void test_load_does_not_fit(void **state)
     uint8_t buf[IMG_SIZE];
     struct elf_spec s = elf_default(false);
     s.paddr = RAM_SIZE - SEG_MEMSZ;          /* exactly fits */
+    s.entry = KERNELBASE + s.paddr;
     make_elf(buf, &s);
     struct kernel_image k;
     struct mvm_err e = {0};
@@ -290,6 +309,7 @@ static void test_load_does_not_fit(void **state)
     assert_int_equal(m.host[RAM_SIZE - 1], 0);
 
     s.paddr = RAM_SIZE - SEG_MEMSZ + 1;      /* bss sticks out by one byte */
+    s.entry = KERNELBASE + s.paddr;
     make_elf(buf, &s);
     memset(m.host, 0xaa, RAM_SIZE);
     assert_int_equal(kernel_parse(&k, buf, sizeof(buf), "vmlinux", &e), 0);
@@ -350,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_filesz_gt_memsz),
         cmocka_unit_test(test_no_load),
         cmocka_unit_test(test_wraps),
+        cmocka_unit_test(test_entry_outside_image),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_load_does_not_fit),
         cmocka_unit_test(test_file_map),

@@ -17,128 +17,9 @@
 #include "../../firmware/rtas.h"
 #include "../../vmm/err.h"
 #include "../../vmm/machine.h"
+#include "fake_machine.h"
 
-#define RAM (1u << 20)
 #define BUF 0x4000u              /* where tests put their RTAS argument buffers */
-
-/* What the fake hypervisor operations were asked to do. */
-static struct {
-    int mmu_calls, mmu_ret;
-    bool radix, gtse;
-    uint64_t proc_tbl;
-    int lpcr_calls, lpcr_cpu;
-    uint64_t lpcr_mask, lpcr_val;
-    int start_calls;
-    uint32_t start_cpu;
-    uint64_t start_pc, start_r3;
-    int cpu_state[2];            /* enum cpu_run_state of each vCPU */
-    int stop_calls, stop_cpu;
-    int shutdown_calls;
-    enum mvm_status status;
-    char why[512];
-} fake;
-
-static int fake_configure_mmu(struct machine *mm, bool radix, bool gtse, uint64_t pt)
-{
-    (void)mm;
-    fake.mmu_calls++;
-    fake.radix = radix;
-    fake.gtse = gtse;
-    fake.proc_tbl = pt;
-    return fake.mmu_ret;
-}
-
-static int fake_set_lpcr(struct machine *mm, int cpu, uint64_t mask, uint64_t val)
-{
-    (void)mm;
-    fake.lpcr_calls++;
-    fake.lpcr_cpu = cpu;
-    fake.lpcr_mask = mask;
-    fake.lpcr_val = val;
-    return 0;
-}
-
-static int fake_start_cpu(struct machine *mm, uint32_t cpu, uint64_t pc, uint64_t r3)
-{
-    if (cpu >= mm->ncpus)
-        return -ENOENT;
-    if (fake.cpu_state[cpu] != CPU_STOPPED)
-        return -EBUSY;
-    fake.start_calls++;
-    fake.start_cpu = cpu;
-    fake.start_pc = pc;
-    fake.start_r3 = r3;
-    fake.cpu_state[cpu] = CPU_RUNNING;
-    return 0;
-}
-
-static int fake_cpu_state(struct machine *mm, uint32_t cpu)
-{
-    return cpu < mm->ncpus ? fake.cpu_state[cpu] : -ENOENT;
-}
-
-static void fake_stop_self(struct machine *mm, int cpu)
-{
-    (void)mm;
-    fake.stop_calls++;
-    fake.stop_cpu = cpu;
-}
-
-static void fake_shutdown(struct machine *mm, enum mvm_status status, const char *why)
-{
-    (void)mm;
-    fake.shutdown_calls++;
-    fake.status = status;
-    snprintf(fake.why, sizeof(fake.why), "%s", why ? why : "");
-}
-
-static const struct machine_ops fake_ops = {
-    .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
-    .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
-    .stop_self = fake_stop_self, .shutdown = fake_shutdown,
-};
-
-static struct machine m;
-static int out_pipe[2];          /* the console: the test reads [0] */
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&fake, 0, sizeof(fake));
-    fake.cpu_state[0] = CPU_RUNNING;
-    memset(&m, 0, sizeof(m));
-    m.mem.host = calloc(1, RAM);
-    m.mem.size = RAM;
-    m.mem.page_size = 4096;
-    m.ncpus = 2;
-    if (!m.mem.host || pipe(out_pipe) != 0)
-        return -1;
-    fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
-    vty_init(&m.vty, out_pipe[1]);
-    rtas_init(&m.rtas);
-    m.ops = &fake_ops;
-    m.log_fd = -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    vty_destroy(&m.vty);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    free(m.mem.host);
-    return 0;
-}
-
-/* What the guest printed since the last call (NUL-terminated). */
-static const char *console(void)
-{
-    static char buf[256];
-    ssize_t n = read(out_pipe[0], buf, sizeof(buf) - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
-}
 
 static int64_t hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                      uint64_t *out)
@@ -148,18 +29,6 @@ static int64_t hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_
     if (out)
         memcpy(out, args, sizeof(args));
     return r;
-}
-
-static void put_be32(uint64_t gpa, uint32_t v)
-{
-    uint8_t *p = m.mem.host + gpa;
-    p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(uint64_t gpa)
-{
-    const uint8_t *p = m.mem.host + gpa;
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Writes an RTAS buffer at gpa: token, nargs, nret, the arguments, then nret return cells
@@ -272,6 +141,9 @@ static void test_register_proc_tbl_radix(void **state)
     assert_int_equal(fake.mmu_calls, 1);
     assert_true(fake.radix && fake.gtse);
     assert_true(fake.proc_tbl == ((1ULL << 63) | 0x1000000 | 12));
+    assert_true(m.radix);
+    /* "keep radix" while in radix: nothing for the hypervisor to do */
+    assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x04, 0, 0, 0, NULL), H_SUCCESS);
 
     assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000800, 0, 12, NULL), H_P2);
     assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 1, 12, NULL), H_P3);
@@ -303,6 +175,17 @@ static void test_register_proc_tbl_hash(void **state)
     assert_int_equal(fake.mmu_calls, 1);
 }
 
+static void test_get_cpu_characteristics(void **state)
+{
+    (void)state;
+    uint64_t out[9];
+    fake.character = 0xfedcba9876543210ULL, fake.behaviour = 0x8000000000000000ULL;
+    assert_int_equal(hcall(H_GET_CPU_CHARACTERISTICS, 0, 0, 0, 0, out), H_SUCCESS);
+    assert_true(out[0] == fake.character && out[1] == fake.behaviour);
+    fake.char_ret = -ENOTTY;      /* KVM cannot tell: the guest must assume the worst */
+    assert_int_equal(hcall(H_GET_CPU_CHARACTERISTICS, 0, 0, 0, 0, out), H_FUNCTION);
+}
+
 static void test_unknown_hcalls(void **state)
 {
     (void)state;
@@ -321,7 +204,11 @@ static void test_unknown_hcalls(void **state)
     assert_true(n > 0);
     char *first = strstr(log, "unimplemented hcall 0x100");
     assert_non_null(first);
-    assert_null(strstr(first + 1, "hcall 0x100"));                   /* logged once */
+    assert_null(strstr(first + strlen("unimplemented hcall 0x100"), "hcall 0x100")); /* once */
+    /* Out-of-range and misaligned opcodes share one report, so a guest cannot flood the log. */
+    assert_non_null(strstr(log, "unimplemented hcall 0x1234"));
+    assert_null(strstr(log, "hcall 0x59"));
+    assert_null(strstr(log, "hcall 0xffffffffffffffff"));
     m.log_fd = -1;
     close(logp[0]);
     close(logp[1]);
@@ -531,10 +418,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_put_term_char), T(test_get_term_char), T(test_set_mode),
         T(test_register_proc_tbl_radix), T(test_register_proc_tbl_hash),
-        T(test_unknown_hcalls), T(test_rtas_time_of_day), T(test_rtas_power_reboot),
-        T(test_rtas_os_term), T(test_rtas_display_character), T(test_rtas_cpus),
-        T(test_rtas_bad_tokens), T(test_rtas_bad_buffers), T(test_rtas_buffer_at_end_of_ram),
-        T(test_rtas_register), T(test_rtas_blob),
+        T(test_get_cpu_characteristics), T(test_unknown_hcalls),
+        T(test_rtas_time_of_day), T(test_rtas_power_reboot), T(test_rtas_os_term),
+        T(test_rtas_display_character), T(test_rtas_cpus), T(test_rtas_bad_tokens),
+        T(test_rtas_bad_buffers), T(test_rtas_buffer_at_end_of_ram), T(test_rtas_register),
+        T(test_rtas_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,147 @@
+/* A pseries machine for the device and firmware unit tests: 1 MiB of calloc'd guest RAM (so
+ * ASan sees every access past its end), 2 vCPUs, the console on a pipe and fake hypervisor
+ * operations that record what they were asked to do in `fake`.
+ *
+ * Include after <cmocka.h>; use setup/teardown as the cmocka fixture of every test.
+ */
+#ifndef MINIVMM_TEST_FAKE_MACHINE_H
+#define MINIVMM_TEST_FAKE_MACHINE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../devices/vty.h"
+#include "../../firmware/rtas.h"
+#include "../../vmm/err.h"
+#include "../../vmm/machine.h"
+
+#define RAM (1u << 20)
+
+/* What the fake hypervisor operations were asked to do. */
+static struct {
+    int mmu_calls, mmu_ret, char_ret, lpcr_calls, start_calls, stop_calls, stop_cpu, shutdown_calls;
+    bool radix, gtse;
+    uint64_t proc_tbl, lpcr_mask, lpcr_val, start_pc, start_r3, character, behaviour;
+    uint32_t start_cpu;
+    int cpu_state[2];            /* enum cpu_run_state of each vCPU */
+    enum mvm_status status;
+    char why[512];
+} fake;
+
+static int fake_configure_mmu(struct machine *mm, bool radix, bool gtse, uint64_t pt)
+{
+    (void)mm;
+    fake.mmu_calls++, fake.radix = radix, fake.gtse = gtse, fake.proc_tbl = pt;
+    return fake.mmu_ret;
+}
+
+static int fake_set_lpcr(struct machine *mm, int cpu, uint64_t mask, uint64_t val)
+{
+    (void)mm, (void)cpu;
+    fake.lpcr_calls++, fake.lpcr_mask = mask, fake.lpcr_val = val;
+    return 0;
+}
+
+/* -ENOENT for a vCPU that does not exist, -EBUSY for one that runs, as the KVM layer. */
+static int fake_start_cpu(struct machine *mm, uint32_t cpu, uint64_t pc, uint64_t r3)
+{
+    if (cpu >= mm->ncpus)
+        return -ENOENT;
+    if (fake.cpu_state[cpu] != CPU_STOPPED)
+        return -EBUSY;
+    fake.start_calls++, fake.start_cpu = cpu, fake.start_pc = pc, fake.start_r3 = r3;
+    fake.cpu_state[cpu] = CPU_RUNNING;
+    return 0;
+}
+
+static int fake_cpu_state(struct machine *mm, uint32_t cpu)
+{
+    return cpu < mm->ncpus ? fake.cpu_state[cpu] : -ENOENT;
+}
+
+static void fake_stop_self(struct machine *mm, int cpu)
+{
+    (void)mm;
+    fake.stop_calls++, fake.stop_cpu = cpu;
+}
+
+static int fake_cpu_characteristics(struct machine *mm, uint64_t *character, uint64_t *behaviour)
+{
+    (void)mm;
+    *character = fake.character, *behaviour = fake.behaviour;
+    return fake.char_ret;
+}
+
+static void fake_shutdown(struct machine *mm, enum mvm_status status, const char *why)
+{
+    (void)mm;
+    fake.shutdown_calls++, fake.status = status;
+    snprintf(fake.why, sizeof(fake.why), "%s", why ? why : "");
+}
+
+static const struct machine_ops fake_ops = {
+    .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
+    .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
+    .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
+    .shutdown = fake_shutdown,
+};
+
+static struct machine m;
+static int out_pipe[2];          /* the console: the test reads [0] */
+
+static inline int setup(void **state)
+{
+    (void)state;
+    memset(&fake, 0, sizeof(fake));
+    fake.cpu_state[0] = CPU_RUNNING;
+    memset(&m, 0, sizeof(m));
+    m.mem.host = calloc(1, RAM);
+    m.mem.size = RAM;
+    m.mem.page_size = 4096;
+    m.ncpus = 2;
+    if (!m.mem.host || pipe(out_pipe) != 0)
+        return -1;
+    fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
+    vty_init(&m.vty, out_pipe[1]);
+    rtas_init(&m.rtas);
+    m.ops = &fake_ops;
+    m.log_fd = -1;
+    return 0;
+}
+
+static inline int teardown(void **state)
+{
+    (void)state;
+    vty_destroy(&m.vty);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    free(m.mem.host);
+    return 0;
+}
+
+/* What the guest printed since the last call (NUL-terminated). */
+static inline const char *console(void)
+{
+    static char buf[256];
+    ssize_t n = read(out_pipe[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static inline void put_be32(uint64_t gpa, uint32_t v)
+{
+    uint8_t *p = m.mem.host + gpa;
+    p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = (uint8_t)v;
+}
+
+static inline uint32_t get_be32(uint64_t gpa)
+{
+    const uint8_t *p = m.mem.host + gpa;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#endif
