@@ -12,21 +12,6 @@
 #include "../../vmm/err.h"
 #include "../../vmm/mem.h"
 
-/* vm_config_defaults() lives in vmm/vm.c, which is not one of the portable objects the unit
- * tests link with. This weak copy (the same defaults) is used only while that is so; a real
- * definition linked in later takes precedence without a clash. */
-__attribute__((weak)) void vm_config_defaults(struct vm_config *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->kvm_dev = "/dev/kvm";
-    c->mem_size = VM_DEFAULT_MEM;
-    c->ncpus = 1;
-    c->console_in = -1;
-    c->console_out = -1;
-    c->log_fd = -1;
-    c->stop_fd = -1;
-}
-
 static struct vm_config cfg;
 static struct mvm_err err;
 
