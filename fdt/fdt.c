@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../devices/pci.h"
 #include "../devices/vty.h"
 #include "../firmware/rtas.h"
 
@@ -25,8 +26,8 @@ static int prop_u64_pair(void *fdt, const char *name, uint64_t a, uint64_t b)
 
 static int prop_cells(void *fdt, const char *name, const uint32_t *cells, unsigned n)
 {
-    fdt32_t v[64];
-    if (n > 64)
+    fdt32_t v[7 * 32];
+    if (n > sizeof(v) / sizeof(v[0]))
         return -FDT_ERR_NOSPACE;
     for (unsigned i = 0; i < n; i++)
         v[i] = cpu_to_fdt32(cells[i]);
@@ -75,6 +76,10 @@ static int node_chosen(void *fdt, const struct fdt_params *p)
         TRY(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
     }
     TRY(chosen_vec5(fdt, p->radix));
+    /* virtio devices DMA to guest-physical addresses (no VIRTIO_F_ACCESS_PLATFORM): without
+     * this the guest would look for a TCE window on the PHB and warn for every device. */
+    if (p->pci)
+        TRY(fdt_property(fdt, "linux,iommu-off", NULL, 0));
     return fdt_end_node(fdt);
 }
 
@@ -223,6 +228,73 @@ static int node_xics(void *fdt, const struct fdt_params *p)
     return fdt_end_node(fdt);
 }
 
+/* PCI "phys.hi" cell: space code (1 I/O, 2 32-bit memory), bus 0, device/function, register. */
+#define PCI_PHYS_HI(space, devfn, reg) (((uint32_t)(space) << 24) | ((uint32_t)(devfn) << 8) | (reg))
+#define PCI_NONRELOCATABLE 0x80000000u
+
+static int node_pci_device(void *fdt, const struct pci_device *d)
+{
+    char name[32];
+    uint32_t devfn = (uint32_t)d->slot << 3;
+    snprintf(name, sizeof(name), "pci@%x", d->slot);
+    TRY(fdt_begin_node(fdt, name));
+    /* pseries Linux builds PCI devices from these properties, not from config space. */
+    TRY(fdt_property_u32(fdt, "vendor-id", d->cfg[0] | d->cfg[1] << 8));
+    TRY(fdt_property_u32(fdt, "device-id", d->cfg[2] | d->cfg[3] << 8));
+    TRY(fdt_property_u32(fdt, "revision-id", d->cfg[8]));
+    TRY(fdt_property_u32(fdt, "class-code", d->cfg[9] | d->cfg[10] << 8 | d->cfg[11] << 16));
+    TRY(fdt_property_u32(fdt, "subsystem-vendor-id", d->cfg[0x2c] | d->cfg[0x2d] << 8));
+    TRY(fdt_property_u32(fdt, "subsystem-id", d->cfg[0x2e] | d->cfg[0x2f] << 8));
+    uint32_t reg[10] = {PCI_PHYS_HI(0, devfn, 0), 0, 0, 0, 0};
+    unsigned n = 5;
+    if (d->bar_size) {
+        uint32_t bar[5] = {PCI_PHYS_HI(2, devfn, 0x10), 0, 0, (uint32_t)(d->bar_size >> 32),
+                           (uint32_t)d->bar_size};
+        memcpy(reg + 5, bar, sizeof(bar));
+        n = 10;
+        uint32_t assigned[5] = {PCI_NONRELOCATABLE | PCI_PHYS_HI(2, devfn, 0x10),
+                                (uint32_t)(d->bar_bus >> 32), (uint32_t)d->bar_bus,
+                                (uint32_t)(d->bar_size >> 32), (uint32_t)d->bar_size};
+        TRY(prop_cells(fdt, "assigned-addresses", assigned, 5));
+    }
+    TRY(prop_cells(fdt, "reg", reg, n));
+    TRY(fdt_property_u32(fdt, "interrupts", 1));   /* INTA, routed by the PHB's interrupt-map */
+    return fdt_end_node(fdt);
+}
+
+static int node_phb(void *fdt, const struct pci_host *h)
+{
+    char name[48];
+    snprintf(name, sizeof(name), "pci@%llx", (unsigned long long)PHB_BUID);
+    TRY(fdt_begin_node(fdt, name));
+    TRY(fdt_property_string(fdt, "device_type", "pci"));
+    TRY(fdt_property_string(fdt, "compatible", "IBM,Logical_PHB"));
+    TRY(fdt_property_u32(fdt, "#address-cells", 3));
+    TRY(fdt_property_u32(fdt, "#size-cells", 2));
+    TRY(fdt_property_u32(fdt, "#interrupt-cells", 1));
+    TRY(fdt_property(fdt, "used-by-rtas", NULL, 0));
+    uint32_t bus_range[2] = {0, 0};
+    TRY(prop_cells(fdt, "bus-range", bus_range, 2));
+    /* The BUID: the kernel passes it back in the ibm,*-pci-config RTAS calls. */
+    TRY(prop_u64_pair(fdt, "reg", PHB_BUID, 0));
+    uint32_t ranges[7] = {PCI_PHYS_HI(2, 0, 0), (uint32_t)(PHB_MEM_BUS >> 32), (uint32_t)PHB_MEM_BUS,
+                          (uint32_t)(PHB_MEM_CPU >> 32), (uint32_t)PHB_MEM_CPU,
+                          (uint32_t)(PHB_MEM_SIZE >> 32), (uint32_t)PHB_MEM_SIZE};
+    TRY(prop_cells(fdt, "ranges", ranges, 7));
+    /* INTA of slot n goes to XICS source PCI_IRQ_BASE + n, level-triggered (sense 8). */
+    uint32_t mask[4] = {0xf800, 0, 0, 7};
+    TRY(prop_cells(fdt, "interrupt-map-mask", mask, 4));
+    uint32_t map[PCI_MAX_DEVICES * 7];
+    for (unsigned i = 0; i < h->ndev; i++) {
+        uint32_t e[7] = {(uint32_t)h->dev[i]->slot << 11, 0, 0, 1, XICS_PHANDLE, h->dev[i]->irq, 8};
+        memcpy(map + 7 * i, e, sizeof(e));
+    }
+    TRY(prop_cells(fdt, "interrupt-map", map, 7 * h->ndev));
+    for (unsigned i = 0; i < h->ndev; i++)
+        TRY(node_pci_device(fdt, h->dev[i]));
+    return fdt_end_node(fdt);
+}
+
 static int build(void *fdt, size_t size, const struct fdt_params *p)
 {
     TRY(fdt_create(fdt, (int)size));
@@ -242,6 +314,8 @@ static int build(void *fdt, size_t size, const struct fdt_params *p)
     TRY(node_rtas(fdt, p));
     TRY(node_vdevice(fdt));
     TRY(node_xics(fdt, p));
+    if (p->pci)
+        TRY(node_phb(fdt, p->pci));
     TRY(fdt_begin_node(fdt, "hypervisor"));
     TRY(fdt_property_string(fdt, "compatible", "linux,kvm"));
     TRY(fdt_end_node(fdt));

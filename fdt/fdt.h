@@ -16,6 +16,7 @@
 #include "../vmm/err.h"
 
 struct rtas;
+struct pci_host;
 
 #define FDT_MAX_SIZE 0x10000
 #define FDT_SPS_MAX 8
@@ -50,6 +51,7 @@ struct fdt_params {
     uint32_t rtas_size;
     const struct rtas *rtas;
     const char *const *hypertas; /* NULL-terminated */
+    const struct pci_host *pci;  /* NULL: no PCI host bridge */
 };
 
 /* Writes the tree into buf (at most size bytes). */

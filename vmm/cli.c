@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/virtio_blk.h"
 #include "mem.h"
 
 void vm_config_defaults(struct vm_config *c)
@@ -30,6 +31,8 @@ void cli_usage(FILE *f)
 "  -a, --append CMDLINE  kernel command line\n"
 "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
 "  -c, --cpus N          number of vCPUs (default 1)\n"
+"  -d, --disk SPEC       add a virtio-blk disk: PATH[,ro][,cache=writeback|none][,serial=S]\n"
+"                        (repeatable; raw images or block devices; the first is /dev/vda)\n"
 "      --mem-path DIR    back guest memory with hugepages from hugetlbfs mount DIR\n"
 "      --kvm-type TYPE   auto|hv|pr: KVM flavour (default auto: HV when it can run the guest)\n"
 "      --mmu MODE        auto|radix|hash: guest MMU mode (default auto: Radix when possible)\n"
@@ -63,6 +66,7 @@ static const struct option options[] = {
     {"append", required_argument, NULL, 'a'},
     {"memory", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
+    {"disk", required_argument, NULL, 'd'},
     {"mem-path", required_argument, NULL, OPT_MEM_PATH},
     {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
     {"mmu", required_argument, NULL, OPT_MMU},
@@ -79,7 +83,7 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:vh", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:d:vh", options, NULL)) != -1) {
         switch (opt) {
         case 'k': c->kernel = optarg; break;
         case 'i': c->initrd = optarg; break;
@@ -100,6 +104,15 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             if (*optarg == '\0' || *end != '\0' || *optarg == '-' || n > 0xffffffffUL)
                 return mvm_fail(e, MVM_E_INPUT, "-c %s: not a number of vCPUs", optarg);
             c->ncpus = (unsigned)n;
+            break;
+        }
+        case 'd': {
+            struct disk_config d;
+            if (c->ndisks == VM_MAX_DISKS)
+                return mvm_fail(e, MVM_E_INPUT, "-d: at most %d disks", VM_MAX_DISKS);
+            if (disk_parse(optarg, &d, e))
+                return -1;
+            c->disks[c->ndisks++] = optarg;
             break;
         }
         case OPT_MEM_PATH: c->mem_path = optarg; break;

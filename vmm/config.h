@@ -11,6 +11,7 @@ enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
 #define VM_DEFAULT_MEM (512ULL << 20)
 #define VM_MIN_MEM (64ULL << 20)
 #define VM_MAX_CPUS 256
+#define VM_MAX_DISKS 16
 
 struct vm_config {
     const char *kernel;       /* ELF vmlinux (required) */
@@ -30,6 +31,8 @@ struct vm_config {
     int log_fd;               /* minivmm's own diagnostics (-1: none) */
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     bool escape;              /* Ctrl-A x on console_in quits */
+    const char *disks[VM_MAX_DISKS];   /* "PATH[,ro][,cache=...][,serial=S]" specs */
+    unsigned ndisks;
 };
 
 void vm_config_defaults(struct vm_config *c);

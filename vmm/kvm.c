@@ -138,6 +138,11 @@ int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc)
     return ret(ioctl(vm_fd, KVM_PPC_GET_CPU_CHAR, cc));
 }
 
+int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l)
+{
+    return ret(ioctl(vm_fd, KVM_IRQ_LINE, l));
+}
+
 int kvm_run(int vcpu_fd)
 {
     return ret(ioctl(vcpu_fd, KVM_RUN, 0));

@@ -13,9 +13,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../devices/pci.h"
 #include "../devices/vty.h"
 #include "../firmware/rtas.h"
 #include "err.h"
+#include "bus.h"
 #include "mem.h"
 
 struct machine;
@@ -45,6 +47,9 @@ struct machine_ops {
     /* H_GET_CPU_CHARACTERISTICS: the speculation-safety characteristics and behaviours the
      * host reports for guests (PAPR bit layout). Returns 0 or -errno. */
     int (*cpu_characteristics)(struct machine *m, uint64_t *character, uint64_t *behaviour);
+    /* Sets the level of interrupt source `irq` (level-triggered sources follow it). Any
+     * thread. Returns 0 or -errno. */
+    int (*irq_set)(struct machine *m, uint32_t irq, int level);
     /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
      * request wins; `why` may be NULL. */
     void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);
@@ -55,6 +60,8 @@ struct machine {
     unsigned ncpus;
     struct vty vty;
     struct rtas rtas;
+    struct bus bus;          /* MMIO: PCI BARs */
+    struct pci_host *pci;    /* NULL: no PCI host bridge */
     const struct machine_ops *ops;
     void *backend;          /* the KVM layer's own state; opaque here */
     int log_fd;             /* diagnostics go here (-1: nowhere) */

@@ -104,15 +104,15 @@ static int exit_hcall(struct vcpu *c)
     return stopping;
 }
 
-/* No device has MMIO space yet: reads float high, writes are dropped, as on real hardware
- * with nothing at that address. Reported once per vCPU so a broken guest cannot flood logs. */
+/* MMIO goes to the device that owns the address. Where there is none, reads float high and
+ * writes are dropped, as on real hardware; reported once per vCPU so a broken guest cannot
+ * flood the log. */
 static int exit_mmio(struct vcpu *c)
 {
-    static const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     struct kvm_run *run = c->run;
-    uint32_t len = run->mmio.len <= 8 ? run->mmio.len : 8;
-    if (!run->mmio.is_write)
-        memcpy(run->mmio.data, ones, len);
+    if (bus_access(&c->vm->m.bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+                   run->mmio.is_write))
+        return 0;
     if (c->unassigned_mmio++ == 0)
         machine_log(&c->vm->m, "vCPU %u: %s of %u bytes at unassigned address 0x%llx ignored",
                 c->index, run->mmio.is_write ? "write" : "read", run->mmio.len,
@@ -343,6 +343,12 @@ static int op_cpu_characteristics(struct machine *m, uint64_t *character, uint64
     return 0;
 }
 
+static int op_irq_set(struct machine *m, uint32_t irq, int level)
+{
+    struct kvm_irq_level l = {.irq = irq, .level = level};
+    return kvm_irq_line(vm_of(m)->vm_fd, &l);
+}
+
 static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
 {
     struct vm *vm = vm_of(m);
@@ -371,6 +377,7 @@ const struct machine_ops vm_machine_ops = {
     .cpu_state = op_cpu_state,
     .stop_self = op_stop_self,
     .cpu_characteristics = op_cpu_characteristics,
+    .irq_set = op_irq_set,
     .shutdown = op_shutdown,
 };
 

@@ -278,6 +278,34 @@ static int setup_xics(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
+/* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
+ * XICS source for its INTA (created in KVM's XICS masked; the guest routes and unmasks it). */
+static int setup_devices(struct vm *vm, struct mvm_err *e)
+{
+    struct machine *m = &vm->m;
+    if (vm->cfg.ndisks == 0)
+        return 0;
+    m->pci = &vm->phb;
+    if (pci_register_rtas(m))
+        return mvm_fail(e, MVM_E_VMM, "RTAS table full");
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+        struct disk_config d;
+        if (disk_parse(vm->cfg.disks[i], &d, e) || virtio_blk_create(&vm->disks[i], m, &d, e))
+            return -1;
+        vm->ndisks++;
+    }
+    for (unsigned i = 0; i < vm->phb.ndev; i++) {
+        uint32_t irq = vm->phb.dev[i]->irq;
+        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
+                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
+        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
+                            strerror(-r));
+    }
+    return 0;
+}
+
 static int setup_vcpus(struct vm *vm, struct mvm_err *e)
 {
     unsigned n = vm->m.ncpus;
@@ -373,6 +401,9 @@ static int check_config(const struct vm_config *c, struct mvm_err *e)
 
 static void vm_free(struct vm *vm)
 {
+    /* Device threads use guest memory and the VM fd: they go first. */
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        virtio_blk_destroy(vm->disks[i]);
     if (vm->cpus) {
         for (unsigned i = 0; i < vm->m.ncpus; i++)
             vcpu_destroy(&vm->cpus[i]);
@@ -440,7 +471,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         mvm_fail(e, MVM_E_HOST, "KVM refused guest memory: %s", strerror(-r));
         goto fail;
     }
-    if (plan_mmu(vm, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e))
+    if (plan_mmu(vm, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e) ||
+        setup_devices(vm, e))
         goto fail;
     m->radix = mmu.radix;
     /* KVM-HV performs H_SET_MODE's breakpoint resources itself when enabled; the rest still
@@ -481,6 +513,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         .rtas_size = rtas_blob_size,
         .rtas = &m->rtas,
         .hypertas = hcall_hypertas_functions,
+        .pci = m->pci,
     };
     memcpy(fp.sps, mmu.sps, sizeof(fp.sps));
     memcpy(fp.radix_ap, mmu.radix_ap, sizeof(fp.radix_ap));
@@ -495,6 +528,9 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
                     (unsigned long long)(m->mem.size >> 20),
                     m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
                     (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
+    if (c->verbose)
+        machine_log(m, "interrupts: in-kernel XICS; %u virtio-blk disk(s) on the PCI host bridge",
+                    vm->ndisks);
 
     if (c->dump_dtb) {
         r = write_file(c->dump_dtb, fdt, fdt_totalsize(fdt), e);
@@ -579,6 +615,9 @@ static void console_loop(struct vm *vm)
 
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 {
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        if (virtio_blk_start(vm->disks[i], e))
+            return e->status;
     if (vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e))
         return e->status;
     console_loop(vm);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "kvm.h"
+#include "../devices/virtio_blk.h"
 #include "machine.h"
 
 struct vcpu {
@@ -35,6 +36,9 @@ struct vm {
     int kvm_fd, vm_fd, xics_fd;
     bool hv;
     struct vcpu *cpus;
+    struct pci_host phb;
+    struct virtio_blk *disks[VM_MAX_DISKS];
+    unsigned ndisks;
     int wake_fd;             /* eventfd: tells the console loop that the run ended */
 
     pthread_mutex_t lock;

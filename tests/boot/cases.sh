@@ -1,5 +1,5 @@
 # The boot test cases. Runs under any POSIX sh (busybox in the emulated host, or a real POWER
-# host) with $MINIVMM, $GUEST_KERNEL and $GUEST_INITRD set. It only runs and reports; the
+# host) with $MINIVMM, $GUEST_KERNEL, $GUEST_INITRD and $IMAGES (tests/boot/images.sh) set. It only runs and reports; the
 # expectations live in tests/boot/run.sh, which reads the report:
 #   === CASE <name>       then everything the case printed, then
 #   === RESULT <name> status=<exit status>
@@ -47,10 +47,13 @@ case_run no-kernel -m 512M
 case_run hash-on-nested -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --mmu=hash
 case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 
-# 6. The device tree a guest gets, dumped for dtc to read back on the other side.
+# 6. virtio-blk.
+. "$(dirname "$0")/cases-blk.sh"
+
+# 7. The device tree a guest gets, dumped for dtc to read back on the other side.
 echo "=== CASE dump-dtb"
 timeout "$LIMIT" "$MINIVMM" -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -a "console=hvc0" \
-    --dump-dtb "$T/guest.dtb" </dev/null 2>&1
+    -d "$IMAGES/data.ext4,ro" --dump-dtb "$T/guest.dtb" </dev/null 2>&1
 st=$?
 [ $st = 0 ] && { echo "--- DTB BASE64"; base64 "$T/guest.dtb"; echo "--- END DTB"; }
 echo "=== RESULT dump-dtb status=$st"

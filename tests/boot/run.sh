@@ -11,18 +11,23 @@ mkdir -p "$log_dir"
 report=$log_dir/report.log
 
 start=$(date +%s)
+images=$log_dir/images
+bash "$here/images.sh" "$images" 2>/dev/null || die "cannot make the test disk images (tests/boot/images.sh)"
 case "$(uname -m)" in
 ppc64le|ppc64)
     [ -w /dev/kvm ] || die "this POWER host has no usable /dev/kvm (load kvm-hv, check permissions)"
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     initrd=$log_dir/guest.cpio.gz
-    bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
+    MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
     BOOT_ON_POWER_HOST=1
-    MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd \
+    MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
 *)
-    bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
+    # The L1 gets the cases (cases.sh finds cases-blk.sh beside itself) and the images.
+    L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $images/data.ext4=images/data.ext4 \
+              $images/root.ext4=images/root.ext4" \
+        bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
     ;;
 esac
 echo "boot tests ran in $(( $(date +%s) - start ))s; full log: $report"
@@ -68,6 +73,15 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of
     check hash-on-nested 2 "nested KVM-HV carries Radix guests only"
     check pr-unavailable 2 "KVM-PR"
 fi
+check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)"
+check blk-write-check 0 "pattern intact" "rest untouched"
+check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED"
+check blk-ro-check 0 "image unchanged"
+check blk-ext4 0 "MINIVMM-EXT4: hello from an ext4 image made on the host"
+check blk-root 0 "MINIVMM-ROOTFS-UP root=/dev/vda ext4"
+check blk-missing 1 "No such file or directory"
+check blk-dir 1 "is not a regular file or a block device"
+check blk-badopt 1 "unknown disk option 'bogus'"
 check dump-dtb 0 "--- END DTB"
 
 # The dumped tree must read back with dtc, and hold what a pseries guest needs.
@@ -75,7 +89,8 @@ dts=$log_dir/guest.dts
 section dump-dtb | sed -n '/^--- DTB BASE64$/,/^--- END DTB$/p' | sed '1d;$d' | base64 -d > "$log_dir/guest.dtb" 2>/dev/null
 if dtc -q -I dtb -O dts -o "$dts" "$log_dir/guest.dtb" 2>/dev/null &&
    grep -q 'device_type = "chrp"' "$dts" && grep -q 'ibm,architecture-vec-5' "$dts" &&
-   grep -q 'PowerPC,POWER9@1' "$dts" && grep -q 'hcall-set-mode' "$dts"; then
+   grep -q 'PowerPC,POWER9@1' "$dts" && grep -q 'hcall-set-mode' "$dts" &&
+   grep -q 'IBM,Logical_PHB' "$dts" && grep -q 'vendor-id = <0x1af4>' "$dts"; then
     echo "ok - dump-dtb reads back with dtc"; pass=$((pass + 1))
 else
     echo "not ok - dump-dtb reads back with dtc"; fail=$((fail + 1))

@@ -5,6 +5,9 @@ MINIVMM_CACHE=${MINIVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm}
 SYSROOT=$MINIVMM_CACHE/sysroot-ppc64el
 mkdir -p "$MINIVMM_CACHE"
 
+# Kernel modules the test guest's initramfs carries (Debian builds virtio and ext4 as modules).
+GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4"
+
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

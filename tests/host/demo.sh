@@ -18,7 +18,7 @@ case "$(uname -m)" in
 ppc64le|ppc64)
     kdir=$(bash "$here/fetch-kernel.sh")
     initrd=$(mktemp)
-    bash "$here/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
+    MODULES="$GUEST_MODULES" bash "$here/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd sh "$script"
     rm -f "$initrd"
     ;;

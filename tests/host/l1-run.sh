@@ -5,6 +5,7 @@
 # $GUEST_KERNEL and $GUEST_INITRD set. The L1 console (which carries everything SCRIPT and
 # the guests print) goes to stdout; stdin goes to the L1 console, so this is interactive
 # when run on a terminal. Exits with SCRIPT's status, or 124 if QEMU ran past the timeout.
+# L1_EXTRA="SRC=DEST ..." adds more files to the L1 (e.g. disk images under images/).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,12 +15,12 @@ script=$1 timeout_s=${2:-1200}
 kdir=$(bash "$here/fetch-kernel.sh")
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-bash "$here/mkinitramfs.sh" "$work/guest.cpio.gz" "$top/tests/guest/init"
+MODULES="$GUEST_MODULES" bash "$here/mkinitramfs.sh" "$work/guest.cpio.gz" "$top/tests/guest/init"
 bash "$here/mkinitramfs.sh" "$work/l1.cpio.gz" "$here/l1-init" \
     "$top/minivmm=bin/minivmm" "$script=tests.sh" \
     "$kdir/modules/kernel/arch/powerpc/kvm/kvm.ko=lib/kvm.ko" \
     "$kdir/modules/kernel/arch/powerpc/kvm/kvm-hv.ko=lib/kvm-hv.ko" \
-    "$kdir/vmlinux=guest/vmlinux" "$work/guest.cpio.gz=guest/initrd.gz"
+    "$kdir/vmlinux=guest/vmlinux" "$work/guest.cpio.gz=guest/initrd.gz" ${L1_EXTRA:-}
 
 # 2 emulated CPUs so guests can have 2 vCPUs; nested HV is what gives the L1 a /dev/kvm.
 set +e

@@ -1,0 +1,367 @@
+#include "virtio_blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../vmm/machine.h"
+#include "virtio_pci.h"
+
+#define VIRTIO_BLK_F_SEG_MAX (1ULL << 2)
+#define VIRTIO_BLK_F_RO (1ULL << 5)
+#define VIRTIO_BLK_F_BLK_SIZE (1ULL << 6)
+#define VIRTIO_BLK_F_FLUSH (1ULL << 9)
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define SECTOR 512
+#define HDR_LEN 16
+
+struct virtio_blk {
+    struct virtio_dev vdev;          /* first: the transport hands us back this pointer */
+    struct disk_config cfg;
+    int fd;
+    uint64_t size;                   /* bytes; the guest sees size / 512 sectors */
+    uint32_t blk_size;
+    int kick_fd;                     /* eventfd: the driver notified, or we are stopping */
+    pthread_t thread;
+    bool thread_running;
+    bool stopping;                   /* atomic */
+    pthread_mutex_t io_lock;         /* held while a batch of requests is in hand */
+    struct virtq_chain chain;        /* the request in hand (big: not on the stack) */
+};
+
+int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
+{
+    memset(d, 0, sizeof(*d));
+    const char *comma = strchr(spec, ',');
+    size_t plen = comma ? (size_t)(comma - spec) : strlen(spec);
+    if (plen == 0)
+        return mvm_fail(e, MVM_E_INPUT, "-d %s: no image path", spec);
+    if (plen >= sizeof(d->path))
+        return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
+    memcpy(d->path, spec, plen);
+    while (comma) {
+        const char *opt = comma + 1;
+        comma = strchr(opt, ',');
+        size_t len = comma ? (size_t)(comma - opt) : strlen(opt);
+        if (len == 2 && strncmp(opt, "ro", 2) == 0) {
+            d->ro = true;
+        } else if (len == 15 && strncmp(opt, "cache=writeback", 15) == 0) {
+            d->direct = false;
+        } else if (len == 10 && strncmp(opt, "cache=none", 10) == 0) {
+            d->direct = true;
+        } else if (len >= 7 && strncmp(opt, "serial=", 7) == 0) {
+            if (len - 7 > DISK_SERIAL_MAX)
+                return mvm_fail(e, MVM_E_INPUT, "-d %s: serial is longer than %d characters",
+                                spec, DISK_SERIAL_MAX);
+            memcpy(d->serial, opt + 7, len - 7);
+        } else {
+            return mvm_fail(e, MVM_E_INPUT, "-d %s: unknown disk option '%.*s' (use ro, "
+                            "cache=writeback|none, serial=S)", spec, (int)len, opt);
+        }
+    }
+    return 0;
+}
+
+static struct virtio_blk *blk_of(struct virtio_dev *v)
+{
+    return (struct virtio_blk *)v;
+}
+
+static void blk_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len)
+{
+    struct virtio_blk *b = blk_of(v);
+    uint8_t cfg[24] = {0};
+    uint64_t cap = htole64(b->size / SECTOR);
+    uint32_t seg_max = htole32(VIRTQ_MAX_SIZE - 2);   /* room for header and status */
+    uint32_t blk_size = htole32(b->blk_size);
+    memcpy(cfg, &cap, 8);
+    memcpy(cfg + 12, &seg_max, 4);
+    memcpy(cfg + 20, &blk_size, 4);
+    memcpy(data, cfg + off, len);
+}
+
+static void blk_notify(struct virtio_dev *v, uint16_t q)
+{
+    (void)q;
+    uint64_t one = 1;
+    ssize_t r = write(blk_of(v)->kick_fd, &one, sizeof(one));
+    (void)r;   /* a full counter already means "wake up" */
+}
+
+static void blk_reset(struct virtio_dev *v)
+{
+    /* The queues are already not ready; waiting for the batch in hand to finish means no
+     * request of the old driver completes into the new one's rings. */
+    struct virtio_blk *b = blk_of(v);
+    pthread_mutex_lock(&b->io_lock);
+    pthread_mutex_unlock(&b->io_lock);
+}
+
+/* The part of an iovec array that starts `skip` bytes in and is `len` bytes long. */
+static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t skip, uint64_t len,
+                          struct iovec *dst)
+{
+    unsigned out = 0;
+    for (unsigned i = 0; i < n && len; i++) {
+        uint64_t l = src[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        uint64_t take = l - skip < len ? l - skip : len;
+        dst[out++] = (struct iovec){(uint8_t *)src[i].iov_base + skip, take};
+        len -= take;
+        skip = 0;
+    }
+    return out;
+}
+
+/* Moves all of iov to or from the image at off; retries short transfers. */
+static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, uint64_t off, bool write)
+{
+    while (n > 0) {
+        ssize_t r = write ? pwritev(b->fd, iov, (int)n, (off_t)off) : preadv(b->fd, iov, (int)n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        off += (uint64_t)r;
+        while (n > 0 && (uint64_t)r >= iov->iov_len) {
+            r -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + r;
+            iov->iov_len -= (size_t)r;
+        }
+    }
+    return 0;
+}
+
+/* Performs one request; returns its status and sets *written to the data bytes written into
+ * the guest's buffers (not counting the status byte). */
+static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
+{
+    struct iovec io[VIRTQ_MAX_SIZE];
+    uint8_t hdr[HDR_LEN];
+    *written = 0;
+    virtq_read_out(c, 0, hdr, HDR_LEN);
+    uint32_t type;
+    uint64_t sector;
+    memcpy(&type, hdr, 4);
+    memcpy(&sector, hdr + 8, 8);
+    type = le32toh(type);
+    sector = le64toh(sector);
+    uint64_t data_in = c->in_len - 1;            /* the last writable byte is the status */
+
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+    case VIRTIO_BLK_T_OUT: {
+        bool wr = type == VIRTIO_BLK_T_OUT;
+        uint64_t len = wr ? c->out_len - HDR_LEN : data_in;
+        uint64_t off, end;
+        if (wr && b->cfg.ro)
+            return VIRTIO_BLK_S_IOERR;
+        if (len % SECTOR || __builtin_mul_overflow(sector, SECTOR, &off) ||
+            __builtin_add_overflow(off, len, &end) || end > b->size)
+            return VIRTIO_BLK_S_IOERR;
+        unsigned n = wr ? iov_slice(c->iov, c->n_out, HDR_LEN, len, io)
+                        : iov_slice(c->iov + c->n_out, c->n_in, 0, len, io);
+        if (do_io(b, io, n, off, wr) != 0)
+            return VIRTIO_BLK_S_IOERR;
+        if (!wr)
+            *written = (uint32_t)len;
+        return VIRTIO_BLK_S_OK;
+    }
+    case VIRTIO_BLK_T_FLUSH:
+        return fdatasync(b->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+    case VIRTIO_BLK_T_GET_ID: {
+        char id[DISK_SERIAL_MAX] = {0};
+        memcpy(id, b->cfg.serial, strnlen(b->cfg.serial, DISK_SERIAL_MAX));
+        *written = (uint32_t)virtq_write_in(c, 0, id, data_in < sizeof(id) ? data_in : sizeof(id));
+        return VIRTIO_BLK_S_OK;
+    }
+    default:
+        return VIRTIO_BLK_S_UNSUPP;
+    }
+}
+
+unsigned virtio_blk_process(struct virtio_blk *b)
+{
+    struct virtio_dev *v = &b->vdev;
+    unsigned done = 0;
+    bool notify = false;
+    pthread_mutex_lock(&b->io_lock);
+    for (;;) {
+        pthread_mutex_lock(&v->lock);
+        int r = virtio_pop_locked(v, 0, &b->chain);
+        pthread_mutex_unlock(&v->lock);
+        if (r <= 0)
+            break;
+        struct virtq_chain *c = &b->chain;
+        if (c->out_len < HDR_LEN || c->in_len < 1) {
+            /* No header or nowhere to put the status: nothing sensible can be answered. */
+            virtio_set_broken(v);
+            break;
+        }
+        uint32_t written;
+        uint8_t status = handle(b, c, &written);
+        virtq_write_in(c, c->in_len - 1, &status, 1);
+        pthread_mutex_lock(&v->lock);
+        if (v->vq[0].ready) {   /* not reset or broken meanwhile */
+            virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
+            notify |= virtq_should_notify(&v->vq[0], &v->m->mem);
+        }
+        pthread_mutex_unlock(&v->lock);
+        done++;
+    }
+    pthread_mutex_unlock(&b->io_lock);
+    if (notify)
+        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+    return done;
+}
+
+static void *io_thread(void *arg)
+{
+    struct virtio_blk *b = arg;
+    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
+        struct pollfd p = {.fd = b->kick_fd, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+        uint64_t n;
+        if (read(b->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+            break;
+        virtio_blk_process(b);
+    }
+    return NULL;
+}
+
+static const struct virtio_ops blk_ops = {
+    .device_id = 2,
+    .pci_class = 0x018000,      /* mass storage, other */
+    .num_queues = 1,
+    .features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH,
+    .config_size = 24,
+    .config_read = blk_config_read,
+    .notify = blk_notify,
+    .reset = blk_reset,
+};
+
+static const struct virtio_ops blk_ops_ro = {
+    .device_id = 2,
+    .pci_class = 0x018000,
+    .num_queues = 1,
+    .features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO,
+    .config_size = 24,
+    .config_read = blk_config_read,
+    .notify = blk_notify,
+    .reset = blk_reset,
+};
+
+static int open_image(struct virtio_blk *b, struct mvm_err *e)
+{
+    const struct disk_config *d = &b->cfg;
+    int flags = (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    struct stat st;
+    if (stat(d->path, &st) != 0)
+        return mvm_fail(e, MVM_E_INPUT, "disk %s: %s", d->path, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return mvm_fail(e, MVM_E_INPUT, "disk %s is not a regular file or a block device", d->path);
+    b->fd = open(d->path, flags | (d->direct ? O_DIRECT : 0));
+    if (b->fd < 0 && d->direct && errno == EINVAL)
+        return mvm_fail(e, MVM_E_INPUT, "disk %s: cache=none needs O_DIRECT, which this file "
+                        "system does not support; use cache=writeback", d->path);
+    if (b->fd < 0)
+        return mvm_fail(e, MVM_E_INPUT, "cannot open disk %s%s: %s", d->path,
+                        d->ro ? "" : " for writing (add ,ro for a read-only disk)", strerror(errno));
+    off_t end = lseek(b->fd, 0, SEEK_END);
+    if (end < 0)
+        return mvm_fail(e, MVM_E_INPUT, "disk %s: cannot find its size: %s", d->path, strerror(errno));
+    if (end < SECTOR)
+        return mvm_fail(e, MVM_E_INPUT, "disk %s is smaller than one 512-byte sector", d->path);
+    b->size = (uint64_t)end / SECTOR * SECTOR;
+    /* O_DIRECT transfers must be aligned to the device's logical block; telling the guest
+     * that size makes it issue only such requests. */
+    b->blk_size = d->direct ? (st.st_blksize >= 4096 ? 4096 : SECTOR) : SECTOR;
+    return 0;
+}
+
+int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct disk_config *d,
+                      struct mvm_err *e)
+{
+    *out = NULL;
+    struct virtio_blk *b = calloc(1, sizeof(*b));
+    if (!b)
+        return mvm_fail(e, MVM_E_VMM, "out of memory");
+    b->cfg = *d;
+    b->fd = b->kick_fd = -1;
+    pthread_mutex_init(&b->io_lock, NULL);
+    if (open_image(b, e))
+        goto fail;
+    b->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (b->kick_fd < 0) {
+        mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    int r = virtio_pci_init(&b->vdev, m, d->ro ? &blk_ops_ro : &blk_ops);
+    if (r) {
+        mvm_fail(e, MVM_E_INPUT, "cannot add disk %s: %s", d->path,
+                 r == -ENOSPC ? "no free PCI slot" : strerror(-r));
+        goto fail;
+    }
+    *out = b;
+    return 0;
+fail:
+    virtio_blk_destroy(b);
+    return -1;
+}
+
+int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e)
+{
+    int r = pthread_create(&b->thread, NULL, io_thread, b);
+    if (r)
+        return mvm_fail(e, MVM_E_VMM, "cannot start the disk I/O thread: %s", strerror(r));
+    b->thread_running = true;
+    return 0;
+}
+
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+    if (!b)
+        return;
+    if (b->thread_running) {
+        __atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
+        uint64_t one = 1;
+        ssize_t r = write(b->kick_fd, &one, sizeof(one));
+        (void)r;
+        pthread_join(b->thread, NULL);
+    }
+    if (b->fd >= 0) {
+        if (!b->cfg.ro)
+            fdatasync(b->fd);   /* whatever the guest did not flush, keep anyway */
+        close(b->fd);
+    }
+    if (b->kick_fd >= 0)
+        close(b->kick_fd);
+    if (b->vdev.m)
+        virtio_pci_destroy(&b->vdev);
+    pthread_mutex_destroy(&b->io_lock);
+    free(b);
+}

@@ -1,0 +1,41 @@
+/* virtio-blk: a raw disk image (regular file or block device) as /dev/vdX.
+ *
+ * Requests run on the device's own I/O thread, so a slow disk never stalls a vCPU: a
+ * notification only wakes the thread. Every request is bounds-checked against the image; a
+ * host I/O error becomes VIRTIO_BLK_S_IOERR for that request, never a dead VMM.
+ */
+#ifndef MINIVMM_VIRTIO_BLK_H
+#define MINIVMM_VIRTIO_BLK_H
+
+#include <stdbool.h>
+
+#include "../vmm/err.h"
+
+struct machine;
+struct virtio_blk;
+
+#define DISK_SERIAL_MAX 20   /* VIRTIO_BLK_ID_BYTES */
+
+struct disk_config {
+    char path[4096];
+    bool ro;
+    bool direct;             /* cache=none: O_DIRECT */
+    char serial[DISK_SERIAL_MAX + 1];
+};
+
+/* Parses "PATH[,ro][,cache=writeback|none][,serial=S]". */
+int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e);
+
+/* Opens the image and plugs a virtio-blk device into m's PCI host bridge. The I/O thread
+ * starts with virtio_blk_start(). */
+int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct disk_config *d,
+                      struct mvm_err *e);
+int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e);
+/* Stops the I/O thread (finishing the request in hand), flushes and closes the image. */
+void virtio_blk_destroy(struct virtio_blk *b);
+
+/* Processes every available request now, on the calling thread (the I/O thread's body; also
+ * what the unit tests drive). Returns the number of requests completed. */
+unsigned virtio_blk_process(struct virtio_blk *b);
+
+#endif

@@ -1,0 +1,76 @@
+/* virtio 1.x over PCI (the "modern" transport only): the common, notify, ISR and device
+ * configuration structures in BAR 0, advertised by vendor capabilities in config space.
+ * Interrupts are PCI INTx (level): the ISR register raises the line and a read of it lowers
+ * it, which needs no MSI support from the platform.
+ *
+ * A device model supplies struct virtio_ops; the transport owns feature negotiation, queue
+ * setup and the device status. One mutex (vdev->lock) guards the transport state and the
+ * queues; device workers take it around virtq_pop/virtq_push.
+ */
+#ifndef MINIVMM_VIRTIO_PCI_H
+#define MINIVMM_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci.h"
+#include "virtq.h"
+
+struct machine;
+struct virtio_dev;
+
+#define VIRTIO_MAX_QUEUES 2
+#define VIRTIO_F_VERSION_1 (1ULL << 32)
+#define VIRTIO_ISR_QUEUE 0x1
+#define VIRTIO_ISR_CONFIG 0x2
+#define VIRTIO_STATUS_DRIVER_OK 0x04
+#define VIRTIO_STATUS_FEATURES_OK 0x08
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+
+struct virtio_ops {
+    uint32_t device_id;            /* 2 = block, 3 = console */
+    uint32_t pci_class;
+    uint16_t num_queues;
+    uint64_t features;             /* offered; VERSION_1 is added by the transport */
+    uint32_t config_size;
+    /* Device configuration space, bounds already checked. */
+    void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len);
+    /* The driver notified queue q (called on a vCPU thread, without vdev->lock). */
+    void (*notify)(struct virtio_dev *v, uint16_t q);
+    /* The driver reset the device: stop using the queues and forget all state. Called
+     * without vdev->lock; the queues are already marked not ready. */
+    void (*reset)(struct virtio_dev *v);
+};
+
+struct virtio_dev {
+    struct pci_device pci;
+    const struct virtio_ops *ops;
+    struct machine *m;
+    pthread_mutex_t lock;
+    /* Guarded by lock. */
+    uint32_t dev_feature_sel, drv_feature_sel;
+    uint64_t drv_features;
+    uint8_t status;
+    uint8_t isr;
+    uint16_t queue_sel;
+    struct virtq vq[VIRTIO_MAX_QUEUES];
+    uint64_t broken_chains;        /* times the driver broke a ring (diagnostics) */
+};
+
+/* Sets up the transport for a device and plugs it into the PHB. */
+int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio_ops *ops);
+void virtio_pci_destroy(struct virtio_dev *v);
+
+/* Both take vdev->lock themselves. */
+/* Signals the driver (ISR bits, INTx asserted). */
+void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits);
+/* The driver broke a ring: the device stops and asks to be reset (NEEDS_RESET plus a
+ * configuration interrupt), instead of guessing what the driver meant. */
+void virtio_set_broken(struct virtio_dev *v);
+
+/* For device workers, with vdev->lock held: the queue's next chain (see virtq_pop); a broken
+ * ring marks the device broken and returns -1. */
+int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c);
+
+#endif
