@@ -39,7 +39,7 @@ B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
 PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
-                 devices/virtio_blk.c firmware/rtas.c fdt/fdt.c
+                 devices/virtio_blk.c devices/virtio_console.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/vcpu.c vmm/vm.c vmm/main.c
 OBJS := $(addprefix $(B)/,$(PORTABLE_SRCS:.c=.o) $(KVM_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o

@@ -253,6 +253,17 @@ static void *io_thread(void *arg)
     return NULL;
 }
 
+static int blk_queue_eventfd(struct virtio_dev *v, uint16_t q)
+{
+    (void)q;
+    return blk_of(v)->kick_fd;
+}
+
+struct virtio_dev *virtio_blk_dev(struct virtio_blk *b)
+{
+    return &b->vdev;
+}
+
 static const struct virtio_ops blk_ops = {
     .device_id = 2,
     .pci_class = 0x018000,      /* mass storage, other */
@@ -261,6 +272,7 @@ static const struct virtio_ops blk_ops = {
     .config_size = 24,
     .config_read = blk_config_read,
     .notify = blk_notify,
+    .queue_eventfd = blk_queue_eventfd,
     .reset = blk_reset,
 };
 
@@ -272,6 +284,7 @@ static const struct virtio_ops blk_ops_ro = {
     .config_size = 24,
     .config_read = blk_config_read,
     .notify = blk_notify,
+    .queue_eventfd = blk_queue_eventfd,
     .reset = blk_reset,
 };
 

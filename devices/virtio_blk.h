@@ -34,6 +34,9 @@ int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e);
 /* Stops the I/O thread (finishing the request in hand), flushes and closes the image. */
 void virtio_blk_destroy(struct virtio_blk *b);
 
+/* The transport side, for the VMM to wire up notifications. */
+struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
+
 /* Processes every available request now, on the calling thread (the I/O thread's body; also
  * what the unit tests drive). Returns the number of requests completed. */
 unsigned virtio_blk_process(struct virtio_blk *b);

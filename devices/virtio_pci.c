@@ -229,6 +229,11 @@ int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio
     return 0;
 }
 
+uint64_t virtio_pci_notify_addr(const struct virtio_dev *v, uint16_t q)
+{
+    return PHB_MEM_CPU + (v->pci.bar_bus - PHB_MEM_BUS) + NOTIFY_OFF + (uint64_t)NOTIFY_MULT * q;
+}
+
 void virtio_pci_destroy(struct virtio_dev *v)
 {
     pthread_mutex_destroy(&v->lock);

@@ -38,6 +38,9 @@ struct virtio_ops {
     void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len);
     /* The driver notified queue q (called on a vCPU thread, without vdev->lock). */
     void (*notify)(struct virtio_dev *v, uint16_t q);
+    /* Optional: an eventfd that stands for "queue q was notified". When the hypervisor can
+     * signal it directly on the guest's notify write (ioeventfd), notify() is not called. */
+    int (*queue_eventfd)(struct virtio_dev *v, uint16_t q);
     /* The driver reset the device: stop using the queues and forget all state. Called
      * without vdev->lock; the queues are already marked not ready. */
     void (*reset)(struct virtio_dev *v);
@@ -61,6 +64,9 @@ struct virtio_dev {
 /* Sets up the transport for a device and plugs it into the PHB. */
 int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio_ops *ops);
 void virtio_pci_destroy(struct virtio_dev *v);
+
+/* The guest-physical address of queue q's notify register (16-bit writes of the index). */
+uint64_t virtio_pci_notify_addr(const struct virtio_dev *v, uint16_t q);
 
 /* Both take vdev->lock themselves. */
 /* Signals the driver (ISR bits, INTx asserted). */

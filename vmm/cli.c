@@ -37,6 +37,8 @@ void cli_usage(FILE *f)
 "      --kvm-type TYPE   auto|hv|pr: KVM flavour (default auto: HV when it can run the guest)\n"
 "      --mmu MODE        auto|radix|hash: guest MMU mode (default auto: Radix when possible)\n"
 "      --reboot          restart the guest when it reboots instead of exiting\n"
+"      --console KIND    vty|virtio: the console that gets stdin (default vty, the guest's\n"
+"                        hvc0); virtio adds a virtio console, the guest's hvc1\n"
 "\n"
 "Other:\n"
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
@@ -58,7 +60,8 @@ void cli_usage(FILE *f)
 "  6  stopped from outside: Ctrl-A x, SIGINT, SIGTERM or SIGHUP\n", f);
 }
 
-enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION };
+enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
+       OPT_CONSOLE };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -71,6 +74,7 @@ static const struct option options[] = {
     {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
     {"mmu", required_argument, NULL, OPT_MMU},
     {"reboot", no_argument, NULL, OPT_REBOOT},
+    {"console", required_argument, NULL, OPT_CONSOLE},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -129,6 +133,11 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             else return mvm_fail(e, MVM_E_INPUT, "--mmu %s: use auto, radix or hash", optarg);
             break;
         case OPT_REBOOT: c->reboot = true; break;
+        case OPT_CONSOLE:
+            if (strcmp(optarg, "vty") == 0) c->console = CONSOLE_VTY;
+            else if (strcmp(optarg, "virtio") == 0) c->console = CONSOLE_VIRTIO;
+            else return mvm_fail(e, MVM_E_INPUT, "--console %s: use vty or virtio", optarg);
+            break;
         case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
         case 'v': c->verbose = true; break;
         case 'h': return CLI_HELP;

@@ -7,6 +7,7 @@
 
 enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
 enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
+enum console_req { CONSOLE_VTY, CONSOLE_VIRTIO };
 
 #define VM_DEFAULT_MEM (512ULL << 20)
 #define VM_MIN_MEM (64ULL << 20)
@@ -31,6 +32,7 @@ struct vm_config {
     int log_fd;               /* minivmm's own diagnostics (-1: none) */
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     bool escape;              /* Ctrl-A x on console_in quits */
+    enum console_req console; /* where console_in goes (output of both reaches console_out) */
     const char *disks[VM_MAX_DISKS];   /* "PATH[,ro][,cache=...][,serial=S]" specs */
     unsigned ndisks;
 };

@@ -143,6 +143,12 @@ int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l)
     return ret(ioctl(vm_fd, KVM_IRQ_LINE, l));
 }
 
+int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd)
+{
+    struct kvm_ioeventfd io = {.addr = addr, .len = len, .fd = fd};
+    return ret(ioctl(vm_fd, KVM_IOEVENTFD, &io));
+}
+
 int kvm_run(int vcpu_fd)
 {
     return ret(ioctl(vcpu_fd, KVM_RUN, 0));

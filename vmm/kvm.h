@@ -31,6 +31,7 @@ int kvm_set_device_attr(int dev_fd, uint32_t group, uint64_t attr, const void *v
 int kvm_rtas_define_token(int vm_fd, const char *name, uint64_t token);
 int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc);
 int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l);
+int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd);
 int kvm_run(int vcpu_fd);
 
 #endif

@@ -59,6 +59,7 @@ struct machine {
     struct guest_mem mem;
     unsigned ncpus;
     struct vty vty;
+    struct vty *virtio_port; /* the virtio console's port, if there is one */
     struct rtas rtas;
     struct bus bus;          /* MMIO: PCI BARs */
     struct pci_host *pci;    /* NULL: no PCI host bridge */

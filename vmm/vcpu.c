@@ -361,7 +361,10 @@ static void op_shutdown(struct machine *m, enum mvm_status status, const char *w
         snprintf(vm->why, sizeof(vm->why), "%s", why ? why : "");
         pthread_cond_broadcast(&vm->cond);
     }
-    vty_abort(&m->vty);   /* a vCPU blocked on console output gives up rather than hang */
+    /* A vCPU blocked on console output gives up rather than hang. */
+    vty_abort(&m->vty);
+    if (m->virtio_port)
+        vty_abort(m->virtio_port);
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_kick(&vm->cpus[i]);
     uint64_t one = 1;

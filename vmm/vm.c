@@ -14,6 +14,7 @@
 #include <libfdt.h>
 
 #include "../devices/hcall.h"
+#include "../devices/virtio_pci.h"
 #include "../fdt/fdt.h"
 #include "loader.h"
 #include "term.h"
@@ -278,12 +279,27 @@ static int setup_xics(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
+/* Lets KVM turn the guest's queue-notify writes straight into the device's eventfd
+ * (ioeventfd): no exit to userspace, no vCPU thread involved. Where KVM cannot, the MMIO
+ * exit path delivers the same notification, only slower. */
+static void wire_notifications(struct vm *vm, struct virtio_dev *v)
+{
+    if (!v->ops->queue_eventfd || kvm_check_ext(vm->vm_fd, KVM_CAP_IOEVENTFD) <= 0)
+        return;
+    for (uint16_t q = 0; q < v->ops->num_queues; q++) {
+        int fd = v->ops->queue_eventfd(v, q);
+        if (fd >= 0 && kvm_ioeventfd(vm->vm_fd, virtio_pci_notify_addr(v, q), 2, fd) != 0 &&
+            vm->cfg.verbose)
+            machine_log(&vm->m, "ioeventfd unavailable; queue notifications take MMIO exits");
+    }
+}
+
 /* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
  * XICS source for its INTA (created in KVM's XICS masked; the guest routes and unmasks it). */
 static int setup_devices(struct vm *vm, struct mvm_err *e)
 {
     struct machine *m = &vm->m;
-    if (vm->cfg.ndisks == 0)
+    if (vm->cfg.ndisks == 0 && vm->cfg.console != CONSOLE_VIRTIO)
         return 0;
     m->pci = &vm->phb;
     if (pci_register_rtas(m))
@@ -294,6 +310,11 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
             return -1;
         vm->ndisks++;
     }
+    if (vm->cfg.console == CONSOLE_VIRTIO) {
+        if (virtio_console_create(&vm->vcon, m, vm->cfg.console_out, e))
+            return -1;
+        m->virtio_port = virtio_console_port(vm->vcon);
+    }
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
         uint32_t irq = vm->phb.dev[i]->irq;
         uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
@@ -303,6 +324,8 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
             return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
                             strerror(-r));
     }
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        wire_notifications(vm, virtio_blk_dev(vm->disks[i]));
     return 0;
 }
 
@@ -404,6 +427,7 @@ static void vm_free(struct vm *vm)
     /* Device threads use guest memory and the VM fd: they go first. */
     for (unsigned i = 0; i < vm->ndisks; i++)
         virtio_blk_destroy(vm->disks[i]);
+    virtio_console_destroy(vm->vcon);
     if (vm->cpus) {
         for (unsigned i = 0; i < vm->m.ncpus; i++)
             vcpu_destroy(&vm->cpus[i]);
@@ -529,8 +553,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
                     m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
                     (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
     if (c->verbose)
-        machine_log(m, "interrupts: in-kernel XICS; %u virtio-blk disk(s) on the PCI host bridge",
-                    vm->ndisks);
+        machine_log(m, "interrupts: in-kernel XICS; %u virtio-blk disk(s)%s on the PCI host bridge",
+                    vm->ndisks, vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
 
     if (c->dump_dtb) {
         r = write_file(c->dump_dtb, fdt, fdt_totalsize(fdt), e);
@@ -569,13 +593,14 @@ static void console_loop(struct vm *vm)
 {
     int in = vm->cfg.console_in;
     bool esc = false;
+    struct vty *target = vm->vcon ? virtio_console_port(vm->vcon) : &vm->m.vty;
     for (;;) {
         struct pollfd p[3] = {
             {.fd = vm->wake_fd, .events = POLLIN},
             {.fd = vm->cfg.stop_fd, .events = POLLIN},
             {.fd = -1, .events = POLLIN},
         };
-        size_t room = vty_input_room(&vm->m.vty);
+        size_t room = vty_input_room(target);
         /* Two bytes of room at least: the escape filter may emit one byte more than it
          * reads (a Ctrl-A held over from the previous read). */
         if (in >= 0 && room >= 2)
@@ -608,7 +633,9 @@ static void console_loop(struct vm *vm)
                 if (quit)
                     vm_request_stop(vm, MVM_STOPPED, "stopped from the console (Ctrl-A x)");
             }
-            vty_push_input(&vm->m.vty, src, len);
+            vty_push_input(target, src, len);
+            if (vm->vcon)
+                virtio_console_flush_input(vm->vcon);
         }
     }
 }

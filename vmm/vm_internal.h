@@ -9,6 +9,7 @@
 #include "config.h"
 #include "kvm.h"
 #include "../devices/virtio_blk.h"
+#include "../devices/virtio_console.h"
 #include "machine.h"
 
 struct vcpu {
@@ -39,6 +40,7 @@ struct vm {
     struct pci_host phb;
     struct virtio_blk *disks[VM_MAX_DISKS];
     unsigned ndisks;
+    struct virtio_console *vcon;
     int wake_fd;             /* eventfd: tells the console loop that the run ended */
 
     pthread_mutex_t lock;

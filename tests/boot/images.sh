@@ -12,7 +12,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/data"
 echo "hello from an ext4 image made on the host" > "$tmp/data/hello.txt"
 rm -f "$dir/data.ext4"
-mkfs.ext4 -q -F -E root_owner=0:0 -d "$tmp/data" -L data "$dir/data.ext4" 16M
+mkfs.ext4 -q -F -E root_owner=0:0 -d "$tmp/data" -L data "$dir/data.ext4" 16M >/dev/null
 
 mkdir -p "$tmp/root"/{bin,sbin,proc,sys,dev}
 cp "$kdir/busybox" "$tmp/root/bin/busybox"
@@ -28,4 +28,4 @@ EOS
 chmod 755 "$tmp/root/sbin/init"
 ln -s busybox "$tmp/root/bin/cut"
 rm -f "$dir/root.ext4"
-mkfs.ext4 -q -F -E root_owner=0:0 -d "$tmp/root" -L root "$dir/root.ext4" 16M
+mkfs.ext4 -q -F -E root_owner=0:0 -d "$tmp/root" -L root "$dir/root.ext4" 16M >/dev/null

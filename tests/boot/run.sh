@@ -82,6 +82,8 @@ check blk-root 0 "MINIVMM-ROOTFS-UP root=/dev/vda ext4"
 check blk-missing 1 "No such file or directory"
 check blk-dir 1 "is not a regular file or a block device"
 check blk-badopt 1 "unknown disk option 'bogus'"
+check virtio-console 0 "MINIVMM-VCON-OUT over virtio" "MINIVMM-VCON-IN [hello-from-host]" \
+    "a virtio console"
 check dump-dtb 0 "--- END DTB"
 
 # The dumped tree must read back with dtc, and hold what a pseries guest needs.

@@ -20,6 +20,7 @@
 #include "../../vmm/machine.h"
 
 #define RAM (1u << 20)
+#define FAKE_MAX_IRQ 0x1100      /* covers the PCI INTx sources PCI_IRQ_BASE + slot */
 
 /* What the fake hypervisor operations were asked to do. */
 static struct {
@@ -28,6 +29,9 @@ static struct {
     uint64_t proc_tbl, lpcr_mask, lpcr_val, start_pc, start_r3, character, behaviour;
     uint32_t start_cpu;
     int cpu_state[2];            /* enum cpu_run_state of each vCPU */
+    int irq_calls;               /* irq_set calls, all sources */
+    int irq_level[FAKE_MAX_IRQ]; /* last level set for each source below FAKE_MAX_IRQ */
+    uint32_t irq_last;           /* source of the last irq_set call */
     enum mvm_status status;
     char why[512];
 } fake;
@@ -83,11 +87,21 @@ static void fake_shutdown(struct machine *mm, enum mvm_status status, const char
     snprintf(fake.why, sizeof(fake.why), "%s", why ? why : "");
 }
 
+/* Records the level; sources beyond FAKE_MAX_IRQ are only counted. */
+static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
+{
+    (void)mm;
+    fake.irq_calls++, fake.irq_last = irq;
+    if (irq < FAKE_MAX_IRQ)
+        fake.irq_level[irq] = level;
+    return 0;
+}
+
 static const struct machine_ops fake_ops = {
     .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
-    .shutdown = fake_shutdown,
+    .irq_set = fake_irq_set, .shutdown = fake_shutdown,
 };
 
 static struct machine m;

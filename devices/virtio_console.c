@@ -1,0 +1,134 @@
+#include "virtio_console.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmm/machine.h"
+#include "virtio_pci.h"
+
+#define RXQ 0
+#define TXQ 1
+
+struct virtio_console {
+    struct virtio_dev vdev;      /* first: the transport hands us back this pointer */
+    struct vty port;             /* output fd and the pending-input ring */
+    struct virtq_chain chain;    /* scratch, used under vdev.lock */
+};
+
+static struct virtio_console *con_of(struct virtio_dev *v)
+{
+    return (struct virtio_console *)v;
+}
+
+/* Moves pending input into the guest's receive buffers while both exist. */
+void virtio_console_flush_input(struct virtio_console *c)
+{
+    struct virtio_dev *v = &c->vdev;
+    bool notify = false;
+    pthread_mutex_lock(&v->lock);
+    while (vty_input_room(&c->port) < VTY_IN_SIZE) {
+        int r = virtio_pop_locked(v, RXQ, &c->chain);
+        if (r <= 0)
+            break;
+        uint8_t buf[VTY_IN_SIZE];
+        uint64_t room = c->chain.in_len < sizeof(buf) ? c->chain.in_len : sizeof(buf);
+        size_t n = vty_read(&c->port, buf, (size_t)room);
+        uint32_t done = (uint32_t)virtq_write_in(&c->chain, 0, buf, n);
+        virtq_push(&v->vq[RXQ], &v->m->mem, c->chain.head, done);
+        notify |= virtq_should_notify(&v->vq[RXQ], &v->m->mem);
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (notify)
+        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+}
+
+static void drain_output(struct virtio_console *c)
+{
+    struct virtio_dev *v = &c->vdev;
+    bool notify = false;
+    pthread_mutex_lock(&v->lock);
+    for (;;) {
+        int r = virtio_pop_locked(v, TXQ, &c->chain);
+        if (r <= 0)
+            break;
+        for (unsigned i = 0; i < c->chain.n_out; i++)
+            vty_write(&c->port, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
+        virtq_push(&v->vq[TXQ], &v->m->mem, c->chain.head, 0);
+        notify |= virtq_should_notify(&v->vq[TXQ], &v->m->mem);
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (notify)
+        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+}
+
+static void con_notify(struct virtio_dev *v, uint16_t q)
+{
+    if (q == TXQ)
+        drain_output(con_of(v));
+    else
+        virtio_console_flush_input(con_of(v));   /* new receive buffers: deliver what waits */
+}
+
+static void con_reset(struct virtio_dev *v)
+{
+    (void)v;   /* all work happens under vdev.lock, which the transport's reset held */
+}
+
+static void con_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len)
+{
+    (void)v, (void)off;
+    memset(data, 0, len);
+}
+
+static const struct virtio_ops console_ops = {
+    .device_id = 3,
+    .pci_class = 0x078000,      /* communication, other */
+    .num_queues = 2,
+    .features = 0,
+    .config_size = 0,
+    .config_read = con_config_read,
+    .notify = con_notify,
+    .reset = con_reset,
+};
+
+int virtio_console_create(struct virtio_console **out, struct machine *m, int out_fd,
+                          struct mvm_err *e)
+{
+    *out = NULL;
+    struct virtio_console *c = calloc(1, sizeof(*c));
+    if (!c)
+        return mvm_fail(e, MVM_E_VMM, "out of memory");
+    vty_init(&c->port, out_fd);
+    int r = virtio_pci_init(&c->vdev, m, &console_ops);
+    if (r) {
+        vty_destroy(&c->port);
+        free(c);
+        return mvm_fail(e, MVM_E_INPUT, "cannot add the virtio console: no free PCI slot");
+    }
+    *out = c;
+    return 0;
+}
+
+void virtio_console_destroy(struct virtio_console *c)
+{
+    if (!c)
+        return;
+    virtio_pci_destroy(&c->vdev);
+    vty_destroy(&c->port);
+    free(c);
+}
+
+struct virtio_dev *virtio_console_dev(struct virtio_console *c)
+{
+    return &c->vdev;
+}
+
+struct vty *virtio_console_port(struct virtio_console *c)
+{
+    return &c->port;
+}
+
+void virtio_console_abort(struct virtio_console *c)
+{
+    vty_abort(&c->port);
+}
