@@ -37,37 +37,38 @@ static uint8_t pattern[IMG_SIZE];
 static uint64_t bar;               /* CPU address of BAR 0 */
 static uint16_t avail_idx;
 
+/* Little-endian values in a byte buffer. */
+static uint64_t le_get(const uint8_t *p, unsigned len)
+{
+    uint64_t v = 0;
+    while (len--)
+        v = v << 8 | p[len];
+    return v;
+}
+
+static void le_put(uint8_t *p, unsigned len, uint64_t v)
+{
+    for (unsigned i = 0; i < len; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* MMIO to BAR 0 (the device must claim it), and guest memory. */
 static uint64_t rd(uint64_t off, uint32_t len)
 {
     uint8_t d[8];
     assert_true(bus_access(&m.bus, bar + off, d, len, false));
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < len; i++)
-        v |= (uint64_t)d[i] << (8 * i);
-    return v;
+    return le_get(d, len);
 }
 
 static void wr(uint64_t off, uint32_t len, uint64_t v)
 {
     uint8_t d[8];
-    for (uint32_t i = 0; i < len; i++)
-        d[i] = (uint8_t)(v >> (8 * i));
+    le_put(d, len, v);
     assert_true(bus_access(&m.bus, bar + off, d, len, true));
 }
 
-static void put(uint64_t gpa, unsigned len, uint64_t v)
-{
-    for (unsigned i = 0; i < len; i++)
-        m.mem.host[gpa + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get(uint64_t gpa, unsigned len)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < len; i++)
-        v |= (uint64_t)m.mem.host[gpa + i] << (8 * i);
-    return v;
-}
+#define get(gpa, len) le_get(m.mem.host + (gpa), len)
+#define put(gpa, len, v) le_put(m.mem.host + (gpa), len, v)
 
 /* Creates the disk on a fresh PCI host and bus; returns virtio_blk_create's result. */
 static int create(const char *opts)
