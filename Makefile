@@ -114,6 +114,9 @@ demo: deps
 clean:
 	rm -rf build minivmm
 
+# libFuzzer targets for the guest-facing parsers (make fuzz; a short run is part of check).
+-include tests/fuzz/fuzz.mk
+
 # Keep objects when a test fails, and rebuild tests when a header they include changes.
 .SECONDARY:
 -include $(OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) $(wildcard $(N)/tests/*.d)

@@ -8,9 +8,11 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
-      libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs)
+      libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs
+      clang libclang-rt-14-dev)
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
-case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs) ;; esac
+case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
+                     clang libclang-rt-14-dev) ;; esac
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -121,7 +121,7 @@ static void driver_init(uint64_t features)
     wr(0x14, 1, 0);
     wr(0x14, 1, 1), wr(0x14, 1, 3);
     wr(0x08, 4, 0), wr(0x0c, 4, (uint32_t)features);
-    wr(0x08, 4, 1), wr(0x0c, 4, (uint32_t)(features >> 32));
+    wr(0x08, 4, 1), wr(0x0c, 4, features >> 32);
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x14, 1), 0xb);
     memset(m.mem.host + DESC, 0, 0x3000);
@@ -189,7 +189,7 @@ static void test_features_and_config(void **state)
     wr(0x00, 4, 1);
     assert_int_equal(rd(0x04, 4), 1);                       /* VERSION_1 */
     wr(0x00, 4, 2);
-    assert_int_equal(rd(0x04, 4), 0);
+    assert_true(rd(0x04, 4) == 0 && rd(0x00, 4) == 2);
     assert_int_equal(rd(0x12, 2), 1);                       /* num_queues */
     assert_int_equal(rd(0x200, 8), IMG_SIZE / 512);         /* capacity */
     assert_true(rd(0x200, 4) == IMG_SIZE / 512 && rd(0x204, 4) == 0);
@@ -200,16 +200,13 @@ static void test_features_and_config(void **state)
 
     /* an unknown feature bit, or no VERSION_1: FEATURES_OK does not stick */
     wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH | (1u << 20));
-    wr(0x08, 4, 1), wr(0x0c, 4, 1);
+    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH | (1u << 20)), wr(0x08, 4, 1), wr(0x0c, 4, 1);
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x14, 1), 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH);
-    wr(0x08, 4, 1), wr(0x0c, 4, 0);
+    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH), wr(0x08, 4, 1), wr(0x0c, 4, 0);
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x14, 1), 3);
-    wr(0x0c, 4, 1);                                         /* VERSION_1 only */
-    wr(0x08, 4, 0), wr(0x0c, 4, 0);
+    wr(0x0c, 4, 1), wr(0x08, 4, 0), wr(0x0c, 4, 0);         /* VERSION_1 only */
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x14, 1), 0xb);
     wr(0x0c, 4, F_FLUSH);                                   /* too late: ignored */
@@ -255,49 +252,45 @@ static void test_read(void **state)
     assert_int_equal(rd(0x100, 1), 0);
 }
 
+/* A request (see request()) that must end with `status` and `used_len` bytes used. */
+static void expect(uint32_t type, uint64_t sector, uint32_t len, int status, uint32_t used_len)
+{
+    uint32_t used;
+    assert_int_equal(request(type, sector, len, &used), status);
+    assert_int_equal(used, used_len);
+}
+
 static void test_other_requests(void **state)
 {
     (void)state;
-    uint32_t used_len;
     static uint8_t want[IMG_SIZE];
     memcpy(want, pattern, IMG_SIZE);
     driver_init(VERSION_1 | F_FLUSH);
-
     for (unsigned i = 0; i < 1024; i++)
         m.mem.host[DATA + i] = want[3 * 512 + i] = (uint8_t)(0xc3 ^ i);
-    assert_int_equal(request(1, 3, 1024, &used_len), 0);            /* write */
-    assert_int_equal(used_len, 1);
+    expect(1, 3, 1024, 0, 1);                                       /* write */
     image_is(want);
-    assert_int_equal(request(4, 0, 0, &used_len), 0);               /* flush */
-    assert_int_equal(used_len, 1);
+    expect(4, 0, 0, 0, 1);                                          /* flush */
     memset(m.mem.host + DATA, 0x77, 32);
-    assert_int_equal(request(8, 0, 20, &used_len), 0);              /* GET_ID */
-    assert_memory_equal(m.mem.host + DATA, "abc\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
-    assert_true(used_len == 21 && m.mem.host[DATA + 20] == 0x77);
+    expect(8, 0, 20, 0, 21);                                        /* GET_ID */
+    assert_memory_equal(m.mem.host + DATA, "abc\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x77", 21);
     memset(m.mem.host + DATA, 0x77, 32);
-    assert_int_equal(request(8, 0, 2, &used_len), 0);               /* a short ID buffer */
-    assert_true(used_len == 3 && memcmp(m.mem.host + DATA, "ab\x77", 3) == 0);
-    assert_int_equal(request(99, 0, 512, &used_len), 2);            /* UNSUPP */
-    assert_int_equal(used_len, 1);
+    expect(8, 0, 2, 0, 3);                                          /* a short ID buffer */
+    assert_memory_equal(m.mem.host + DATA, "ab\x77", 3);
+    expect(99, 0, 512, 2, 1);                                       /* UNSUPP */
 
     /* out of range, overflowing, not whole sectors: IOERR, image untouched */
-    assert_int_equal(request(0, IMG_SIZE / 512, 512, &used_len), 1);
-    assert_int_equal(used_len, 1);
-    assert_int_equal(request(0, IMG_SIZE / 512 - 1, 1024, NULL), 1);
-    assert_int_equal(request(1, IMG_SIZE / 512 - 1, 1024, NULL), 1);
-    assert_int_equal(request(1, IMG_SIZE / 512, 512, NULL), 1);
+    expect(0, IMG_SIZE / 512, 512, 1, 1);
+    expect(0, IMG_SIZE / 512 - 1, 1024, 1, 1);
+    expect(1, IMG_SIZE / 512 - 1, 1024, 1, 1);
+    expect(1, IMG_SIZE / 512, 512, 1, 1);
     static const uint64_t huge[] = {UINT64_MAX, UINT64_MAX / 512, UINT64_MAX / 512 + 1,
                                     1ull << 55, (1ull << 55) - 2};
-    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
-        assert_int_equal(request(0, huge[i], 512, NULL), 1);
-        assert_int_equal(request(1, huge[i], 512, NULL), 1);
-    }
-    assert_int_equal(request(0, 0, 100, NULL), 1);
-    assert_int_equal(request(1, 0, 513, NULL), 1);
-    assert_int_equal(request(1, 0, 511, NULL), 1);
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
+        expect(0, huge[i], 512, 1, 1), expect(1, huge[i], 512, 1, 1);
+    expect(0, 0, 100, 1, 1), expect(1, 0, 513, 1, 1), expect(1, 0, 511, 1, 1);
     image_is(want);
-    assert_int_equal(request(0, 0, 0, &used_len), 0);               /* empty read */
-    assert_int_equal(used_len, 1);
+    expect(0, 0, 0, 0, 1);                                          /* an empty read */
 }
 
 static void test_read_only(void **state)
