@@ -98,7 +98,7 @@ int pci_add_capability(struct pci_device *d, const uint8_t *cap, uint8_t len)
 {
     if (len < 2 || d->cap_end + len > 256)
         return -1;
-    uint8_t off = d->cap_end;
+    uint8_t off = (uint8_t)d->cap_end;
     memcpy(d->cfg + off, cap, len);
     d->cfg[off + 1] = 0;
     /* Link it at the end of the list. */
@@ -107,7 +107,7 @@ int pci_add_capability(struct pci_device *d, const uint8_t *cap, uint8_t len)
         link = &d->cfg[*link + 1];
     *link = off;
     d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
-    d->cap_end = (uint8_t)((off + len + 3) & ~3);
+    d->cap_end = (uint16_t)((off + len + 3) & ~3);
     return off;
 }
 
@@ -121,7 +121,7 @@ static struct pci_device *find(struct pci_host *h, uint32_t bus, uint32_t devfn)
 
 static bool access_ok(uint32_t off, uint32_t len)
 {
-    return (len == 1 || len == 2 || len == 4) && off % len == 0 && off + len <= 256;
+    return (len == 1 || len == 2 || len == 4) && off % len == 0 && off < 256 && len <= 256 - off;
 }
 
 bool pci_config_read(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t off, uint32_t len,

@@ -36,7 +36,7 @@ struct pci_device {
     uint8_t cfg[256];
     uint8_t cfg_wmask[256];        /* which bits the guest may change */
     uint64_t bar_bus, bar_size;    /* BAR 0 (0 size: none) */
-    uint8_t cap_end;               /* first free config byte for capabilities */
+    uint16_t cap_end;              /* first free config byte for capabilities */
     uint32_t irq;
     const struct pci_device_ops *ops;
     void *opaque;

@@ -69,6 +69,7 @@ int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
             if (len - 7 > DISK_SERIAL_MAX)
                 return mvm_fail(e, MVM_E_INPUT, "-d %s: serial is longer than %d characters",
                                 spec, DISK_SERIAL_MAX);
+            memset(d->serial, 0, sizeof(d->serial));   /* the last serial= wins, whole */
             memcpy(d->serial, opt + 7, len - 7);
         } else {
             return mvm_fail(e, MVM_E_INPUT, "-d %s: unknown disk option '%.*s' (use ro, "

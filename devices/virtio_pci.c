@@ -96,8 +96,28 @@ static void set_half(uint64_t *field, uint32_t off, uint32_t val)
         *field = (*field & ~0xffffffffULL) | val;
 }
 
-/* Returns true when the device model must be reset (after the lock is dropped). */
-static bool common_write(struct virtio_dev *v, uint32_t off, uint32_t val)
+/* Signals a configuration change (with the lock held). */
+static void config_interrupt_locked(struct virtio_dev *v)
+{
+    if (!v->isr)
+        v->m->ops->irq_set(v->m, v->pci.irq, 1);
+    v->isr |= VIRTIO_ISR_CONFIG;
+}
+
+/* Stops the device until the driver resets it (with the lock held). */
+static void set_broken_locked(struct virtio_dev *v)
+{
+    v->broken_chains++;
+    v->status |= VIRTIO_STATUS_NEEDS_RESET;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+        v->vq[i].ready = false;
+    config_interrupt_locked(v);
+}
+
+enum after_write { AFTER_NOTHING, AFTER_RESET, AFTER_DRIVER_OK };
+
+/* Returns what must happen once the lock is dropped. */
+static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_t val)
 {
     struct virtq *q = selected(v);
     switch (off) {
@@ -107,18 +127,25 @@ static bool common_write(struct virtio_dev *v, uint32_t off, uint32_t val)
         if (v->drv_feature_sel < 2 && !(v->status & VIRTIO_STATUS_FEATURES_OK))
             set_half(&v->drv_features, v->drv_feature_sel ? 4 : 0, val);
         break;
-    case 0x14:
-        if ((val & 0xff) == 0) {
+    case 0x14: {
+        val &= 0xff;
+        if (val == 0) {
             reset_locked(v);
-            return true;
+            return AFTER_RESET;
         }
         /* FEATURES_OK sticks only for a subset of what we offered that includes VERSION_1:
          * the driver reads it back to learn whether we accepted. */
         if ((val & VIRTIO_STATUS_FEATURES_OK) && !(v->status & VIRTIO_STATUS_FEATURES_OK) &&
             ((v->drv_features & ~offered(v)) || !(v->drv_features & VIRTIO_F_VERSION_1)))
             val &= ~VIRTIO_STATUS_FEATURES_OK;
-        v->status = (uint8_t)(val | (v->status & VIRTIO_STATUS_NEEDS_RESET));
+        bool was_ok = v->status & VIRTIO_STATUS_DRIVER_OK;
+        /* NEEDS_RESET is the device's to set, never the driver's. */
+        v->status = (uint8_t)((val & ~VIRTIO_STATUS_NEEDS_RESET) |
+                              (v->status & VIRTIO_STATUS_NEEDS_RESET));
+        if (!was_ok && (v->status & VIRTIO_STATUS_DRIVER_OK))
+            return AFTER_DRIVER_OK;
         break;
+    }
     case 0x16: v->queue_sel = (uint16_t)val; break;
     case 0x18:
         if (q && !q->ready && val && val <= VIRTQ_MAX_SIZE && !(val & (val - 1)))
@@ -130,8 +157,7 @@ static bool common_write(struct virtio_dev *v, uint32_t off, uint32_t val)
                 q->ready = true;
                 q->last_avail = q->used_idx = 0;
             } else {
-                v->broken_chains++;
-                v->status |= VIRTIO_STATUS_NEEDS_RESET;
+                set_broken_locked(v);
             }
         }
         break;
@@ -140,7 +166,7 @@ static bool common_write(struct virtio_dev *v, uint32_t off, uint32_t val)
     case 0x30: case 0x34: if (q && !q->ready) set_half(&q->used, off, val); break;
     default: break;   /* read-only or MSI-X vectors we do not have */
     }
-    return false;
+    return AFTER_NOTHING;
 }
 
 static uint32_t le_bytes(const uint8_t *data, uint32_t len)
@@ -174,14 +200,14 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
         return;
     }
 
-    bool reset = false;
+    enum after_write after = AFTER_NOTHING;
     pthread_mutex_lock(&v->lock);
     if (off < COMMON_LEN) {
         /* Fields are 1, 2 or 4 bytes wide and naturally aligned; 64-bit ones are written as
          * two 32-bit halves. Anything else is ignored (reads as zero). */
         if (len <= 4 && off % len == 0) {
             if (is_write)
-                reset = common_write(v, (uint32_t)off, le_bytes(data, len));
+                after = common_write(v, (uint32_t)off, le_bytes(data, len));
             else
                 put_le(data, len, common_read(v, (uint32_t)off));
         } else if (!is_write) {
@@ -203,8 +229,14 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
         memset(data, 0xff, len);
     }
     pthread_mutex_unlock(&v->lock);
-    if (reset)
+    if (after == AFTER_RESET) {
         v->ops->reset(v);
+    } else if (after == AFTER_DRIVER_OK) {
+        /* Buffers the driver queued (and notified) before DRIVER_OK were left alone, as the
+         * spec requires; now is the time to look at them. */
+        for (uint16_t q = 0; q < v->ops->num_queues; q++)
+            v->ops->notify(v, q);
+    }
 }
 
 static const struct pci_device_ops virtio_pci_ops = {.bar_access = bar_access};
@@ -252,27 +284,19 @@ void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)
 void virtio_set_broken(struct virtio_dev *v)
 {
     pthread_mutex_lock(&v->lock);
-    v->broken_chains++;
-    v->status |= VIRTIO_STATUS_NEEDS_RESET;
-    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-        v->vq[i].ready = false;
+    set_broken_locked(v);
     pthread_mutex_unlock(&v->lock);
-    virtio_interrupt(v, VIRTIO_ISR_CONFIG);
 }
 
 int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c)
 {
     struct virtq *vq = &v->vq[q];
-    if (!vq->ready || (v->status & VIRTIO_STATUS_NEEDS_RESET))
+    /* Nothing is consumed before DRIVER_OK, nor once the device wants a reset. */
+    if (!vq->ready || (v->status & VIRTIO_STATUS_NEEDS_RESET) ||
+        !(v->status & VIRTIO_STATUS_DRIVER_OK))
         return 0;
     int r = virtq_pop(vq, &v->m->mem, c);
-    if (r < 0) {
-        v->broken_chains++;
-        v->status |= VIRTIO_STATUS_NEEDS_RESET;
-        for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-            v->vq[i].ready = false;
-        v->isr |= VIRTIO_ISR_CONFIG;
-        v->m->ops->irq_set(v->m, v->pci.irq, 1);
-    }
+    if (r < 0)
+        set_broken_locked(v);
     return r;
 }

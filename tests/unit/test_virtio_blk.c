@@ -115,15 +115,19 @@ static int teardown_blk(void **state)
     return teardown(state);
 }
 
+/* Resets the device and negotiates `features`; returns the status read back. */
+static uint64_t negotiate(uint64_t features)
+{
+    wr(0x14, 1, 0), wr(0x14, 1, 1), wr(0x14, 1, 3);
+    wr(0x08, 4, 0), wr(0x0c, 4, (uint32_t)features), wr(0x08, 4, 1), wr(0x0c, 4, features >> 32);
+    wr(0x14, 1, 0xb);
+    return rd(0x14, 1);
+}
+
 /* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0. */
 static void driver_init(uint64_t features)
 {
-    wr(0x14, 1, 0);
-    wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, (uint32_t)features);
-    wr(0x08, 4, 1), wr(0x0c, 4, features >> 32);
-    wr(0x14, 1, 0xb);
-    assert_int_equal(rd(0x14, 1), 0xb);
+    assert_int_equal(negotiate(features), 0xb);
     memset(m.mem.host + DESC, 0, 0x3000);
     avail_idx = 0;
     wr(0x16, 2, 0), wr(0x18, 2, QS);
@@ -174,8 +178,7 @@ static void image_is(const uint8_t *want)
 {
     static uint8_t now[IMG_SIZE];
     struct stat st;
-    assert_int_equal(fstat(img_fd, &st), 0);
-    assert_int_equal(st.st_size, IMG_SIZE);
+    assert_true(fstat(img_fd, &st) == 0 && st.st_size == IMG_SIZE);
     assert_int_equal(pread(img_fd, now, IMG_SIZE, 0), IMG_SIZE);
     assert_memory_equal(now, want, IMG_SIZE);
 }
@@ -199,17 +202,14 @@ static void test_features_and_config(void **state)
     assert_int_equal(rd(0x214, 8), UINT64_MAX);             /* straddles its end */
 
     /* an unknown feature bit, or no VERSION_1: FEATURES_OK does not stick */
-    wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH | (1u << 20)), wr(0x08, 4, 1), wr(0x0c, 4, 1);
-    wr(0x14, 1, 0xb);
-    assert_int_equal(rd(0x14, 1), 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH), wr(0x08, 4, 1), wr(0x0c, 4, 0);
-    wr(0x14, 1, 0xb);
-    assert_int_equal(rd(0x14, 1), 3);
-    wr(0x0c, 4, 1), wr(0x08, 4, 0), wr(0x0c, 4, 0);         /* VERSION_1 only */
+    assert_int_equal(negotiate(VERSION_1 | F_FLUSH | (1u << 20)), 3);
+    assert_int_equal(negotiate(VERSION_1 | (1ull << 40)), 3);
+    assert_int_equal(negotiate(F_FLUSH), 3);
+    wr(0x0c, 4, 1), wr(0x08, 4, 0), wr(0x0c, 4, 0);         /* now VERSION_1 only */
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x14, 1), 0xb);
-    wr(0x0c, 4, F_FLUSH);                                   /* too late: ignored */
+    assert_int_equal(negotiate(VERSION_1), 0xb);
+    wr(0x08, 4, 0), wr(0x0c, 4, F_FLUSH);                  /* too late: ignored */
     assert_int_equal(rd(0x0c, 4), 0);
     wr(0x14, 1, 0);                                         /* reset */
     assert_true(rd(0x14, 1) == 0 && rd(0x0c, 4) == 0);
@@ -310,10 +310,11 @@ static void test_read_only(void **state)
     assert_int_equal(request(4, 0, 0, NULL), 0);
 }
 
-/* The driver just offered a malformed chain: the device must ask for a reset. */
+/* The driver offers a malformed chain: the device must ask for a reset. */
 static void expect_needs_reset(void)
 {
     int calls = fake.irq_calls;
+    offer(0);
     assert_int_equal(virtio_blk_process(b), 0);
     assert_true(rd(0x14, 1) & 0x40);
     assert_int_equal(get(USED + 2, 2), 0);
@@ -339,19 +340,14 @@ static void test_broken_chains(void **state)
     driver_init(VERSION_1);
     put(HDR, 4, 0), put(HDR + 8, 8, 1);
     desc(0, HDR, 8, F_NEXT, 2), desc(2, STATUS, 1, F_WRITE, 0);      /* 8-byte header */
-    offer(0);
     expect_needs_reset();
     desc(0, HDR, 16, F_NEXT, 1), desc(1, DATA, 512, 0, 0);         /* no writable byte */
-    offer(0);
     expect_needs_reset();
     desc(0, HDR, 16, F_NEXT, 1), desc(1, STATUS, 0, F_WRITE, 0);   /* empty status buffer */
-    offer(0);
     expect_needs_reset();
     desc(0, HDR, 16, F_NEXT, 1), desc(1, DATA, 512, F_NEXT | F_WRITE, 0);   /* a loop */
-    offer(0);
     expect_needs_reset();
     desc(0, 2 * BIG_RAM, 16, F_NEXT, 1), desc(1, STATUS, 1, F_WRITE, 0);    /* outside RAM */
-    offer(0);
     expect_needs_reset();
 
     /* a header split over two descriptors is fine */
@@ -370,9 +366,7 @@ static void test_queue_setup(void **state)
     driver_init(VERSION_1);
     wr(0x16, 2, 1);                                                 /* no queue 1 */
     assert_true(rd(0x18, 2) == 0 && rd(0x1c, 2) == 0);
-    wr(0x14, 1, 0);
-    wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 1), wr(0x0c, 4, 1), wr(0x14, 1, 0xb);
+    assert_int_equal(negotiate(VERSION_1), 0xb);
     wr(0x16, 2, 0);
     assert_int_equal(rd(0x18, 2), VIRTQ_MAX_SIZE);
     wr(0x18, 2, 3), wr(0x18, 2, 512), wr(0x18, 2, 0);               /* refused sizes */
@@ -426,10 +420,8 @@ static void test_disk_parse(void **state)
 static void test_disk_parse_serial_twice(void **state)
 {
     (void)state;
-    /* BUG: devices/virtio_blk.c:72 a second serial= is copied over the first without
+    /* Regression: a second serial= was once copied over the first without
      * clearing it: "serial=abcdef,serial=xy" gives "xycdef". */
-    if (!getenv("MINIVMM_BUG_TESTS"))
-        skip();
     struct disk_config d;
     struct mvm_err e = {0};
     assert_int_equal(disk_parse("img,serial=abcdef,serial=xy", &d, &e), 0);
@@ -456,12 +448,15 @@ static void test_create_errors(void **state)
     assert_non_null(mkdtemp(dir));
     create_fails("/nonexistent/minivmm/disk.img");
     create_fails(dir);
+    rmdir(dir);
     create_fails("/dev/null");
+    host.ndev = PCI_MAX_DEVICES;                                    /* no free slot */
+    create_fails(img);
+    host.ndev = 1;
     assert_int_equal(ftruncate(img_fd, 0), 0);                      /* empty */
     create_fails(img);
     assert_int_equal(ftruncate(img_fd, 511), 0);                    /* not one sector */
     create_fails(img);
-    rmdir(dir);
     assert_int_equal(host.ndev, 1);                                 /* nothing plugged in */
     assert_int_equal(m.bus.n, 1);
 
