@@ -38,6 +38,7 @@ ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(LDFLAGS)
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
 PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
+                 vmm/console.c vmm/report.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.

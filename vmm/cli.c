@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../devices/virtio_blk.h"
+#include "console.h"
 #include "mem.h"
 
 void vm_config_defaults(struct vm_config *c)
@@ -40,6 +41,18 @@ void cli_usage(FILE *f)
 "      --console KIND    vty|virtio: the console that gets stdin (default vty, the guest's\n"
 "                        hvc0); virtio adds a virtio console, the guest's hvc1\n"
 "\n"
+"Unattended runs (CI):\n"
+"      --timeout SECONDS stop the guest after SECONDS (exit status 7)\n"
+"      --expect PATTERN  end with success as soon as the console shows PATTERN (repeatable)\n"
+"      --fail-on PATTERN end with failure (status 8) when the console shows PATTERN\n"
+"                        (repeatable); \"Kernel panic - not syncing\" is always watched for\n"
+"                        (status 4) unless --no-default-fail\n"
+"      --log FILE        write the whole console to FILE as well\n"
+"      --json FILE       write a summary of the run to FILE at exit\n"
+"  -q, --quiet           do not copy guest output to stdout\n"
+"A guest reports an exit code by printing a line \"minivmm-exit-code: N\" (0-255); it shows\n"
+"in the JSON summary.\n"
+"\n"
 "Other:\n"
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
 "  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
@@ -57,11 +70,13 @@ void cli_usage(FILE *f)
 "  3  the guest rebooted (without --reboot)\n"
 "  4  the guest crashed (kernel panic reported through ibm,os-term)\n"
 "  5  minivmm failed while running the guest (the message and a register dump say why)\n"
-"  6  stopped from outside: Ctrl-A x, SIGINT, SIGTERM or SIGHUP\n", f);
+"  6  stopped from outside: Ctrl-A x, SIGINT, SIGTERM or SIGHUP\n"
+"  7  --timeout expired\n"
+"  8  a --fail-on pattern appeared on the console\n", f);
 }
 
 enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
-       OPT_CONSOLE };
+       OPT_CONSOLE, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -75,6 +90,14 @@ static const struct option options[] = {
     {"mmu", required_argument, NULL, OPT_MMU},
     {"reboot", no_argument, NULL, OPT_REBOOT},
     {"console", required_argument, NULL, OPT_CONSOLE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"no-default-fail", no_argument, NULL, OPT_NO_DEFAULT_FAIL},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"result-json", required_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -87,7 +110,7 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:d:vh", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:d:qvh", options, NULL)) != -1) {
         switch (opt) {
         case 'k': c->kernel = optarg; break;
         case 'i': c->initrd = optarg; break;
@@ -140,6 +163,32 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             break;
         case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
         case 'v': c->verbose = true; break;
+        case 'q': c->quiet = true; break;
+        case OPT_TIMEOUT: {
+            char *end;
+            unsigned long s = strtoul(optarg, &end, 10);
+            if (*optarg < '1' || *optarg > '9' || *end != '\0' || s > 7 * 24 * 3600)
+                return mvm_fail(e, MVM_E_INPUT, "--timeout %s: give whole seconds, 1 to 604800",
+                                optarg);
+            c->timeout_s = (unsigned)s;
+            break;
+        }
+        case OPT_EXPECT:
+        case OPT_FAIL_ON: {
+            bool exp = opt == OPT_EXPECT;
+            unsigned *n = exp ? &c->nexpect : &c->nfail_on;
+            if (*n == VM_MAX_PATTERNS)
+                return mvm_fail(e, MVM_E_INPUT, "--%s: at most %d patterns",
+                                exp ? "expect" : "fail-on", VM_MAX_PATTERNS);
+            if (optarg[0] == '\0' || strlen(optarg) > CONSOLE_PATTERN_MAX)
+                return mvm_fail(e, MVM_E_INPUT, "--%s: a pattern has 1 to %d bytes",
+                                exp ? "expect" : "fail-on", CONSOLE_PATTERN_MAX);
+            (exp ? c->expect : c->fail_on)[(*n)++] = optarg;
+            break;
+        }
+        case OPT_NO_DEFAULT_FAIL: c->no_default_fail = true; break;
+        case OPT_LOG: c->log_path = optarg; break;
+        case OPT_JSON: c->json_path = optarg; break;
         case 'h': return CLI_HELP;
         case OPT_VERSION: return CLI_VERSION;
         case ':':

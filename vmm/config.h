@@ -3,6 +3,7 @@
 #define MINIVMM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
@@ -13,6 +14,7 @@ enum console_req { CONSOLE_VTY, CONSOLE_VIRTIO };
 #define VM_MIN_MEM (64ULL << 20)
 #define VM_MAX_CPUS 256
 #define VM_MAX_DISKS 16
+#define VM_MAX_PATTERNS 8
 
 struct vm_config {
     const char *kernel;       /* ELF vmlinux (required) */
@@ -35,6 +37,19 @@ struct vm_config {
     enum console_req console; /* where console_in goes (output of both reaches console_out) */
     const char *disks[VM_MAX_DISKS];   /* "PATH[,ro][,cache=...][,serial=S]" specs */
     unsigned ndisks;
+    /* Unattended runs. */
+    unsigned timeout_s;       /* 0: none */
+    const char *expect[VM_MAX_PATTERNS];    /* success as soon as the console shows one */
+    unsigned nexpect;
+    const char *fail_on[VM_MAX_PATTERNS];   /* failure as soon as the console shows one */
+    unsigned nfail_on;
+    bool no_default_fail;     /* do not watch for "Kernel panic - not syncing" */
+    const char *log_path;     /* the whole console, also written here */
+    bool quiet;               /* guest output not on console_out */
+    const char *json_path;    /* the front end writes the run's summary here */
+    /* Every byte of guest console output, for an embedding program (called on vCPU threads). */
+    void (*output_cb)(void *opaque, const uint8_t *buf, size_t len);
+    void *output_opaque;
 };
 
 void vm_config_defaults(struct vm_config *c);

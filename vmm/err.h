@@ -16,6 +16,8 @@ enum mvm_status {
     MVM_PANIC = 4,         /* guest reported a crash (ibm,os-term) */
     MVM_E_VMM = 5,         /* the VMM failed while running (unexpected exit, internal error) */
     MVM_STOPPED = 6,       /* stopped from outside: Ctrl-A x, SIGINT, SIGTERM */
+    MVM_TIMEOUT = 7,       /* --timeout expired */
+    MVM_FAIL_PATTERN = 8,  /* a --fail-on pattern appeared on the console */
 };
 
 struct mvm_err {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
 #include "term.h"
 #include "vm.h"
 
@@ -19,6 +20,20 @@ static int report(const struct mvm_err *e)
     if (e->msg[0])
         fprintf(stderr, "minivmm: %s\n", e->msg);
     return (int)e->status;
+}
+
+/* A CI system reads --json whatever happened, so a run that never started gets one too. */
+static void json_for_failed_start(const struct vm_config *c, const struct mvm_err *e)
+{
+    if (!c->json_path)
+        return;
+    struct vm_result r = {.status = e->status, .guest_exit_code = -1,
+                          .seconds_to_first_output = -1, .seconds_to_exit = 0};
+    r.reason = e->status == MVM_E_INPUT ? "input-error"
+               : e->status == MVM_E_HOST ? "host-error" : "vmm-error";
+    snprintf(r.message, sizeof(r.message), "%s", e->msg);
+    struct mvm_err ignored = {0};
+    report_json_file(c->json_path, &r, &ignored);
 }
 
 int main(int argc, char **argv)
@@ -58,14 +73,23 @@ int main(int argc, char **argv)
     do {
         struct vm *vm;
         memset(&err, 0, sizeof(err));
-        if (vm_create(&vm, &cfg, &err))
+        if (vm_create(&vm, &cfg, &err)) {
+            json_for_failed_start(&cfg, &err);
             return report(&err);
+        }
         if (!vm)          /* --dump-dtb */
             return 0;
         term_raw(&term, STDIN_FILENO);
         status = vm_run(vm, &err);
         term_restore(&term);
+        struct vm_result result;
+        vm_get_result(vm, &result);
         vm_destroy(vm);
+        if (cfg.json_path) {
+            struct mvm_err jerr = {0};
+            if (report_json_file(cfg.json_path, &result, &jerr))
+                fprintf(stderr, "minivmm: %s\n", jerr.msg);
+        }
         if (status == MVM_REBOOT && cfg.reboot)
             fprintf(stderr, "minivmm: guest rebooted; restarting it\n");
     } while (status == MVM_REBOOT && cfg.reboot);

@@ -365,6 +365,7 @@ static void op_shutdown(struct machine *m, enum mvm_status status, const char *w
     vty_abort(&m->vty);
     if (m->virtio_port)
         vty_abort(m->virtio_port);
+    console_sink_abort(&vm->sink);
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_kick(&vm->cpus[i]);
     uint64_t one = 1;

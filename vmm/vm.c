@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libfdt.h>
@@ -66,6 +67,51 @@ static unsigned log2_ceil(uint64_t v)
     while ((1ULL << s) < v)
         s++;
     return s;
+}
+
+/* ---- the console sink: output copies, patterns, timings ---- */
+
+static void on_console_match(void *opaque, enum console_pattern_kind kind, const char *pattern,
+                             const char *line)
+{
+    struct vm *vm = opaque;
+    char why[400];
+    if (line)
+        snprintf(why, sizeof(why), "the guest printed: %s", line);
+    else
+        snprintf(why, sizeof(why), "the console showed \"%s\"", pattern);
+    pthread_mutex_lock(&vm->lock);
+    snprintf(vm->result.pattern, sizeof(vm->result.pattern), "%s", pattern);
+    pthread_mutex_unlock(&vm->lock);
+    enum mvm_status st = kind == PATTERN_EXPECT ? MVM_OK
+                         : kind == PATTERN_PANIC ? MVM_PANIC : MVM_FAIL_PATTERN;
+    vm->m.ops->shutdown(&vm->m, st, why);
+}
+
+static int setup_console(struct vm *vm, struct mvm_err *e)
+{
+    const struct vm_config *c = &vm->cfg;
+    struct console_sink *s = &vm->sink;
+    s->out_fd = c->quiet ? -1 : c->console_out;
+    s->output = c->output_cb;
+    s->output_opaque = c->output_opaque;
+    s->on_match = on_console_match;
+    s->match_opaque = vm;
+    for (unsigned i = 0; i < c->nexpect; i++)
+        if (console_sink_add_pattern(s, PATTERN_EXPECT, c->expect[i]))
+            return mvm_fail(e, MVM_E_INPUT, "--expect \"%s\": unusable pattern", c->expect[i]);
+    for (unsigned i = 0; i < c->nfail_on; i++)
+        if (console_sink_add_pattern(s, PATTERN_FAIL, c->fail_on[i]))
+            return mvm_fail(e, MVM_E_INPUT, "--fail-on \"%s\": unusable pattern", c->fail_on[i]);
+    if (!c->no_default_fail)
+        console_sink_add_pattern(s, PATTERN_PANIC, CONSOLE_DEFAULT_PANIC);
+    if (c->log_path) {
+        vm->log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (vm->log_fd < 0)
+            return mvm_fail(e, MVM_E_INPUT, "--log %s: %s", c->log_path, strerror(errno));
+        s->log_fd = vm->log_fd;
+    }
+    return 0;
 }
 
 /* ---- opening KVM and choosing HV or PR ---- */
@@ -314,6 +360,7 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
         if (virtio_console_create(&vm->vcon, m, vm->cfg.console_out, e))
             return -1;
         m->virtio_port = virtio_console_port(vm->vcon);
+        m->virtio_port->sink = &vm->sink;
     }
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
         uint32_t irq = vm->phb.dev[i]->irq;
@@ -441,6 +488,9 @@ static void vm_free(struct vm *vm)
         close(vm->kvm_fd);
     if (vm->wake_fd >= 0)
         close(vm->wake_fd);
+    if (vm->log_fd >= 0)
+        close(vm->log_fd);
+    console_sink_destroy(&vm->sink);
     guest_mem_unmap(&vm->m.mem);
     vty_destroy(&vm->m.vty);
     pthread_mutex_destroy(&vm->lock);
@@ -469,7 +519,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     }
     vm->cfg = *c;
-    vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = vm->log_fd = -1;
+    console_sink_init(&vm->sink);   /* timings count from here */
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
     struct machine *m = &vm->m;
@@ -479,6 +530,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     m->log_fd = c->log_fd;
     m->verbose = c->verbose;
     vty_init(&m->vty, c->console_out);
+    m->vty.sink = &vm->sink;
     rtas_init(&m->rtas);
 
     struct mmu_plan mmu;
@@ -486,7 +538,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     uint32_t tb_hz, clock_hz;
     struct kvm_sregs sregs;
     int r;
-    if (open_kvm(vm, e) || create_vm(vm, e))
+    if (setup_console(vm, e) || open_kvm(vm, e) || create_vm(vm, e))
         goto fail;
     if (guest_mem_map(&m->mem, c->mem_size, c->mem_path, e))
         goto fail;
@@ -570,6 +622,16 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     }
     vm->cpus[0].start_pc = kernel.entry;
     vm->cpus[0].start_r3 = lay.fdt;
+    struct vm_result *res = &vm->result;
+    res->kvm = vm->hv ? "HV" : "PR";
+    res->mmu = mmu.radix ? "radix" : "hash";
+    res->vcpus = m->ncpus;
+    res->memory_bytes = m->mem.size;
+    res->backing = m->mem.hugetlb ? "hugetlbfs" : "anonymous";
+    res->backing_page_bytes = m->mem.page_size;
+    res->disks = vm->ndisks;
+    res->console = vm->vcon ? "virtio" : "vty";
+    res->kernel_big_endian = kernel.big_endian;
     file_map_close(&kfile);
     file_map_close(&ifile);
     *out = vm;
@@ -594,6 +656,11 @@ static void console_loop(struct vm *vm)
     int in = vm->cfg.console_in;
     bool esc = false;
     struct vty *target = vm->vcon ? virtio_console_port(vm->vcon) : &vm->m.vty;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline_ms = vm->cfg.timeout_s
+        ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)vm->cfg.timeout_s * 1000
+        : -1;
     for (;;) {
         struct pollfd p[3] = {
             {.fd = vm->wake_fd, .events = POLLIN},
@@ -607,6 +674,19 @@ static void console_loop(struct vm *vm)
             p[2].fd = in;
         /* A full input ring is drained by the guest, not by an event we can wait on. */
         int timeout = (in >= 0 && room < 2) ? 20 : -1;
+        if (deadline_ms >= 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+            if (left <= 0) {
+                char why[96];
+                snprintf(why, sizeof(why), "the guest was still running after %u s (--timeout)",
+                         vm->cfg.timeout_s);
+                vm_request_stop(vm, MVM_TIMEOUT, why);
+                break;
+            }
+            if (timeout < 0 || left < timeout)
+                timeout = (int)(left < INT32_MAX ? left : INT32_MAX);
+        }
         int r = poll(p, 3, timeout);
         if (r < 0 && errno != EINTR) {
             vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
@@ -640,6 +720,8 @@ static void console_loop(struct vm *vm)
     }
 }
 
+static void record_result(struct vm *vm);
+
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 {
     for (unsigned i = 0; i < vm->ndisks; i++)
@@ -652,7 +734,44 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
     if (vm->status != MVM_OK && vm->why[0])
         mvm_fail(e, vm->status, "%s", vm->why);
     e->status = vm->status;
+    record_result(vm);
     return vm->status;
+}
+
+static const char *reason_of(const struct vm *vm)
+{
+    switch (vm->status) {
+    case MVM_OK: return vm->result.pattern[0] ? "pattern" : "poweroff";
+    case MVM_REBOOT: return "reboot";
+    case MVM_PANIC: return "panic";
+    case MVM_TIMEOUT: return "timeout";
+    case MVM_FAIL_PATTERN: return "fail-pattern";
+    case MVM_STOPPED: return "stopped";
+    default: return "vmm-error";
+    }
+}
+
+static void record_result(struct vm *vm)
+{
+    struct vm_result *r = &vm->result;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t end = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    pthread_mutex_lock(&vm->sink.lock);
+    r->guest_exit_code = vm->sink.exit_code;
+    r->console_bytes = vm->sink.bytes;
+    r->seconds_to_first_output = vm->sink.first_output_ns
+        ? (double)(vm->sink.first_output_ns - vm->sink.start_ns) / 1e9 : -1;
+    r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
+    pthread_mutex_unlock(&vm->sink.lock);
+    r->status = vm->status;
+    r->reason = reason_of(vm);
+    snprintf(r->message, sizeof(r->message), "%s", vm->why);
+}
+
+void vm_get_result(const struct vm *vm, struct vm_result *r)
+{
+    *r = vm->result;
 }
 
 void vm_destroy(struct vm *vm)

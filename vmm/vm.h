@@ -11,6 +11,9 @@
 #ifndef MINIVMM_VM_H
 #define MINIVMM_VM_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "err.h"
 
@@ -25,6 +28,32 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e);
  * the VMM fails. Returns the resulting status (MVM_OK for a clean power-off); e says why for
  * anything else. */
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e);
+
+/* How a run ended and what it ran on: what --json reports. */
+struct vm_result {
+    enum mvm_status status;
+    const char *reason;          /* poweroff, reboot, panic, timeout, pattern, fail-pattern,
+                                  * stopped, vmm-error */
+    int guest_exit_code;         /* -1: the guest reported none */
+    char message[512];           /* why, for anything but a plain power-off */
+    char pattern[160];           /* the --expect/--fail-on pattern that ended the run */
+    double seconds_to_first_output;   /* from vm_create(); -1: no output */
+    double seconds_to_exit;
+    uint64_t console_bytes;
+    /* The configuration actually used. */
+    const char *kvm;             /* "HV" or "PR" */
+    const char *mmu;             /* "radix" or "hash" */
+    unsigned vcpus;
+    uint64_t memory_bytes;
+    const char *backing;         /* "anonymous" or "hugetlbfs" */
+    uint64_t backing_page_bytes;
+    unsigned disks;
+    const char *console;         /* "vty" or "virtio" */
+    bool kernel_big_endian;
+};
+
+/* Fills r from a VM that has finished vm_run(). */
+void vm_get_result(const struct vm *vm, struct vm_result *r);
 
 /* Asks a running VM to stop with `status`; safe from any thread. */
 void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why);

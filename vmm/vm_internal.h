@@ -10,7 +10,9 @@
 #include "kvm.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
+#include "console.h"
 #include "machine.h"
+#include "vm.h"
 
 struct vcpu {
     struct vm *vm;
@@ -41,6 +43,10 @@ struct vm {
     struct virtio_blk *disks[VM_MAX_DISKS];
     unsigned ndisks;
     struct virtio_console *vcon;
+    struct console_sink sink;   /* every console's output passes through here */
+    int log_fd;
+    /* What the run was, for vm_get_result(). */
+    struct vm_result result;
     int wake_fd;             /* eventfd: tells the console loop that the run ended */
 
     pthread_mutex_t lock;

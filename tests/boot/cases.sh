@@ -17,8 +17,11 @@ case_run() {   # case_run NAME minivmm-args...
 # 1. The foundation: Debian's kernel boots under KVM-HV, Radix, 2 vCPUs, and powers off.
 case_run boot-smp -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -m 512M \
     -a "console=hvc0 minivmm.test=marker"
-# 2. A guest that panics makes minivmm exit non-zero and say why.
+# 2. A guest that panics makes minivmm exit non-zero and say why: from the console line, and
+# without console watching from the guest's own ibm,os-term call.
 case_run panic -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
+    -a "console=hvc0 quiet minivmm.test=panic"
+case_run panic-os-term -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M --no-default-fail \
     -a "console=hvc0 quiet minivmm.test=panic"
 # 3. A reboot request ends the run with its own status.
 case_run reboot -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
@@ -49,6 +52,9 @@ case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 
 # 6. virtio-blk.
 . "$(dirname "$0")/cases-blk.sh"
+
+# 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
+. "$(dirname "$0")/cases-ci.sh"
 
 # 7. The virtio console: guest output arrives, and host input typed after the guest's prompt
 # reaches it (as a person would type; without multiport the guest driver drops input that

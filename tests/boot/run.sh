@@ -25,7 +25,8 @@ ppc64le|ppc64)
     ;;
 *)
     # The L1 gets the cases (cases.sh finds cases-blk.sh beside itself) and the images.
-    L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $images/data.ext4=images/data.ext4 \
+    L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
+              $images/data.ext4=images/data.ext4 \
               $images/root.ext4=images/root.ext4" \
         bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
     ;;
@@ -37,6 +38,7 @@ section() { tr -d '\r' < "$report" | sed -n "/^=== CASE $1\$/,/^=== RESULT $1 /p
 
 pass=0 fail=0
 check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printed every TEXT
+            # (a TEXT starting with ! must NOT appear)
     local name=$1 want=$2; shift 2
     local sec got
     sec=$(section "$name")
@@ -46,7 +48,10 @@ check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printe
     elif [ "$got" != "$want" ]; then why="exit status ${got:-none}, expected $want"
     else
         for text in "$@"; do
-            printf '%s\n' "$sec" | grep -qF -- "$text" || { why="output lacks '$text'"; break; }
+            case $text in
+            !*) ! printf '%s\n' "$sec" | grep -qF -- "${text#!}" || { why="output has '${text#!}'"; break; } ;;
+            *) printf '%s\n' "$sec" | grep -qF -- "$text" || { why="output lacks '$text'"; break; } ;;
+            esac
         done
     fi
     if [ -z "$why" ]; then echo "ok - $name"; pass=$((pass + 1))
@@ -55,7 +60,8 @@ check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printe
 
 check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-POWEROFF" \
     "KVM-HV, Radix guest MMU, 2 vCPU(s)"
-check panic 4 "the guest terminated (ibm,os-term)" "sysrq triggered crash"
+check panic 4 "the guest printed: " "Kernel panic - not syncing: sysrq triggered crash"
+check panic-os-term 4 "the guest terminated (ibm,os-term)" "sysrq triggered crash"
 check reboot 3 "the guest requested a reboot"
 check bad-kernel-missing 1 "cannot open kernel"
 check bad-kernel-empty 1 "is empty"
@@ -82,6 +88,15 @@ check blk-root 0 "MINIVMM-ROOTFS-UP root=/dev/vda ext4"
 check blk-missing 1 "No such file or directory"
 check blk-dir 1 "is not a regular file or a block device"
 check blk-badopt 1 "unknown disk option 'bogus'"
+check ci-timeout 7 '"exit_reason": "timeout"' '"exit_status": 7' "still running after 20 s" \
+    '!MINIVMM-GUEST-UP'
+check ci-expect 0 '"exit_reason": "pattern"' '"pattern": "MINIVMM-HANG"' '"kvm": "HV"' \
+    '"mmu": "radix"'
+check ci-panic 4 '"exit_reason": "panic"' 'Kernel panic - not syncing: sysrq triggered crash' \
+    '"seconds_to_first_output": 0.' '!MINIVMM-GUEST-UP'
+check ci-fail-on 8 '"exit_reason": "fail-pattern"' '"pattern": "MINIVMM-HANG"'
+check ci-exit-code 0 '"exit_reason": "poweroff"' '"guest_exit_code": 42' \
+    "MINIVMM-GUEST-UP mode=exitcode"
 check virtio-console 0 "MINIVMM-VCON-OUT over virtio" "MINIVMM-VCON-IN [hello-from-host]" \
     "a virtio console"
 check dump-dtb 0 "--- END DTB"

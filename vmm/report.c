@@ -1,0 +1,86 @@
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p >= 0x7f)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void field_str(FILE *f, const char *name, const char *v, bool last)
+{
+    fprintf(f, "  \"%s\": ", name);
+    if (v)
+        json_string(f, v);
+    else
+        fputs("null", f);
+    fputs(last ? "\n" : ",\n", f);
+}
+
+static void field_seconds(FILE *f, const char *name, double v)
+{
+    if (v < 0)
+        fprintf(f, "  \"%s\": null,\n", name);
+    else
+        fprintf(f, "  \"%s\": %.3f,\n", name, v);
+}
+
+void report_json(FILE *f, const struct vm_result *r)
+{
+    fputs("{\n", f);
+    field_str(f, "exit_reason", r->reason, false);
+    fprintf(f, "  \"exit_status\": %d,\n", (int)r->status);
+    if (r->guest_exit_code >= 0)
+        fprintf(f, "  \"guest_exit_code\": %d,\n", r->guest_exit_code);
+    else
+        fputs("  \"guest_exit_code\": null,\n", f);
+    field_str(f, "message", r->message[0] ? r->message : NULL, false);
+    field_str(f, "pattern", r->pattern[0] ? r->pattern : NULL, false);
+    field_seconds(f, "seconds_to_first_output", r->seconds_to_first_output);
+    field_seconds(f, "seconds_to_exit", r->seconds_to_exit);
+    fprintf(f, "  \"console_bytes\": %" PRIu64 ",\n", r->console_bytes);
+    fputs("  \"config\": {\n", f);
+    fputs("  ", f);
+    field_str(f, "kvm", r->kvm, false);
+    fputs("  ", f);
+    field_str(f, "mmu", r->mmu, false);
+    fprintf(f, "    \"vcpus\": %u,\n", r->vcpus);
+    fprintf(f, "    \"memory_bytes\": %" PRIu64 ",\n", r->memory_bytes);
+    fputs("  ", f);
+    field_str(f, "memory_backing", r->backing, false);
+    fprintf(f, "    \"backing_page_bytes\": %" PRIu64 ",\n", r->backing_page_bytes);
+    fprintf(f, "    \"disks\": %u,\n", r->disks);
+    fputs("  ", f);
+    field_str(f, "console", r->console, false);
+    fputs("  ", f);
+    field_str(f, "kernel_endian", r->kvm ? (r->kernel_big_endian ? "big" : "little") : NULL, true);
+    fputs("  }\n}\n", f);
+}
+
+int report_json_file(const char *path, const struct vm_result *r, struct mvm_err *e)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return mvm_fail(e, MVM_E_INPUT, "--json %s: %s", path, strerror(errno));
+    report_json(f, r);
+    if (fclose(f) != 0)
+        return mvm_fail(e, MVM_E_INPUT, "--json %s: %s", path, strerror(errno));
+    return 0;
+}
