@@ -42,7 +42,7 @@ PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/te
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
-KVM_SRCS := vmm/kvm.c vmm/vcpu.c vmm/vm.c vmm/main.c
+KVM_SRCS := vmm/kvm.c vmm/vcpu.c vmm/vm.c vmm/sandbox.c vmm/api.c vmm/main.c
 OBJS := $(addprefix $(B)/,$(PORTABLE_SRCS:.c=.o) $(KVM_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
 
 .PHONY: all clean check check-unit check-boot demo deps

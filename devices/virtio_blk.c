@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct virtio_blk {
     struct virtio_dev vdev;          /* first: the transport hands us back this pointer */
     struct disk_config cfg;
     int fd;
+    uint8_t *snap;                   /* --snapshot: a private (copy-on-write) map of the image */
     uint64_t size;                   /* bytes; the guest sees size / 512 sectors */
     uint32_t blk_size;
     int kick_fd;                     /* eventfd: the driver notified, or we are stopping */
@@ -61,6 +63,8 @@ int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
         size_t len = comma ? (size_t)(comma - opt) : strlen(opt);
         if (len == 2 && strncmp(opt, "ro", 2) == 0) {
             d->ro = true;
+        } else if (len == 8 && strncmp(opt, "snapshot", 8) == 0) {
+            d->snapshot = true;
         } else if (len == 15 && strncmp(opt, "cache=writeback", 15) == 0) {
             d->direct = false;
         } else if (len == 10 && strncmp(opt, "cache=none", 10) == 0) {
@@ -73,7 +77,7 @@ int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
             memcpy(d->serial, opt + 7, len - 7);
         } else {
             return mvm_fail(e, MVM_E_INPUT, "-d %s: unknown disk option '%.*s' (use ro, "
-                            "cache=writeback|none, serial=S)", spec, (int)len, opt);
+                            "snapshot, cache=writeback|none, serial=S)", spec, (int)len, opt);
         }
     }
     return 0;
@@ -136,6 +140,17 @@ static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t skip, ui
 /* Moves all of iov to or from the image at off; retries short transfers. */
 static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, uint64_t off, bool write)
 {
+    if (b->snap) {
+        /* Reads see the image plus this run's writes; writes touch only private pages. */
+        for (unsigned i = 0; i < n; i++) {
+            if (write)
+                memcpy(b->snap + off, iov[i].iov_base, iov[i].iov_len);
+            else
+                memcpy(iov[i].iov_base, b->snap + off, iov[i].iov_len);
+            off += iov[i].iov_len;
+        }
+        return 0;
+    }
     while (n > 0) {
         ssize_t r = write ? pwritev(b->fd, iov, (int)n, (off_t)off) : preadv(b->fd, iov, (int)n, (off_t)off);
         if (r < 0 && errno == EINTR)
@@ -192,6 +207,8 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
         return VIRTIO_BLK_S_OK;
     }
     case VIRTIO_BLK_T_FLUSH:
+        if (b->snap)
+            return VIRTIO_BLK_S_OK;   /* nothing is meant to last */
         return fdatasync(b->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
     case VIRTIO_BLK_T_GET_ID: {
         char id[DISK_SERIAL_MAX] = {0};
@@ -242,6 +259,12 @@ unsigned virtio_blk_process(struct virtio_blk *b)
 static void *io_thread(void *arg)
 {
     struct virtio_blk *b = arg;
+    struct machine *m = b->vdev.m;
+    if (m->thread_init && m->thread_init(m) != 0) {
+        m->ops->shutdown(m, MVM_E_HOST, "a disk thread could not restrict itself with seccomp "
+                         "(kernel without seccomp?); run with --no-seccomp");
+        return NULL;
+    }
     while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
         struct pollfd p = {.fd = b->kick_fd, .events = POLLIN};
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -292,7 +315,8 @@ static const struct virtio_ops blk_ops_ro = {
 static int open_image(struct virtio_blk *b, struct mvm_err *e)
 {
     const struct disk_config *d = &b->cfg;
-    int flags = (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    /* A snapshot never writes the image: open it read-only, whatever the guest does. */
+    int flags = (d->ro || d->snapshot ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     struct stat st;
     if (stat(d->path, &st) != 0)
         return mvm_fail(e, MVM_E_INPUT, "disk %s: %s", d->path, strerror(errno));
@@ -311,6 +335,13 @@ static int open_image(struct virtio_blk *b, struct mvm_err *e)
     if (end < SECTOR)
         return mvm_fail(e, MVM_E_INPUT, "disk %s is smaller than one 512-byte sector", d->path);
     b->size = (uint64_t)end / SECTOR * SECTOR;
+    if (d->snapshot) {
+        void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, b->fd, 0);
+        if (p == MAP_FAILED)
+            return mvm_fail(e, MVM_E_INPUT, "disk %s: cannot map it for a snapshot: %s", d->path,
+                            strerror(errno));
+        b->snap = p;
+    }
     /* O_DIRECT transfers must be aligned to the device's logical block; telling the guest
      * that size makes it issue only such requests. */
     b->blk_size = d->direct ? (st.st_blksize >= 4096 ? 4096 : SECTOR) : SECTOR;
@@ -367,8 +398,10 @@ void virtio_blk_destroy(struct virtio_blk *b)
         (void)r;
         pthread_join(b->thread, NULL);
     }
+    if (b->snap)
+        munmap(b->snap, b->size);
     if (b->fd >= 0) {
-        if (!b->cfg.ro)
+        if (!b->cfg.ro && !b->cfg.snapshot)
             fdatasync(b->fd);   /* whatever the guest did not flush, keep anyway */
         close(b->fd);
     }

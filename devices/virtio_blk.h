@@ -20,6 +20,7 @@ struct disk_config {
     char path[4096];
     bool ro;
     bool direct;             /* cache=none: O_DIRECT */
+    bool snapshot;           /* writes go to a private copy-on-write mapping, then vanish */
     char serial[DISK_SERIAL_MAX + 1];
 };
 

@@ -1,12 +1,11 @@
 #include "vty.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <unistd.h>
+#include "../vmm/console.h"
 
 void vty_init(struct vty *v, int out_fd)
 {
     v->out_fd = out_fd;
+    v->sink = NULL;
     pthread_mutex_init(&v->lock, NULL);
     v->in_head = v->in_len = 0;
     v->aborted = false;
@@ -24,25 +23,12 @@ void vty_destroy(struct vty *v)
 
 int vty_write(struct vty *v, const uint8_t *buf, size_t len)
 {
+    if (v->sink)
+        return console_sink_write(v->sink, buf, len);
     if (v->out_fd < 0)
         return 0;
-    while (len > 0) {
-        ssize_t n = write(v->out_fd, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-        } else if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-            /* Interrupted (the kick that ends a run) or a full non-blocking output: wait for
-             * room rather than drop console bytes, but never past the end of the run. */
-            if (__atomic_load_n(&v->aborted, __ATOMIC_SEQ_CST))
-                return -1;
-            struct pollfd p = {.fd = v->out_fd, .events = POLLOUT};
-            poll(&p, 1, 100);
-        } else {
-            return -1;
-        }
-    }
-    return 0;
+    /* Waits for room rather than drop console bytes, but never past the end of the run. */
+    return console_write_all(v->out_fd, buf, len, &v->aborted);
 }
 
 size_t vty_read(struct vty *v, uint8_t *buf, size_t max)

@@ -16,8 +16,11 @@
 #define VTY_REG 0x30000000u   /* the vterm number the guest passes in r4; also the node's reg */
 #define VTY_IN_SIZE 1024
 
+struct console_sink;
+
 struct vty {
     int out_fd;
+    struct console_sink *sink;   /* when set, output goes there instead of out_fd */
     bool aborted;          /* the run is ending: blocked writers give up (atomic access) */
     pthread_mutex_t lock;
     uint8_t in[VTY_IN_SIZE];

@@ -16,20 +16,33 @@ static int32_t rtas_display_character(struct machine *m, int cpu, const uint32_t
     return vty_write(&m->vty, &c, 1) == 0 ? RTAS_OK : RTAS_HW_ERROR;
 }
 
+/* Days since 1970-01-01 to a proleptic Gregorian date. Done here rather than with gmtime_r,
+ * whose first call reads time-zone files: a vCPU thread must not open files (seccomp). */
+static void civil_from_days(int64_t days, uint32_t *y, uint32_t *m, uint32_t *d)
+{
+    days += 719468;                                 /* from 0000-03-01 */
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;              /* day of the 400-year era */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;               /* month from March */
+    *d = (uint32_t)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (uint32_t)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (uint32_t)(yoe + era * 400 + (*m <= 2));
+}
+
 static int32_t rtas_get_time_of_day(struct machine *m, int cpu, const uint32_t *args,
                                     unsigned nargs, uint32_t *rets, unsigned nret)
 {
     (void)m, (void)cpu, (void)args, (void)nargs, (void)nret;
     struct timespec ts;
-    struct tm tm;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || !gmtime_r(&ts.tv_sec, &tm))
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
         return RTAS_HW_ERROR;
-    rets[1] = (uint32_t)tm.tm_year + 1900;
-    rets[2] = (uint32_t)tm.tm_mon + 1;
-    rets[3] = (uint32_t)tm.tm_mday;
-    rets[4] = (uint32_t)tm.tm_hour;
-    rets[5] = (uint32_t)tm.tm_min;
-    rets[6] = (uint32_t)tm.tm_sec;
+    int64_t secs = ts.tv_sec;
+    civil_from_days(secs / 86400, &rets[1], &rets[2], &rets[3]);
+    rets[4] = (uint32_t)(secs % 86400 / 3600);
+    rets[5] = (uint32_t)(secs % 3600 / 60);
+    rets[6] = (uint32_t)(secs % 60);
     rets[7] = (uint32_t)ts.tv_nsec;
     return RTAS_OK;
 }

@@ -18,6 +18,7 @@ void vm_config_defaults(struct vm_config *c)
     c->console_out = -1;
     c->log_fd = -1;
     c->stop_fd = -1;
+    c->seccomp = true;
 }
 
 void cli_usage(FILE *f)
@@ -34,6 +35,8 @@ void cli_usage(FILE *f)
 "  -c, --cpus N          number of vCPUs (default 1)\n"
 "  -d, --disk SPEC       add a virtio-blk disk: PATH[,ro][,cache=writeback|none][,serial=S]\n"
 "                        (repeatable; raw images or block devices; the first is /dev/vda)\n"
+"      --snapshot        every disk is a snapshot: guest writes are kept in memory and\n"
+"                        discarded at exit (also per disk: -d PATH,snapshot)\n"
 "      --mem-path DIR    back guest memory with hugepages from hugetlbfs mount DIR\n"
 "      --kvm-type TYPE   auto|hv|pr: KVM flavour (default auto: HV when it can run the guest)\n"
 "      --mmu MODE        auto|radix|hash: guest MMU mode (default auto: Radix when possible)\n"
@@ -55,6 +58,7 @@ void cli_usage(FILE *f)
 "\n"
 "Other:\n"
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
+"      --no-seccomp      do not restrict the vCPU and disk threads with seccomp (debugging)\n"
 "  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
 "  -h, --help            this text\n"
 "      --version         print the version\n"
@@ -76,7 +80,7 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
-       OPT_CONSOLE, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
+       OPT_CONSOLE, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -90,6 +94,8 @@ static const struct option options[] = {
     {"mmu", required_argument, NULL, OPT_MMU},
     {"reboot", no_argument, NULL, OPT_REBOOT},
     {"console", required_argument, NULL, OPT_CONSOLE},
+    {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
@@ -107,6 +113,7 @@ static const struct option options[] = {
 
 int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
 {
+    bool snapshot = false;
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
     int opt;
@@ -133,15 +140,13 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             c->ncpus = (unsigned)n;
             break;
         }
-        case 'd': {
-            struct disk_config d;
+        case 'd':
             if (c->ndisks == VM_MAX_DISKS)
                 return mvm_fail(e, MVM_E_INPUT, "-d: at most %d disks", VM_MAX_DISKS);
-            if (disk_parse(optarg, &d, e))
+            if (disk_parse(optarg, &c->disks[c->ndisks], e))
                 return -1;
-            c->disks[c->ndisks++] = optarg;
+            c->ndisks++;
             break;
-        }
         case OPT_MEM_PATH: c->mem_path = optarg; break;
         case OPT_KVM_TYPE:
             if (strcmp(optarg, "auto") == 0) c->kvm_type = KVM_TYPE_AUTO;
@@ -187,6 +192,8 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             break;
         }
         case OPT_NO_DEFAULT_FAIL: c->no_default_fail = true; break;
+        case OPT_SNAPSHOT: snapshot = true; break;
+        case OPT_NO_SECCOMP: c->seccomp = false; break;
         case OPT_LOG: c->log_path = optarg; break;
         case OPT_JSON: c->json_path = optarg; break;
         case 'h': return CLI_HELP;
@@ -204,6 +211,8 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
     }
     if (optind < argc)
         return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help)", argv[optind]);
+    for (unsigned i = 0; snapshot && i < c->ndisks; i++)
+        c->disks[i].snapshot = true;
     if (!c->kernel)
         return mvm_fail(e, MVM_E_INPUT, "no kernel given: minivmm -k vmlinux (see --help)");
     return CLI_RUN;

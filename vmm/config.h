@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../devices/virtio_blk.h"
+
 enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
 enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
 enum console_req { CONSOLE_VTY, CONSOLE_VIRTIO };
@@ -35,7 +37,7 @@ struct vm_config {
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     bool escape;              /* Ctrl-A x on console_in quits */
     enum console_req console; /* where console_in goes (output of both reaches console_out) */
-    const char *disks[VM_MAX_DISKS];   /* "PATH[,ro][,cache=...][,serial=S]" specs */
+    struct disk_config disks[VM_MAX_DISKS];
     unsigned ndisks;
     /* Unattended runs. */
     unsigned timeout_s;       /* 0: none */
@@ -47,6 +49,7 @@ struct vm_config {
     const char *log_path;     /* the whole console, also written here */
     bool quiet;               /* guest output not on console_out */
     const char *json_path;    /* the front end writes the run's summary here */
+    bool seccomp;             /* filter the VMM's guest-facing threads (vCPUs, disk I/O) */
     /* Every byte of guest console output, for an embedding program (called on vCPU threads). */
     void (*output_cb)(void *opaque, const uint8_t *buf, size_t len);
     void *output_opaque;

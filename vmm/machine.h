@@ -68,6 +68,9 @@ struct machine {
     int log_fd;             /* diagnostics go here (-1: nowhere) */
     bool verbose;
     bool radix;             /* the guest MMU mode the VM is in (KVM and the guest agree) */
+    /* What each thread that serves the guest does first (restrict itself); NULL: nothing.
+     * Returns 0, or -errno and the thread must not serve. */
+    int (*thread_init)(struct machine *m);
     /* One bit per hcall opcode/4 already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 1 + 63) / 64];
 };

@@ -1,39 +1,67 @@
-/* minivmm: the command-line front end. Parses flags, owns the terminal and the signals,
- * runs the VM, and is the one place that explains errors to a person. */
+/* minivmm: the command line, a thin client of libminivmm (include/minivmm.h). It parses the
+ * flags, owns the terminal and the signals, and is the one place that explains errors to a
+ * person. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../include/minivmm.h"
 #include "cli.h"
-#include "report.h"
 #include "term.h"
-#include "vm.h"
 
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "dev"
 #endif
 
-static int report(const struct mvm_err *e)
+/* Hands the parsed command line to a library context. */
+static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
 {
-    if (e->msg[0])
-        fprintf(stderr, "minivmm: %s\n", e->msg);
-    return (int)e->status;
+    static const enum minivmm_kvm_type kvm[] = {
+        [KVM_TYPE_AUTO] = MINIVMM_KVM_AUTO, [KVM_TYPE_HV] = MINIVMM_KVM_HV,
+        [KVM_TYPE_PR] = MINIVMM_KVM_PR};
+    static const enum minivmm_mmu mmu[] = {
+        [MMU_AUTO] = MINIVMM_MMU_AUTO, [MMU_RADIX] = MINIVMM_MMU_RADIX, [MMU_HASH] = MINIVMM_MMU_HASH};
+    int r = 0;
+#define TRY(call) if (r == 0) r = (call)
+    TRY(minivmm_set_kernel(vm, c->kernel, c->initrd, c->cmdline));
+    TRY(minivmm_set_memory(vm, c->mem_size));
+    TRY(minivmm_set_vcpus(vm, c->ncpus));
+    TRY(minivmm_set_kvm_type(vm, kvm[c->kvm_type]));
+    TRY(minivmm_set_mmu(vm, mmu[c->mmu]));
+    if (c->mem_path)
+        TRY(minivmm_set_mem_path(vm, c->mem_path));
+    for (unsigned i = 0; i < c->ndisks; i++) {
+        const struct disk_config *d = &c->disks[i];
+        unsigned flags = (d->ro ? MINIVMM_DISK_RO : 0) | (d->direct ? MINIVMM_DISK_DIRECT : 0) |
+                         (d->snapshot ? MINIVMM_DISK_SNAPSHOT : 0);
+        TRY(minivmm_add_disk(vm, d->path, flags, d->serial[0] ? d->serial : NULL));
+    }
+    TRY(minivmm_set_console_fds(vm, STDIN_FILENO, c->quiet ? -1 : STDOUT_FILENO));
+    TRY(minivmm_set_console_escape(vm, isatty(STDIN_FILENO)));
+    TRY(minivmm_set_virtio_console(vm, c->console == CONSOLE_VIRTIO));
+    TRY(minivmm_set_timeout(vm, c->timeout_s));
+    for (unsigned i = 0; i < c->nexpect; i++)
+        TRY(minivmm_add_expect(vm, c->expect[i]));
+    for (unsigned i = 0; i < c->nfail_on; i++)
+        TRY(minivmm_add_fail_on(vm, c->fail_on[i]));
+    TRY(minivmm_set_default_fail(vm, !c->no_default_fail));
+    if (c->log_path)
+        TRY(minivmm_set_log(vm, c->log_path));
+    TRY(minivmm_set_stop_fd(vm, stop_fd));
+    TRY(minivmm_set_seccomp(vm, c->seccomp));
+    TRY(minivmm_set_diagnostics(vm, STDERR_FILENO, c->verbose));
+#undef TRY
+    return r;
 }
 
-/* A CI system reads --json whatever happened, so a run that never started gets one too. */
-static void json_for_failed_start(const struct vm_config *c, const struct mvm_err *e)
+static int explain(const struct minivmm *vm)
 {
-    if (!c->json_path)
-        return;
-    struct vm_result r = {.status = e->status, .guest_exit_code = -1,
-                          .seconds_to_first_output = -1, .seconds_to_exit = 0};
-    r.reason = e->status == MVM_E_INPUT ? "input-error"
-               : e->status == MVM_E_HOST ? "host-error" : "vmm-error";
-    snprintf(r.message, sizeof(r.message), "%s", e->msg);
-    struct mvm_err ignored = {0};
-    report_json_file(c->json_path, &r, &ignored);
+    const char *msg = minivmm_error_message(vm);
+    if (msg[0])
+        fprintf(stderr, "minivmm: %s\n", msg);
+    return minivmm_exit_status(vm);
 }
 
 int main(int argc, char **argv)
@@ -45,14 +73,10 @@ int main(int argc, char **argv)
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: printf("minivmm %s\n", MINIVMM_VERSION); return 0;
     case CLI_RUN: break;
-    default: return report(&err);
+    default: fprintf(stderr, "minivmm: %s\n", err.msg); return (int)err.status;
     }
-    cfg.console_in = STDIN_FILENO;
-    cfg.console_out = STDOUT_FILENO;
-    cfg.log_fd = STDERR_FILENO;
-    cfg.escape = isatty(STDIN_FILENO);
 
-    /* Signals become events in the console loop (a signalfd), so stopping is an ordinary
+    /* Signals become events in the VM's console loop (a signalfd), so stopping is an ordinary
      * code path that restores the terminal; blocked before any thread exists so none gets them. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -60,40 +84,43 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGHUP);
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-    cfg.stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (cfg.stop_fd < 0) {
+    int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (stop_fd < 0) {
         perror("minivmm: signalfd");
-        return MVM_E_VMM;
+        return 5;
     }
     /* A closed reader must not kill us in the middle of a guest write. */
     signal(SIGPIPE, SIG_IGN);
 
-    struct term_saved term = {0};
-    enum mvm_status status;
+    int status;
+    bool again;
     do {
-        struct vm *vm;
-        memset(&err, 0, sizeof(err));
-        if (vm_create(&vm, &cfg, &err)) {
-            json_for_failed_start(&cfg, &err);
-            return report(&err);
+        struct minivmm *vm = minivmm_new();
+        if (!vm) {
+            fprintf(stderr, "minivmm: out of memory\n");
+            return 5;
         }
-        if (!vm)          /* --dump-dtb */
-            return 0;
+        if (configure(vm, &cfg, stop_fd) != 0) {
+            status = explain(vm);
+            minivmm_free(vm);
+            return status;
+        }
+        if (cfg.dump_dtb) {
+            status = minivmm_dump_dtb(vm, cfg.dump_dtb) == 0 ? 0 : explain(vm);
+            minivmm_free(vm);
+            return status;
+        }
+        struct term_saved term = {0};
         term_raw(&term, STDIN_FILENO);
-        status = vm_run(vm, &err);
+        minivmm_run(vm);
         term_restore(&term);
-        struct vm_result result;
-        vm_get_result(vm, &result);
-        vm_destroy(vm);
-        if (cfg.json_path) {
-            struct mvm_err jerr = {0};
-            if (report_json_file(cfg.json_path, &result, &jerr))
-                fprintf(stderr, "minivmm: %s\n", jerr.msg);
-        }
-        if (status == MVM_REBOOT && cfg.reboot)
+        if (cfg.json_path && minivmm_write_json(vm, cfg.json_path) != 0)
+            fprintf(stderr, "minivmm: cannot write %s\n", cfg.json_path);
+        again = cfg.reboot && minivmm_exit_reason(vm) == MINIVMM_EXIT_REBOOT;
+        status = again ? 0 : (minivmm_exit_status(vm) == 0 ? 0 : explain(vm));
+        minivmm_free(vm);
+        if (again)
             fprintf(stderr, "minivmm: guest rebooted; restarting it\n");
-    } while (status == MVM_REBOOT && cfg.reboot);
-    if (status != MVM_OK)
-        return report(&err);
-    return 0;
+    } while (again);
+    return status;
 }

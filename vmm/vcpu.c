@@ -238,6 +238,9 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (vm->m.thread_init && vm->m.thread_init(&vm->m) != 0)
+        vm->m.ops->shutdown(&vm->m, MVM_E_HOST, "a vCPU thread could not restrict itself with "
+                            "seccomp (kernel without seccomp?); run with --no-seccomp");
 
     pthread_mutex_lock(&vm->lock);
     for (;;) {

@@ -18,6 +18,7 @@
 #include "../devices/virtio_pci.h"
 #include "../fdt/fdt.h"
 #include "loader.h"
+#include "sandbox.h"
 #include "term.h"
 #include "vm_internal.h"
 
@@ -86,6 +87,12 @@ static void on_console_match(void *opaque, enum console_pattern_kind kind, const
     enum mvm_status st = kind == PATTERN_EXPECT ? MVM_OK
                          : kind == PATTERN_PANIC ? MVM_PANIC : MVM_FAIL_PATTERN;
     vm->m.ops->shutdown(&vm->m, st, why);
+}
+
+static int restrict_thread(struct machine *m)
+{
+    (void)m;
+    return sandbox_enter_thread();
 }
 
 static int setup_console(struct vm *vm, struct mvm_err *e)
@@ -351,8 +358,7 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
     if (pci_register_rtas(m))
         return mvm_fail(e, MVM_E_VMM, "RTAS table full");
     for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-        struct disk_config d;
-        if (disk_parse(vm->cfg.disks[i], &d, e) || virtio_blk_create(&vm->disks[i], m, &d, e))
+        if (virtio_blk_create(&vm->disks[i], m, &vm->cfg.disks[i], e))
             return -1;
         vm->ndisks++;
     }
@@ -529,6 +535,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     m->backend = vm;
     m->log_fd = c->log_fd;
     m->verbose = c->verbose;
+    if (c->seccomp)
+        m->thread_init = restrict_thread;
     vty_init(&m->vty, c->console_out);
     m->vty.sink = &vm->sink;
     rtas_init(&m->rtas);
@@ -724,6 +732,8 @@ static void record_result(struct vm *vm);
 
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 {
+    if (vm->cfg.seccomp && sandbox_prepare() != 0)
+        return mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler"), MVM_E_VMM;
     for (unsigned i = 0; i < vm->ndisks; i++)
         if (virtio_blk_start(vm->disks[i], e))
             return e->status;

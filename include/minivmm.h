@@ -1,0 +1,127 @@
+/* libminivmm: boot a POWER (pseries) Linux guest on KVM from a C program.
+ *
+ *     struct minivmm *vm = minivmm_new();
+ *     minivmm_set_kernel(vm, "vmlinux", "initrd.gz", "console=hvc0 quiet");
+ *     minivmm_set_console_callback(vm, on_output, ctx);
+ *     if (minivmm_run(vm) == MINIVMM_OK)
+ *         code = minivmm_guest_exit_code(vm);
+ *     minivmm_free(vm);
+ *
+ * A context describes one VM and runs it once. Functions return MINIVMM_OK (0) or a negative
+ * minivmm_error; minivmm_error_message() says what went wrong, in one sentence that names the
+ * fix. The library never exits the process and never prints: output goes where you point it.
+ * There is no global state: contexts are independent, and after minivmm_free() nothing is
+ * left behind (memory, file descriptors, threads).
+ *
+ * Process-wide effects to know of: a running VM uses SIGUSR2 to interrupt its vCPU threads
+ * (installed as a no-op handler; other threads keep it blocked), and its threads block SIGPIPE.
+ */
+#ifndef MINIVMM_H
+#define MINIVMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum minivmm_error {
+    MINIVMM_OK = 0,
+    MINIVMM_E_MISUSE = -1,   /* NULL context, bad argument, wrong order (e.g. run twice) */
+    MINIVMM_E_INPUT = -2,    /* bad kernel, initrd, disk, size... */
+    MINIVMM_E_HOST = -3,     /* this host cannot run the VM (KVM missing, denied, incompatible) */
+    MINIVMM_E_VMM = -4,      /* the VMM failed while running the guest */
+    MINIVMM_E_NOMEM = -5,
+};
+
+/* How a run ended (after minivmm_run or minivmm_wait returned MINIVMM_OK). */
+enum minivmm_exit {
+    MINIVMM_EXIT_NONE = 0,       /* not run yet */
+    MINIVMM_EXIT_POWEROFF,
+    MINIVMM_EXIT_REBOOT,
+    MINIVMM_EXIT_PANIC,          /* kernel panic (console line or ibm,os-term) */
+    MINIVMM_EXIT_TIMEOUT,
+    MINIVMM_EXIT_PATTERN,        /* an expected pattern appeared */
+    MINIVMM_EXIT_FAIL_PATTERN,   /* a failure pattern appeared */
+    MINIVMM_EXIT_STOPPED,        /* minivmm_stop() or the stop fd */
+    MINIVMM_EXIT_VMM_ERROR,
+};
+
+enum minivmm_kvm_type { MINIVMM_KVM_AUTO, MINIVMM_KVM_HV, MINIVMM_KVM_PR };
+enum minivmm_mmu { MINIVMM_MMU_AUTO, MINIVMM_MMU_RADIX, MINIVMM_MMU_HASH };
+
+#define MINIVMM_DISK_RO 0x1        /* read-only: the guest cannot write */
+#define MINIVMM_DISK_DIRECT 0x2    /* O_DIRECT (cache=none) */
+#define MINIVMM_DISK_SNAPSHOT 0x4  /* writes go to a private copy and are discarded */
+
+typedef void (*minivmm_output_fn)(void *opaque, const char *data, size_t len);
+
+struct minivmm;
+
+/* A new context with defaults: 512 MiB, 1 vCPU, KVM and MMU chosen automatically, console
+ * output discarded, no input. NULL if out of memory. */
+struct minivmm *minivmm_new(void);
+/* Stops the VM if it runs, waits for it, and frees everything. NULL is fine. */
+void minivmm_free(struct minivmm *vm);
+
+/* Configuration: before minivmm_run/minivmm_start. Strings are copied. */
+int minivmm_set_kernel(struct minivmm *vm, const char *vmlinux, const char *initrd,
+                       const char *cmdline);
+int minivmm_set_memory(struct minivmm *vm, uint64_t bytes);
+int minivmm_set_vcpus(struct minivmm *vm, unsigned n);
+int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type);
+int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
+int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
+int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
+/* Console: input is read from in_fd, output written to out_fd (-1: none). */
+int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd);
+/* Every byte the guest writes to its consoles, delivered on a VMM thread. */
+int minivmm_set_console_callback(struct minivmm *vm, minivmm_output_fn fn, void *opaque);
+/* Adds a virtio console (the guest's hvc1), which then gets the console input. */
+int minivmm_set_virtio_console(struct minivmm *vm, bool on);
+int minivmm_set_timeout(struct minivmm *vm, unsigned seconds);
+int minivmm_add_expect(struct minivmm *vm, const char *pattern);
+int minivmm_add_fail_on(struct minivmm *vm, const char *pattern);
+/* Readable => the run stops with MINIVMM_EXIT_STOPPED (e.g. a signalfd). */
+int minivmm_set_stop_fd(struct minivmm *vm, int fd);
+/* Restrict the threads that serve the guest (vCPUs, disk I/O) with a seccomp filter (default
+ * on). A thread that breaks its filter is taken to be compromised: the message goes to stderr
+ * and the process ends with status 5. */
+int minivmm_set_seccomp(struct minivmm *vm, bool on);
+/* Ctrl-A x on the console input stops the run; Ctrl-A Ctrl-A sends Ctrl-A (default off). */
+int minivmm_set_console_escape(struct minivmm *vm, bool on);
+/* Also write the whole console output to this file (replaced). */
+int minivmm_set_log(struct minivmm *vm, const char *path);
+/* Watch for "Kernel panic - not syncing" (default on). */
+int minivmm_set_default_fail(struct minivmm *vm, bool on);
+/* Where minivmm's own diagnostics go (unimplemented hcalls, register dumps; -1: nowhere,
+ * the default), and whether to report more. */
+int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose);
+/* Instead of running: writes the device tree this VM would get, then the context is done. */
+int minivmm_dump_dtb(struct minivmm *vm, const char *path);
+
+/* Runs the VM to the end in the calling thread. MINIVMM_OK means it ran; read how it ended
+ * with the accessors below. */
+int minivmm_run(struct minivmm *vm);
+/* The same in a thread of its own: set-up errors are returned here, the rest by wait. */
+int minivmm_start(struct minivmm *vm);
+int minivmm_wait(struct minivmm *vm);
+/* Asks a running VM to stop; safe from any thread, including the console callback. */
+int minivmm_stop(struct minivmm *vm);
+
+enum minivmm_exit minivmm_exit_reason(const struct minivmm *vm);
+/* The minivmm command's exit status for this run (see its --help). */
+int minivmm_exit_status(const struct minivmm *vm);
+/* What the guest reported with "minivmm-exit-code: N", or -1. */
+int minivmm_guest_exit_code(const struct minivmm *vm);
+/* The last error or the reason the run ended; never NULL ("" if there is nothing to say). */
+const char *minivmm_error_message(const struct minivmm *vm);
+/* Writes the run's JSON summary (as minivmm --json does). */
+int minivmm_write_json(const struct minivmm *vm, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,448 @@
+/* libminivmm: the public API (include/minivmm.h) over vm_create/vm_run.
+ * A context holds its configuration (with copies of every string) and, once run, the VM's
+ * result; all its state is here, none in globals. */
+#include "../include/minivmm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "console.h"
+#include "report.h"
+#include "vm.h"
+
+enum state { NEW, RUNNING, DONE };
+
+struct minivmm {
+    struct vm_config cfg;
+    char *strings[8 + 2 * VM_MAX_PATTERNS];   /* copies owned by the context */
+    unsigned nstrings;
+    minivmm_output_fn output;
+    void *output_opaque;
+
+    pthread_mutex_t lock;     /* state and vm, for minivmm_stop from other threads */
+    enum state state;
+    struct vm *vm;
+    pthread_t thread;
+    bool thread_running;
+    struct mvm_err err;
+    struct vm_result result;
+    bool have_result;
+    int run_ret;
+};
+
+static int misuse(struct minivmm *vm, const char *what)
+{
+    if (vm) {
+        memset(&vm->err, 0, sizeof(vm->err));
+        mvm_fail(&vm->err, MVM_E_INPUT, "%s", what);
+    }
+    return MINIVMM_E_MISUSE;
+}
+
+/* Setters are allowed only before the run. */
+#define CONFIGURABLE(vm)                                                        \
+    do {                                                                        \
+        if (!(vm))                                                              \
+            return MINIVMM_E_MISUSE;                                            \
+        if ((vm)->state != NEW)                                                 \
+            return misuse(vm, "the VM has already been started: configure before running"); \
+    } while (0)
+
+static int keep(struct minivmm *vm, const char *s, const char **slot)
+{
+    if (!s) {
+        *slot = NULL;
+        return MINIVMM_OK;
+    }
+    if (vm->nstrings == sizeof(vm->strings) / sizeof(vm->strings[0]))
+        return misuse(vm, "too many strings given to this context");
+    char *copy = strdup(s);
+    if (!copy)
+        return MINIVMM_E_NOMEM;
+    vm->strings[vm->nstrings++] = copy;
+    *slot = copy;
+    return MINIVMM_OK;
+}
+
+struct minivmm *minivmm_new(void)
+{
+    struct minivmm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return NULL;
+    vm_config_defaults(&vm->cfg);
+    vm->cfg.seccomp = true;
+    pthread_mutex_init(&vm->lock, NULL);
+    return vm;
+}
+
+void minivmm_free(struct minivmm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->thread_running) {
+        minivmm_stop(vm);
+        minivmm_wait(vm);
+    }
+    for (unsigned i = 0; i < vm->nstrings; i++)
+        free(vm->strings[i]);
+    pthread_mutex_destroy(&vm->lock);
+    free(vm);
+}
+
+int minivmm_set_kernel(struct minivmm *vm, const char *vmlinux, const char *initrd,
+                       const char *cmdline)
+{
+    CONFIGURABLE(vm);
+    if (!vmlinux)
+        return misuse(vm, "minivmm_set_kernel: no kernel");
+    int r;
+    if ((r = keep(vm, vmlinux, &vm->cfg.kernel)) || (r = keep(vm, initrd, &vm->cfg.initrd)) ||
+        (r = keep(vm, cmdline, &vm->cfg.cmdline)))
+        return r;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_memory(struct minivmm *vm, uint64_t bytes)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.mem_size = bytes;   /* checked, with a message, when the VM is created */
+    return MINIVMM_OK;
+}
+
+int minivmm_set_vcpus(struct minivmm *vm, unsigned n)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.ncpus = n;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type)
+{
+    CONFIGURABLE(vm);
+    if (type != MINIVMM_KVM_AUTO && type != MINIVMM_KVM_HV && type != MINIVMM_KVM_PR)
+        return misuse(vm, "minivmm_set_kvm_type: unknown type");
+    vm->cfg.kvm_type = type == MINIVMM_KVM_HV ? KVM_TYPE_HV
+                       : type == MINIVMM_KVM_PR ? KVM_TYPE_PR : KVM_TYPE_AUTO;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu)
+{
+    CONFIGURABLE(vm);
+    if (mmu != MINIVMM_MMU_AUTO && mmu != MINIVMM_MMU_RADIX && mmu != MINIVMM_MMU_HASH)
+        return misuse(vm, "minivmm_set_mmu: unknown mode");
+    vm->cfg.mmu = mmu == MINIVMM_MMU_RADIX ? MMU_RADIX : mmu == MINIVMM_MMU_HASH ? MMU_HASH : MMU_AUTO;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_mem_path(struct minivmm *vm, const char *dir)
+{
+    CONFIGURABLE(vm);
+    return keep(vm, dir, &vm->cfg.mem_path);
+}
+
+int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial)
+{
+    CONFIGURABLE(vm);
+    if (!path || !*path || (flags & ~(unsigned)(MINIVMM_DISK_RO | MINIVMM_DISK_DIRECT |
+                                                 MINIVMM_DISK_SNAPSHOT)))
+        return misuse(vm, "minivmm_add_disk: no path, or unknown flags");
+    if (vm->cfg.ndisks == VM_MAX_DISKS)
+        return misuse(vm, "minivmm_add_disk: too many disks");
+    struct disk_config *d = &vm->cfg.disks[vm->cfg.ndisks];
+    memset(d, 0, sizeof(*d));
+    if (strlen(path) >= sizeof(d->path) || (serial && strlen(serial) > DISK_SERIAL_MAX))
+        return misuse(vm, "minivmm_add_disk: path or serial too long");
+    strcpy(d->path, path);
+    if (serial)
+        strcpy(d->serial, serial);
+    d->ro = flags & MINIVMM_DISK_RO;
+    d->direct = flags & MINIVMM_DISK_DIRECT;
+    d->snapshot = flags & MINIVMM_DISK_SNAPSHOT;
+    vm->cfg.ndisks++;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.console_in = in_fd;
+    vm->cfg.console_out = out_fd;
+    return MINIVMM_OK;
+}
+
+static void output_trampoline(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct minivmm *vm = opaque;
+    vm->output(vm->output_opaque, (const char *)buf, len);
+}
+
+int minivmm_set_console_callback(struct minivmm *vm, minivmm_output_fn fn, void *opaque)
+{
+    CONFIGURABLE(vm);
+    vm->output = fn;
+    vm->output_opaque = opaque;
+    vm->cfg.output_cb = fn ? output_trampoline : NULL;
+    vm->cfg.output_opaque = vm;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_virtio_console(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.console = on ? CONSOLE_VIRTIO : CONSOLE_VTY;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_timeout(struct minivmm *vm, unsigned seconds)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.timeout_s = seconds;
+    return MINIVMM_OK;
+}
+
+static int add_pattern(struct minivmm *vm, const char *p, const char **list, unsigned *n)
+{
+    if (!p || !*p || strlen(p) > CONSOLE_PATTERN_MAX)
+        return misuse(vm, "a pattern has 1 to 128 bytes");
+    if (*n == VM_MAX_PATTERNS)
+        return misuse(vm, "too many patterns");
+    int r = keep(vm, p, &list[*n]);
+    if (r == MINIVMM_OK)
+        (*n)++;
+    return r;
+}
+
+int minivmm_add_expect(struct minivmm *vm, const char *pattern)
+{
+    CONFIGURABLE(vm);
+    return add_pattern(vm, pattern, vm->cfg.expect, &vm->cfg.nexpect);
+}
+
+int minivmm_add_fail_on(struct minivmm *vm, const char *pattern)
+{
+    CONFIGURABLE(vm);
+    return add_pattern(vm, pattern, vm->cfg.fail_on, &vm->cfg.nfail_on);
+}
+
+int minivmm_set_stop_fd(struct minivmm *vm, int fd)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.stop_fd = fd;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_seccomp(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.seccomp = on;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_console_escape(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.escape = on;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_log(struct minivmm *vm, const char *path)
+{
+    CONFIGURABLE(vm);
+    return keep(vm, path, &vm->cfg.log_path);
+}
+
+int minivmm_set_default_fail(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.no_default_fail = !on;
+    return MINIVMM_OK;
+}
+
+int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.log_fd = fd;
+    vm->cfg.verbose = verbose;
+    return MINIVMM_OK;
+}
+
+/* ---- running ---- */
+
+static int begin(struct minivmm *vm);
+
+static int error_code(enum mvm_status s)
+{
+    switch (s) {
+    case MVM_E_INPUT: return MINIVMM_E_INPUT;
+    case MVM_E_HOST: return MINIVMM_E_HOST;
+    default: return MINIVMM_E_VMM;
+    }
+}
+
+/* Creates the VM (state NEW -> RUNNING); on failure the context is DONE with the error. */
+static int begin(struct minivmm *vm)
+{
+    if (!vm)
+        return MINIVMM_E_MISUSE;
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != NEW) {
+        pthread_mutex_unlock(&vm->lock);
+        return misuse(vm, "a context runs its VM once: create a new context to run again");
+    }
+    vm->state = RUNNING;
+    pthread_mutex_unlock(&vm->lock);
+    if (!vm->cfg.kernel)
+        return vm->state = DONE, misuse(vm, "no kernel: call minivmm_set_kernel first");
+    memset(&vm->err, 0, sizeof(vm->err));
+    struct vm *v;
+    if (vm_create(&v, &vm->cfg, &vm->err)) {
+        pthread_mutex_lock(&vm->lock);
+        vm->state = DONE;
+        pthread_mutex_unlock(&vm->lock);
+        return error_code(vm->err.status);
+    }
+    pthread_mutex_lock(&vm->lock);
+    vm->vm = v;
+    pthread_mutex_unlock(&vm->lock);
+    return MINIVMM_OK;
+}
+
+static int finish(struct minivmm *vm)
+{
+    vm_run(vm->vm, &vm->err);
+    vm_get_result(vm->vm, &vm->result);
+    vm->have_result = true;
+    pthread_mutex_lock(&vm->lock);
+    struct vm *v = vm->vm;
+    vm->vm = NULL;
+    vm->state = DONE;
+    pthread_mutex_unlock(&vm->lock);
+    vm_destroy(v);
+    /* A run that ended for any reason the guest or the user caused is a completed run;
+     * only a VMM failure is an error of the call. */
+    return vm->result.status == MVM_E_VMM ? MINIVMM_E_VMM : MINIVMM_OK;
+}
+
+int minivmm_dump_dtb(struct minivmm *vm, const char *path)
+{
+    CONFIGURABLE(vm);
+    if (!path)
+        return misuse(vm, "minivmm_dump_dtb: no path");
+    int r = keep(vm, path, &vm->cfg.dump_dtb);
+    if (r)
+        return r;
+    r = begin(vm);   /* with dump_dtb set, vm_create writes the tree and makes no VM */
+    vm->state = DONE;
+    return r;
+}
+
+int minivmm_run(struct minivmm *vm)
+{
+    int r = begin(vm);
+    return r ? r : finish(vm);
+}
+
+static void *run_thread(void *arg)
+{
+    struct minivmm *vm = arg;
+    vm->run_ret = finish(vm);
+    return NULL;
+}
+
+int minivmm_start(struct minivmm *vm)
+{
+    int r = begin(vm);
+    if (r)
+        return r;
+    r = pthread_create(&vm->thread, NULL, run_thread, vm);
+    if (r) {
+        vm_destroy(vm->vm);
+        vm->vm = NULL;
+        vm->state = DONE;
+        return r == ENOMEM || r == EAGAIN ? MINIVMM_E_NOMEM : MINIVMM_E_VMM;
+    }
+    vm->thread_running = true;
+    return MINIVMM_OK;
+}
+
+int minivmm_wait(struct minivmm *vm)
+{
+    if (!vm || !vm->thread_running)
+        return misuse(vm, "minivmm_wait: the VM was not started with minivmm_start");
+    pthread_join(vm->thread, NULL);
+    vm->thread_running = false;
+    return vm->run_ret;
+}
+
+int minivmm_stop(struct minivmm *vm)
+{
+    if (!vm)
+        return MINIVMM_E_MISUSE;
+    pthread_mutex_lock(&vm->lock);
+    if (vm->vm)
+        vm_request_stop(vm->vm, MVM_STOPPED, "stopped by the embedding program");
+    pthread_mutex_unlock(&vm->lock);
+    return MINIVMM_OK;
+}
+
+enum minivmm_exit minivmm_exit_reason(const struct minivmm *vm)
+{
+    if (!vm || !vm->have_result)
+        return MINIVMM_EXIT_NONE;
+    switch (vm->result.status) {
+    case MVM_OK:
+        return vm->result.pattern[0] ? MINIVMM_EXIT_PATTERN : MINIVMM_EXIT_POWEROFF;
+    case MVM_REBOOT: return MINIVMM_EXIT_REBOOT;
+    case MVM_PANIC: return MINIVMM_EXIT_PANIC;
+    case MVM_TIMEOUT: return MINIVMM_EXIT_TIMEOUT;
+    case MVM_FAIL_PATTERN: return MINIVMM_EXIT_FAIL_PATTERN;
+    case MVM_STOPPED: return MINIVMM_EXIT_STOPPED;
+    default: return MINIVMM_EXIT_VMM_ERROR;
+    }
+}
+
+int minivmm_exit_status(const struct minivmm *vm)
+{
+    if (!vm)
+        return MVM_E_INPUT;
+    return vm->have_result ? (int)vm->result.status : (int)vm->err.status;
+}
+
+int minivmm_guest_exit_code(const struct minivmm *vm)
+{
+    return vm && vm->have_result ? vm->result.guest_exit_code : -1;
+}
+
+const char *minivmm_error_message(const struct minivmm *vm)
+{
+    if (!vm)
+        return "no context (NULL)";
+    if (vm->err.msg[0])
+        return vm->err.msg;
+    return vm->have_result ? vm->result.message : "";
+}
+
+int minivmm_write_json(const struct minivmm *vm, const char *path)
+{
+    if (!vm || !path)
+        return MINIVMM_E_MISUSE;
+    struct vm_result r;
+    if (vm->have_result) {
+        r = vm->result;
+    } else {
+        memset(&r, 0, sizeof(r));
+        r.status = vm->err.status;
+        r.guest_exit_code = -1;
+        r.seconds_to_first_output = -1;
+        r.reason = vm->err.status == MVM_E_INPUT ? "input-error"
+                   : vm->err.status == MVM_E_HOST ? "host-error" : "vmm-error";
+        snprintf(r.message, sizeof(r.message), "%s", vm->err.msg);
+    }
+    struct mvm_err e = {0};
+    return report_json_file(path, &r, &e) ? MINIVMM_E_INPUT : MINIVMM_OK;
+}

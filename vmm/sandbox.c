@@ -1,0 +1,82 @@
+#include "sandbox.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AUDIT_ARCH_SELF AUDIT_ARCH_PPC64LE
+#else
+#define AUDIT_ARCH_SELF AUDIT_ARCH_PPC64
+#endif
+
+/* Everything the vCPU loop, the console paths and the disk I/O loop do after set-up. */
+static const int allowed[] = {
+    SYS_ioctl,            /* KVM_RUN, registers, KVM_IRQ_LINE, CONFIGURE_V3_MMU */
+    SYS_read, SYS_write,  /* console, eventfds, log */
+    SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,   /* disk images */
+    SYS_fdatasync, SYS_fsync,                            /* VIRTIO_BLK_T_FLUSH */
+    SYS_poll, SYS_ppoll,  /* waiting for room on a full console, for disk kicks */
+    SYS_futex,            /* mutexes and condition variables */
+    SYS_rt_sigreturn, SYS_rt_sigprocmask,   /* the kick signal that interrupts KVM_RUN */
+    SYS_tgkill, SYS_gettid, SYS_getpid,     /* kicking other vCPUs */
+    SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
+    SYS_madvise, SYS_munmap, SYS_mmap, SYS_mprotect, SYS_brk,   /* libc heap, thread exit */
+    SYS_sched_yield, SYS_restart_syscall,
+    SYS_exit, SYS_exit_group,
+};
+
+static void on_sigsys(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig, (void)uc;
+    char msg[200];
+    int n = snprintf(msg, sizeof(msg), "\nminivmm: seccomp: a VMM thread made system call %d, "
+                     "which its filter forbids; stopping (--no-seccomp to debug)\n",
+                     info->si_syscall);
+    ssize_t r = write(STDERR_FILENO, msg, n > 0 ? (size_t)n : 0);
+    (void)r;
+    _exit(5);
+}
+
+int sandbox_prepare(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGSYS, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+int sandbox_enter_thread(void)
+{
+    enum { N = sizeof(allowed) / sizeof(allowed[0]) };
+    struct sock_filter f[4 + 2 * N + 1];
+    unsigned i = 0;
+    /* Wrong architecture (a 32-bit syscall entry): kill. */
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_SELF, 1, 0);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (unsigned k = 0; k < N; k++) {
+        f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[k], 0, 1);
+        f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    }
+    /* Anything else: SIGSYS, reported by on_sigsys. */
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    struct sock_fprog prog = {.len = (unsigned short)i, .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -errno;
+    /* No TSYNC: only this thread (and threads it would create, which it does not). */
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        return -errno;
+    return 0;
+}
