@@ -6,6 +6,8 @@
 #   make check        both (installs what it needs first)
 #   make demo         boot the default guest to a shell prompt and watch it power off
 #   make deps         install build/test dependencies (Debian packages, ppc64el libfdt)
+#   make lib          libminivmm.a, libminivmm.so and minivmm.pc (the embedding library)
+#   make install      PREFIX=/usr/local (and DESTDIR=) : binary, library, header, pkg-config
 
 HOST_ARCH := $(shell uname -m)
 ifeq ($(filter ppc64le ppc64,$(HOST_ARCH)),)
@@ -43,15 +45,69 @@ PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/te
                  devices/virtio_blk.c devices/virtio_console.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/vcpu.c vmm/vm.c vmm/sandbox.c vmm/api.c vmm/main.c
-OBJS := $(addprefix $(B)/,$(PORTABLE_SRCS:.c=.o) $(KVM_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
+LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
+LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
+PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o
+OBJS := $(LIB_OBJS) $(B)/vmm/main.o
+EXAMPLES := build/examples/run-in-vm build/examples/vm-sequence
 
-.PHONY: all clean check check-unit check-boot demo deps
+.PHONY: all lib clean check check-unit check-boot demo deps install examples FORCE
 all: minivmm
 
-minivmm: $(OBJS)
+check-fdt-lib:
 	@test -f "$(FDT_LIBS)" -o -z "$(CROSS_COMPILE)" || \
 	  { echo "missing $(FDT_LIBS): run 'make deps'" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(FDT_LIBS) $(ALL_LDFLAGS)
+
+# The command is a client of the library, linked statically: one file to copy anywhere.
+minivmm: $(B)/vmm/main.o libminivmm.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< libminivmm.a $(ALL_LDFLAGS)
+
+lib: libminivmm.a libminivmm.so minivmm.pc
+
+# libfdt's objects go into the archive too, so linking needs only libminivmm.a.
+libminivmm.a: $(LIB_OBJS) | check-fdt-lib
+	rm -rf $@ build/fdt-objs && mkdir -p build/fdt-objs
+	cd build/fdt-objs && $(CROSS_COMPILE)ar x $(if $(CROSS_COMPILE),$(FDT_LIBS),$$($(CC) -print-file-name=libfdt.a))
+	$(CROSS_COMPILE)ar rcs $@ $^ build/fdt-objs/*.o
+
+# The shared library carries libfdt inside it, so users need only -lminivmm.
+libminivmm.so: $(PIC_OBJS) | check-fdt-lib
+	$(CC) -shared -Wl,-soname,libminivmm.so.1 -Wl,-z,noexecstack -Wl,--exclude-libs,ALL \
+	    -o $@ $^ $(FDT_LIBS) -pthread
+
+build/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DMINIVMM_BUILD_SHARED -c -o $@ $<
+
+build/pic/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+PREFIX ?= /usr/local
+minivmm.pc: FORCE
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: minivmm' 'Description: boot POWER pseries guests on KVM from C' 'Version: $(VERSION)' \
+	  'Libs: -L$${libdir} -lminivmm' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' > $@
+
+install: minivmm lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 minivmm $(DESTDIR)$(PREFIX)/bin/minivmm
+	install -m 644 libminivmm.a $(DESTDIR)$(PREFIX)/lib/libminivmm.a
+	install -m 755 libminivmm.so $(DESTDIR)$(PREFIX)/lib/libminivmm.so.1
+	ln -sf libminivmm.so.1 $(DESTDIR)$(PREFIX)/lib/libminivmm.so
+	install -m 644 include/minivmm.h $(DESTDIR)$(PREFIX)/include/minivmm.h
+	install -m 644 minivmm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/minivmm.pc
+
+# The examples are built the way a user would: against an installed copy, via pkg-config
+# (static, so they can be copied into the emulated host alone).
+STAGE := build/stage
+build/examples/%: examples/%.c libminivmm.a include/minivmm.h
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(STAGE) PREFIX=/usr >/dev/null
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -o $@ $< \
+	  $$(PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(STAGE) PKG_CONFIG_LIBDIR=$(CURDIR)/$(STAGE)/usr/lib/pkgconfig \
+	     pkg-config --cflags --libs --static minivmm)
+examples: $(EXAMPLES)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,7 +157,7 @@ $(N)/tests/%: tests/unit/%.c $(NATIVE_OBJS)
 check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 
-check-boot: minivmm
+check-boot: minivmm $(EXAMPLES)
 	bash tests/boot/run.sh
 
 check: deps
@@ -113,7 +169,7 @@ demo: deps
 	bash tests/host/demo.sh
 
 clean:
-	rm -rf build minivmm
+	rm -rf build minivmm libminivmm.a libminivmm.so minivmm.pc
 
 # libFuzzer targets for the guest-facing parsers (make fuzz; a short run is part of check).
 -include tests/fuzz/fuzz.mk

@@ -58,68 +58,74 @@ enum minivmm_mmu { MINIVMM_MMU_AUTO, MINIVMM_MMU_RADIX, MINIVMM_MMU_HASH };
 
 typedef void (*minivmm_output_fn)(void *opaque, const char *data, size_t len);
 
+#if defined(MINIVMM_BUILD_SHARED)
+#define MINIVMM_API __attribute__((visibility("default")))
+#else
+#define MINIVMM_API
+#endif
+
 struct minivmm;
 
 /* A new context with defaults: 512 MiB, 1 vCPU, KVM and MMU chosen automatically, console
  * output discarded, no input. NULL if out of memory. */
-struct minivmm *minivmm_new(void);
+MINIVMM_API struct minivmm *minivmm_new(void);
 /* Stops the VM if it runs, waits for it, and frees everything. NULL is fine. */
-void minivmm_free(struct minivmm *vm);
+MINIVMM_API void minivmm_free(struct minivmm *vm);
 
 /* Configuration: before minivmm_run/minivmm_start. Strings are copied. */
-int minivmm_set_kernel(struct minivmm *vm, const char *vmlinux, const char *initrd,
+MINIVMM_API int minivmm_set_kernel(struct minivmm *vm, const char *vmlinux, const char *initrd,
                        const char *cmdline);
-int minivmm_set_memory(struct minivmm *vm, uint64_t bytes);
-int minivmm_set_vcpus(struct minivmm *vm, unsigned n);
-int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type);
-int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
-int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
-int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
+MINIVMM_API int minivmm_set_memory(struct minivmm *vm, uint64_t bytes);
+MINIVMM_API int minivmm_set_vcpus(struct minivmm *vm, unsigned n);
+MINIVMM_API int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type);
+MINIVMM_API int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
+MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
+MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
 /* Console: input is read from in_fd, output written to out_fd (-1: none). */
-int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd);
+MINIVMM_API int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd);
 /* Every byte the guest writes to its consoles, delivered on a VMM thread. */
-int minivmm_set_console_callback(struct minivmm *vm, minivmm_output_fn fn, void *opaque);
+MINIVMM_API int minivmm_set_console_callback(struct minivmm *vm, minivmm_output_fn fn, void *opaque);
 /* Adds a virtio console (the guest's hvc1), which then gets the console input. */
-int minivmm_set_virtio_console(struct minivmm *vm, bool on);
-int minivmm_set_timeout(struct minivmm *vm, unsigned seconds);
-int minivmm_add_expect(struct minivmm *vm, const char *pattern);
-int minivmm_add_fail_on(struct minivmm *vm, const char *pattern);
+MINIVMM_API int minivmm_set_virtio_console(struct minivmm *vm, bool on);
+MINIVMM_API int minivmm_set_timeout(struct minivmm *vm, unsigned seconds);
+MINIVMM_API int minivmm_add_expect(struct minivmm *vm, const char *pattern);
+MINIVMM_API int minivmm_add_fail_on(struct minivmm *vm, const char *pattern);
 /* Readable => the run stops with MINIVMM_EXIT_STOPPED (e.g. a signalfd). */
-int minivmm_set_stop_fd(struct minivmm *vm, int fd);
+MINIVMM_API int minivmm_set_stop_fd(struct minivmm *vm, int fd);
 /* Restrict the threads that serve the guest (vCPUs, disk I/O) with a seccomp filter (default
  * on). A thread that breaks its filter is taken to be compromised: the message goes to stderr
  * and the process ends with status 5. */
-int minivmm_set_seccomp(struct minivmm *vm, bool on);
+MINIVMM_API int minivmm_set_seccomp(struct minivmm *vm, bool on);
 /* Ctrl-A x on the console input stops the run; Ctrl-A Ctrl-A sends Ctrl-A (default off). */
-int minivmm_set_console_escape(struct minivmm *vm, bool on);
+MINIVMM_API int minivmm_set_console_escape(struct minivmm *vm, bool on);
 /* Also write the whole console output to this file (replaced). */
-int minivmm_set_log(struct minivmm *vm, const char *path);
+MINIVMM_API int minivmm_set_log(struct minivmm *vm, const char *path);
 /* Watch for "Kernel panic - not syncing" (default on). */
-int minivmm_set_default_fail(struct minivmm *vm, bool on);
+MINIVMM_API int minivmm_set_default_fail(struct minivmm *vm, bool on);
 /* Where minivmm's own diagnostics go (unimplemented hcalls, register dumps; -1: nowhere,
  * the default), and whether to report more. */
-int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose);
+MINIVMM_API int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose);
 /* Instead of running: writes the device tree this VM would get, then the context is done. */
-int minivmm_dump_dtb(struct minivmm *vm, const char *path);
+MINIVMM_API int minivmm_dump_dtb(struct minivmm *vm, const char *path);
 
 /* Runs the VM to the end in the calling thread. MINIVMM_OK means it ran; read how it ended
  * with the accessors below. */
-int minivmm_run(struct minivmm *vm);
+MINIVMM_API int minivmm_run(struct minivmm *vm);
 /* The same in a thread of its own: set-up errors are returned here, the rest by wait. */
-int minivmm_start(struct minivmm *vm);
-int minivmm_wait(struct minivmm *vm);
+MINIVMM_API int minivmm_start(struct minivmm *vm);
+MINIVMM_API int minivmm_wait(struct minivmm *vm);
 /* Asks a running VM to stop; safe from any thread, including the console callback. */
-int minivmm_stop(struct minivmm *vm);
+MINIVMM_API int minivmm_stop(struct minivmm *vm);
 
-enum minivmm_exit minivmm_exit_reason(const struct minivmm *vm);
+MINIVMM_API enum minivmm_exit minivmm_exit_reason(const struct minivmm *vm);
 /* The minivmm command's exit status for this run (see its --help). */
-int minivmm_exit_status(const struct minivmm *vm);
+MINIVMM_API int minivmm_exit_status(const struct minivmm *vm);
 /* What the guest reported with "minivmm-exit-code: N", or -1. */
-int minivmm_guest_exit_code(const struct minivmm *vm);
+MINIVMM_API int minivmm_guest_exit_code(const struct minivmm *vm);
 /* The last error or the reason the run ended; never NULL ("" if there is nothing to say). */
-const char *minivmm_error_message(const struct minivmm *vm);
+MINIVMM_API const char *minivmm_error_message(const struct minivmm *vm);
 /* Writes the run's JSON summary (as minivmm --json does). */
-int minivmm_write_json(const struct minivmm *vm, const char *path);
+MINIVMM_API int minivmm_write_json(const struct minivmm *vm, const char *path);
 
 #ifdef __cplusplus
 }

@@ -36,7 +36,7 @@ int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborte
 void console_sink_init(struct console_sink *s)
 {
     memset(s, 0, sizeof(*s));
-    s->out_fd = s->log_fd = -1;
+    s->out_fd = s->log_fd = s->tap_fd = -1;
     s->exit_code = -1;
     s->pending = -1;
     pthread_mutex_init(&s->lock, NULL);
@@ -142,8 +142,8 @@ int console_sink_write(struct console_sink *s, const uint8_t *buf, size_t len)
         r = -1;
     if (s->log_fd >= 0)
         console_write_all(s->log_fd, buf, len, &s->aborted);
-    if (s->output)
-        s->output(s->output_opaque, buf, len);
+    if (s->tap_fd >= 0)
+        console_write_all(s->tap_fd, buf, len, &s->aborted);
     /* Line by line, so that a failure can be reported with the line it is on. */
     while (len > 0 && fire < 0) {
         const uint8_t *nl = memchr(buf, '\n', len);

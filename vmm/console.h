@@ -1,8 +1,8 @@
 /* Where guest console output goes, and what minivmm watches for in it.
  *
  * Every console (the vty, the virtio console) writes through one sink, so there is a single
- * place that copies output to stdout and to a log file, hands it to an embedding program's
- * callback, times the first byte, and looks for the patterns CI runs care about: --expect
+ * place that copies output to stdout, to a log file and to a pipe whose other end feeds an
+ * embedding program's callback (on a thread that is not sandboxed), times the first byte, and looks for the patterns CI runs care about: --expect
  * (success), --fail-on and the default "Kernel panic" (failure), and the line by which a guest
  * reports an exit code. Patterns are found even when split across writes.
  */
@@ -23,7 +23,6 @@
 
 enum console_pattern_kind { PATTERN_EXPECT, PATTERN_FAIL, PATTERN_PANIC };
 
-typedef void (*console_output_fn)(void *opaque, const uint8_t *buf, size_t len);
 /* Called once, for the first pattern found (after the sink's lock is released). An --expect
  * pattern is reported at once (a prompt may never end its line), with line NULL; a failure is
  * reported when its line is complete, with that line, so the report says what went wrong. */
@@ -33,8 +32,7 @@ typedef void (*console_match_fn)(void *opaque, enum console_pattern_kind kind,
 struct console_sink {
     int out_fd;                  /* -1: not shown */
     int log_fd;                  /* -1: not logged */
-    console_output_fn output;    /* may be NULL */
-    void *output_opaque;
+    int tap_fd;                  /* -1: none; else every byte is written here too */
     console_match_fn on_match;   /* may be NULL */
     void *match_opaque;
 

@@ -100,8 +100,15 @@ static int setup_console(struct vm *vm, struct mvm_err *e)
     const struct vm_config *c = &vm->cfg;
     struct console_sink *s = &vm->sink;
     s->out_fd = c->quiet ? -1 : c->console_out;
-    s->output = c->output_cb;
-    s->output_opaque = c->output_opaque;
+    /* The output callback is the embedding program's code: it runs on the console-loop
+     * thread, which is not sandboxed, fed by a pipe from whichever vCPU wrote. */
+    if (c->output_cb) {
+        if (pipe2(vm->tap, O_CLOEXEC) != 0)
+            return mvm_fail(e, MVM_E_VMM, "pipe: %s", strerror(errno));
+        fcntl(vm->tap[0], F_SETFL, O_NONBLOCK);
+        fcntl(vm->tap[1], F_SETFL, O_NONBLOCK);
+        s->tap_fd = vm->tap[1];
+    }
     s->on_match = on_console_match;
     s->match_opaque = vm;
     for (unsigned i = 0; i < c->nexpect; i++)
@@ -496,6 +503,9 @@ static void vm_free(struct vm *vm)
         close(vm->wake_fd);
     if (vm->log_fd >= 0)
         close(vm->log_fd);
+    for (int i = 0; i < 2; i++)
+        if (vm->tap[i] >= 0)
+            close(vm->tap[i]);
     console_sink_destroy(&vm->sink);
     guest_mem_unmap(&vm->m.mem);
     vty_destroy(&vm->m.vty);
@@ -526,6 +536,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     }
     vm->cfg = *c;
     vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = vm->log_fd = -1;
+    vm->tap[0] = vm->tap[1] = -1;
     console_sink_init(&vm->sink);   /* timings count from here */
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -657,6 +668,15 @@ void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why)
     vm->m.ops->shutdown(&vm->m, status, why);
 }
 
+/* Hands what the tap pipe holds to the embedding program's output callback. */
+static void deliver_output(struct vm *vm)
+{
+    uint8_t buf[4096];
+    ssize_t n;
+    while (vm->tap[0] >= 0 && (n = read(vm->tap[0], buf, sizeof(buf))) > 0)
+        vm->cfg.output_cb(vm->cfg.output_opaque, buf, (size_t)n);
+}
+
 /* Serves the console until the run ends: host input goes to the vty ring (when it has room),
  * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
 static void console_loop(struct vm *vm)
@@ -670,10 +690,11 @@ static void console_loop(struct vm *vm)
         ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)vm->cfg.timeout_s * 1000
         : -1;
     for (;;) {
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = vm->wake_fd, .events = POLLIN},
             {.fd = vm->cfg.stop_fd, .events = POLLIN},
             {.fd = -1, .events = POLLIN},
+            {.fd = vm->tap[0], .events = POLLIN},
         };
         size_t room = vty_input_room(target);
         /* Two bytes of room at least: the escape filter may emit one byte more than it
@@ -695,11 +716,13 @@ static void console_loop(struct vm *vm)
             if (timeout < 0 || left < timeout)
                 timeout = (int)(left < INT32_MAX ? left : INT32_MAX);
         }
-        int r = poll(p, 3, timeout);
+        int r = poll(p, 4, timeout);
         if (r < 0 && errno != EINTR) {
             vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
             break;
         }
+        if (p[3].revents)
+            deliver_output(vm);
         if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST))
             break;
         if (p[1].revents)
@@ -741,6 +764,7 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         return e->status;
     console_loop(vm);
     vcpus_join(vm);
+    deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
     if (vm->status != MVM_OK && vm->why[0])
         mvm_fail(e, vm->status, "%s", vm->why);
     e->status = vm->status;

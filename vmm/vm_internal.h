@@ -45,6 +45,7 @@ struct vm {
     struct virtio_console *vcon;
     struct console_sink sink;   /* every console's output passes through here */
     int log_fd;
+    int tap[2];                 /* pipe: console output -> the output callback (console loop) */
     /* What the run was, for vm_get_result(). */
     struct vm_result result;
     int wake_fd;             /* eventfd: tells the console loop that the run ended */

@@ -56,6 +56,9 @@ case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 # 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
 . "$(dirname "$0")/cases-ci.sh"
 
+# 6c. The embedding library and snapshot disks.
+. "$(dirname "$0")/cases-lib.sh"
+
 # 7. The virtio console: guest output arrives, and host input typed after the guest's prompt
 # reaches it (as a person would type; without multiport the guest driver drops input that
 # arrives before its tty is open, so the answer waits for the guest's line).
