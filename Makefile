@@ -3,7 +3,8 @@
 #   make              build ./minivmm (a static ppc64le binary; cross-compiled off POWER)
 #   make check-unit   native unit tests under AddressSanitizer + UBSan (cmocka)
 #   make check-boot   boot tests: real guests under KVM (inside an emulated POWER host off POWER)
-#   make check        both (installs what it needs first)
+#   make check-fuzz   each libFuzzer target for 15 s (make fuzz FUZZ_SECONDS=N for longer)
+#   make check        all of them (installs what it needs first)
 #   make demo         boot the default guest to a shell prompt and watch it power off
 #   make deps         install build/test dependencies (Debian packages, ppc64el libfdt)
 #   make lib          libminivmm.a, libminivmm.so and minivmm.pc (the embedding library)
@@ -42,7 +43,7 @@ B := build/target
 PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
                  vmm/console.c vmm/report.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
-                 devices/virtio_blk.c devices/virtio_console.c firmware/rtas.c fdt/fdt.c
+                 devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/vcpu.c vmm/vm.c vmm/sandbox.c vmm/api.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
@@ -162,6 +163,7 @@ check-boot: minivmm $(EXAMPLES)
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-fuzz
 	$(MAKE) check-boot
 
 demo: deps

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../vmm/machine.h"
+#include "xics.h"
 
 typedef int64_t (*hcall_fn)(struct machine *m, int cpu, uint64_t *args);
 
@@ -57,9 +58,10 @@ static int64_t h_set_mode(struct machine *m, int cpu, uint64_t *args)
             return H_UNSUPPORTED_FLAG_START;
         return set_lpcr(m, cpu, LPCR_ILE, mflags ? LPCR_ILE : 0);
     }
-    /* AIL 1 is reserved and 2 is not offered by the ISA for guests: only 0 and 3. */
+    /* AIL 1 is reserved and 2 is not offered by the ISA for guests: only 0 and 3. (The
+     * answer is a constant: mflags is the guest's, and arithmetic on it could overflow.) */
     if (mflags != 0 && mflags != 3)
-        return H_UNSUPPORTED_FLAG_START - (int64_t)mflags;
+        return H_UNSUPPORTED_FLAG_START;
     return set_lpcr(m, cpu, LPCR_AIL, mflags << LPCR_AIL_SHIFT);
 }
 
@@ -135,6 +137,18 @@ static int64_t h_get_cpu_characteristics(struct machine *m, int cpu, uint64_t *a
     return H_SUCCESS;
 }
 
+/* The XICS presentation hcalls reach us only when KVM has no in-kernel XICS for this VM. */
+static int64_t xics_call(struct machine *m, int cpu, uint64_t nr, uint64_t *args)
+{
+    return m->xics ? xics_hcall(m->xics, cpu, nr, args) : H_FUNCTION;
+}
+static int64_t h_eoi(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_EOI, a); }
+static int64_t h_cppr(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_CPPR, a); }
+static int64_t h_ipi(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_IPI, a); }
+static int64_t h_ipoll(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_IPOLL, a); }
+static int64_t h_xirr(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_XIRR, a); }
+static int64_t h_xirr_x(struct machine *m, int cpu, uint64_t *a) { return xics_call(m, cpu, H_XIRR_X, a); }
+
 static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
 {
     return rtas_call(m, cpu, args[0]);
@@ -143,6 +157,12 @@ static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
 static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {
     [H_GET_TERM_CHAR / 4] = h_get_term_char,
     [H_PUT_TERM_CHAR / 4] = h_put_term_char,
+    [H_EOI / 4] = h_eoi,
+    [H_CPPR / 4] = h_cppr,
+    [H_IPI / 4] = h_ipi,
+    [H_IPOLL / 4] = h_ipoll,
+    [H_XIRR / 4] = h_xirr,
+    [H_XIRR_X / 4] = h_xirr_x,
     [H_GET_CPU_CHARACTERISTICS / 4] = h_get_cpu_characteristics,
     [H_SET_MODE / 4] = h_set_mode,
     [H_REGISTER_PROC_TBL / 4] = h_register_proc_tbl,

@@ -15,6 +15,12 @@ struct machine;
 /* Opcodes (Linux arch/powerpc/include/asm/hvcall.h). */
 #define H_GET_TERM_CHAR 0x54
 #define H_PUT_TERM_CHAR 0x58
+#define H_EOI 0x64
+#define H_CPPR 0x68
+#define H_IPI 0x6C
+#define H_IPOLL 0x70
+#define H_XIRR 0x74
+#define H_XIRR_X 0x2FC
 #define H_GET_CPU_CHARACTERISTICS 0x1C8
 #define H_SET_MODE 0x31C
 #define H_REGISTER_PROC_TBL 0x37C

@@ -51,6 +51,7 @@ enum minivmm_exit {
 
 enum minivmm_kvm_type { MINIVMM_KVM_AUTO, MINIVMM_KVM_HV, MINIVMM_KVM_PR };
 enum minivmm_mmu { MINIVMM_MMU_AUTO, MINIVMM_MMU_RADIX, MINIVMM_MMU_HASH };
+enum minivmm_irqchip { MINIVMM_IRQCHIP_AUTO, MINIVMM_IRQCHIP_KERNEL, MINIVMM_IRQCHIP_USER };
 
 #define MINIVMM_DISK_RO 0x1        /* read-only: the guest cannot write */
 #define MINIVMM_DISK_DIRECT 0x2    /* O_DIRECT (cache=none) */
@@ -79,6 +80,8 @@ MINIVMM_API int minivmm_set_memory(struct minivmm *vm, uint64_t bytes);
 MINIVMM_API int minivmm_set_vcpus(struct minivmm *vm, unsigned n);
 MINIVMM_API int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type);
 MINIVMM_API int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
+/* Where the XICS interrupt controller lives: KVM's when the host has one (auto), or minivmm's. */
+MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
 MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
 /* Console: input is read from in_fd, output written to out_fd (-1: none). */

@@ -139,6 +139,16 @@ int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu)
     return MINIVMM_OK;
 }
 
+int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where)
+{
+    CONFIGURABLE(vm);
+    if (where != MINIVMM_IRQCHIP_AUTO && where != MINIVMM_IRQCHIP_KERNEL && where != MINIVMM_IRQCHIP_USER)
+        return misuse(vm, "minivmm_set_irqchip: unknown value");
+    vm->cfg.irqchip = where == MINIVMM_IRQCHIP_USER ? IRQCHIP_USER
+                      : where == MINIVMM_IRQCHIP_KERNEL ? IRQCHIP_KERNEL : IRQCHIP_AUTO;
+    return MINIVMM_OK;
+}
+
 int minivmm_set_mem_path(struct minivmm *vm, const char *dir)
 {
     CONFIGURABLE(vm);

@@ -35,6 +35,8 @@ void cli_usage(FILE *f)
 "  -c, --cpus N          number of vCPUs (default 1)\n"
 "  -d, --disk SPEC       add a virtio-blk disk: PATH[,ro][,cache=writeback|none][,serial=S]\n"
 "                        (repeatable; raw images or block devices; the first is /dev/vda)\n"
+"      --irqchip WHERE   auto|kernel|user: the XICS interrupt controller in KVM or in\n"
+"                        minivmm (default auto: KVM's when the host has one)\n"
 "      --snapshot        every disk is a snapshot: guest writes are kept in memory and\n"
 "                        discarded at exit (also per disk: -d PATH,snapshot)\n"
 "      --mem-path DIR    back guest memory with hugepages from hugetlbfs mount DIR\n"
@@ -80,7 +82,7 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
-       OPT_CONSOLE, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
+       OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -95,6 +97,7 @@ static const struct option options[] = {
     {"reboot", no_argument, NULL, OPT_REBOOT},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
+    {"irqchip", required_argument, NULL, OPT_IRQCHIP},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"expect", required_argument, NULL, OPT_EXPECT},
@@ -193,6 +196,12 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
         }
         case OPT_NO_DEFAULT_FAIL: c->no_default_fail = true; break;
         case OPT_SNAPSHOT: snapshot = true; break;
+        case OPT_IRQCHIP:
+            if (strcmp(optarg, "auto") == 0) c->irqchip = IRQCHIP_AUTO;
+            else if (strcmp(optarg, "kernel") == 0) c->irqchip = IRQCHIP_KERNEL;
+            else if (strcmp(optarg, "user") == 0) c->irqchip = IRQCHIP_USER;
+            else return mvm_fail(e, MVM_E_INPUT, "--irqchip %s: use auto, kernel or user", optarg);
+            break;
         case OPT_NO_SECCOMP: c->seccomp = false; break;
         case OPT_LOG: c->log_path = optarg; break;
         case OPT_JSON: c->json_path = optarg; break;

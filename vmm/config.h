@@ -11,6 +11,7 @@
 enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
 enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
 enum console_req { CONSOLE_VTY, CONSOLE_VIRTIO };
+enum irqchip_req { IRQCHIP_AUTO, IRQCHIP_KERNEL, IRQCHIP_USER };
 
 #define VM_DEFAULT_MEM (512ULL << 20)
 #define VM_MIN_MEM (64ULL << 20)
@@ -37,6 +38,7 @@ struct vm_config {
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     bool escape;              /* Ctrl-A x on console_in quits */
     enum console_req console; /* where console_in goes (output of both reaches console_out) */
+    enum irqchip_req irqchip; /* XICS in KVM, in minivmm, or KVM's when it has one */
     struct disk_config disks[VM_MAX_DISKS];
     unsigned ndisks;
     /* Unattended runs. */

@@ -149,6 +149,12 @@ int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd)
     return ret(ioctl(vm_fd, KVM_IOEVENTFD, &io));
 }
 
+int kvm_interrupt(int vcpu_fd, uint32_t irq)
+{
+    struct kvm_interrupt i = {.irq = irq};
+    return ret(ioctl(vcpu_fd, KVM_INTERRUPT, &i));
+}
+
 int kvm_run(int vcpu_fd)
 {
     return ret(ioctl(vcpu_fd, KVM_RUN, 0));

@@ -32,6 +32,7 @@ int kvm_rtas_define_token(int vm_fd, const char *name, uint64_t token);
 int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc);
 int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l);
 int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd);
+int kvm_interrupt(int vcpu_fd, uint32_t irq);
 int kvm_run(int vcpu_fd);
 
 #endif

@@ -50,6 +50,9 @@ struct machine_ops {
     /* Sets the level of interrupt source `irq` (level-triggered sources follow it). Any
      * thread. Returns 0 or -errno. */
     int (*irq_set)(struct machine *m, uint32_t irq, int level);
+    /* Userspace XICS: raises (level 1) or lowers the external interrupt line of the vCPU
+     * whose id is `server`. Any thread. */
+    int (*cpu_irq)(struct machine *m, uint32_t server, int level);
     /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
      * request wins; `why` may be NULL. */
     void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);
@@ -63,6 +66,8 @@ struct machine {
     struct rtas rtas;
     struct bus bus;          /* MMIO: PCI BARs */
     struct pci_host *pci;    /* NULL: no PCI host bridge */
+    struct xics *xics;       /* NULL: KVM's in-kernel XICS does the interrupt controller */
+    uint32_t cpu_stride;     /* vCPU i has KVM id (and interrupt server) i * cpu_stride */
     const struct machine_ops *ops;
     void *backend;          /* the KVM layer's own state; opaque here */
     int log_fd;             /* diagnostics go here (-1: nowhere) */

@@ -30,6 +30,9 @@ static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
     TRY(minivmm_set_vcpus(vm, c->ncpus));
     TRY(minivmm_set_kvm_type(vm, kvm[c->kvm_type]));
     TRY(minivmm_set_mmu(vm, mmu[c->mmu]));
+    TRY(minivmm_set_irqchip(vm, c->irqchip == IRQCHIP_USER ? MINIVMM_IRQCHIP_USER
+                                : c->irqchip == IRQCHIP_KERNEL ? MINIVMM_IRQCHIP_KERNEL
+                                                               : MINIVMM_IRQCHIP_AUTO));
     if (c->mem_path)
         TRY(minivmm_set_mem_path(vm, c->mem_path));
     for (unsigned i = 0; i < c->ndisks; i++) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../devices/hcall.h"
+#include "../devices/xics.h"
 #include "vm_internal.h"
 
 #define MSR_SF (1ULL << 63)
@@ -348,8 +349,22 @@ static int op_cpu_characteristics(struct machine *m, uint64_t *character, uint64
 
 static int op_irq_set(struct machine *m, uint32_t irq, int level)
 {
+    if (m->xics) {
+        xics_set_level(m->xics, irq, level);
+        return 0;
+    }
     struct kvm_irq_level l = {.irq = irq, .level = level};
     return kvm_irq_line(vm_of(m)->vm_fd, &l);
+}
+
+/* KVM_INTERRUPT is one of the vCPU ioctls that may come from any thread: it queues the
+ * level and kicks the vCPU out of a wait (H_CEDE). */
+static int op_cpu_irq(struct machine *m, uint32_t server, int level)
+{
+    struct vcpu *c = cpu_by_id(vm_of(m), server);
+    if (!c)
+        return -ENOENT;
+    return kvm_interrupt(c->fd, level ? KVM_INTERRUPT_SET_LEVEL : KVM_INTERRUPT_UNSET);
 }
 
 static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
@@ -385,6 +400,7 @@ const struct machine_ops vm_machine_ops = {
     .stop_self = op_stop_self,
     .cpu_characteristics = op_cpu_characteristics,
     .irq_set = op_irq_set,
+    .cpu_irq = op_cpu_irq,
     .shutdown = op_shutdown,
 };
 

@@ -16,6 +16,7 @@
 
 #include "../devices/hcall.h"
 #include "../devices/virtio_pci.h"
+#include "../devices/xics.h"
 #include "../fdt/fdt.h"
 #include "loader.h"
 #include "sandbox.h"
@@ -311,15 +312,38 @@ static const struct rtas_service xics_rtas[] = {
     {"ibm,int-on", NULL, 1, 1},
 };
 
+/* The userspace XICS: interrupts are raised on the vCPUs with KVM_INTERRUPT levels, and the
+ * XICS hcalls (which KVM then leaves to us) and RTAS calls are served by devices/xics.c. */
+static int setup_user_xics(struct vm *vm, struct mvm_err *e)
+{
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_IRQ_LEVEL) <= 0 ||
+        kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_UNSET_IRQ) <= 0)
+        return mvm_fail(e, MVM_E_HOST, "this host's KVM can neither run an interrupt controller "
+                        "itself nor take interrupt levels from userspace");
+    if (xics_init(&vm->uxics, &vm->m, vm->cpus[vm->m.ncpus - 1].id + 1))
+        return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
+    vm->irqchip_name = "userspace XICS";
+    return 0;
+}
+
 static int setup_xics(struct vm *vm, struct mvm_err *e)
 {
-    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0)
-        return mvm_fail(e, MVM_E_HOST, "this host's KVM has no in-kernel XICS interrupt "
-                        "controller (KVM_CAP_IRQ_XICS), which minivmm needs");
+    enum irqchip_req want = vm->cfg.irqchip;
+    if (want == IRQCHIP_USER)
+        return setup_user_xics(vm, e);
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0) {
+        if (want == IRQCHIP_KERNEL)
+            return mvm_fail(e, MVM_E_HOST, "this host's KVM has no in-kernel XICS interrupt "
+                            "controller (KVM_CAP_IRQ_XICS); use --irqchip=user");
+        return setup_user_xics(vm, e);
+    }
     vm->xics_fd = kvm_create_device(vm->vm_fd, KVM_DEV_TYPE_XICS);
+    if (vm->xics_fd < 0 && want == IRQCHIP_AUTO)
+        return setup_user_xics(vm, e);
     if (vm->xics_fd < 0)
-        return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s",
+        return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s; use --irqchip=user",
                         strerror(-vm->xics_fd));
+    vm->irqchip_name = "in-kernel XICS";
     uint32_t nr_servers = vm->cpus[vm->m.ncpus - 1].id + 1;
     kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &nr_servers);
     for (unsigned i = 0; i < vm->m.ncpus; i++) {
@@ -377,6 +401,11 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
     }
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
         uint32_t irq = vm->phb.dev[i]->irq;
+        if (m->xics) {
+            if (xics_add_source(m->xics, irq))
+                return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u", irq);
+            continue;
+        }
         uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
                        ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
         int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
@@ -401,6 +430,7 @@ static int setup_vcpus(struct vm *vm, struct mvm_err *e)
      * spacing them by that stride gives each guest CPU a core of its own (POWER9: stride 1). */
     int smt = kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_SMT);
     uint32_t stride = smt > 0 ? (uint32_t)smt : 1;
+    vm->m.cpu_stride = stride;
     vm->cpus = calloc(n, sizeof(*vm->cpus));
     if (!vm->cpus)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
@@ -495,6 +525,8 @@ static void vm_free(struct vm *vm)
     }
     if (vm->xics_fd >= 0)
         close(vm->xics_fd);
+    if (vm->m.xics)
+        xics_destroy(vm->m.xics);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)
@@ -624,8 +656,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
                     m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
                     (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
     if (c->verbose)
-        machine_log(m, "interrupts: in-kernel XICS; %u virtio-blk disk(s)%s on the PCI host bridge",
-                    vm->ndisks, vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
+        machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
+                    vm->irqchip_name, vm->ndisks, vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
 
     if (c->dump_dtb) {
         r = write_file(c->dump_dtb, fdt, fdt_totalsize(fdt), e);

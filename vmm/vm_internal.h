@@ -10,6 +10,7 @@
 #include "kvm.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
+#include "../devices/xics.h"
 #include "console.h"
 #include "machine.h"
 #include "vm.h"
@@ -43,6 +44,8 @@ struct vm {
     struct virtio_blk *disks[VM_MAX_DISKS];
     unsigned ndisks;
     struct virtio_console *vcon;
+    struct xics uxics;          /* the userspace interrupt controller, when KVM's is not used */
+    const char *irqchip_name;
     struct console_sink sink;   /* every console's output passes through here */
     int log_fd;
     int tap[2];                 /* pipe: console output -> the output callback (console loop) */

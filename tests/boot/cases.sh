@@ -50,6 +50,13 @@ case_run no-kernel -m 512M
 case_run hash-on-nested -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --mmu=hash
 case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 
+# 5b. The userspace interrupt controller (the fallback for hosts without KVM's XICS): IPIs
+# for SMP and the disk's level interrupt, through minivmm's XICS.
+dd if=/dev/zero of="$T/xics.img" bs=1M count=8 2>/dev/null
+case_run irqchip-user -v -c 2 --irqchip=user -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+    -d "$T/xics.img" -a "console=hvc0 quiet minivmm.test=blk-write"
+rm -f "$T/xics.img"
+
 # 6. virtio-blk.
 . "$(dirname "$0")/cases-blk.sh"
 

@@ -82,6 +82,7 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of
     check hash-on-nested 2 "nested KVM-HV carries Radix guests only"
     check pr-unavailable 2 "KVM-PR"
 fi
+check irqchip-user 0 "interrupts: userspace XICS" "mode=blk-write cpus=2" "MINIVMM-BLK-WRITTEN"
 check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)"
 check blk-write-check 0 "pattern intact" "rest untouched"
 check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED"
