@@ -81,6 +81,7 @@ check no-kernel 1 "no kernel given"
 if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of every host
     check hash-on-nested 2 "nested KVM-HV carries Radix guests only"
     check pr-unavailable 2 "KVM-PR"
+    check blk-direct 1 "cache=none needs O_DIRECT"
 fi
 check irqchip-user 0 "interrupts: userspace XICS" "mode=blk-write cpus=2" "MINIVMM-BLK-WRITTEN"
 check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)"

@@ -282,4 +282,27 @@ static FZ_UNUSED unsigned fz_virtio_op(struct machine *m, struct pci_device *d, 
     }
 }
 
+/* The LLVMFuzzerInitialize every harness that prints needs: open /dev/null once. */
+#define FZ_DEFINE_INITIALIZE()                                  \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)           \
+    {                                                           \
+        (void)argc, (void)argv;                                 \
+        if (fz_null_fd() < 0)                                   \
+            abort();                                            \
+        return 0;                                               \
+    }
+
+/* A machine with one virtio-blk-like PCI device (config space and a BAR, no device model)
+ * and the RTAS PCI services registered. */
+static FZ_UNUSED struct machine *fz_machine_with_pci(uint64_t ram, const struct fz *mem,
+                                                    struct pci_device *dev)
+{
+    struct machine *m = fz_machine_new(ram, mem);
+    *dev = (struct pci_device){.ops = &fz_pci_ops};
+    if (pci_add_device(m->pci, &m->bus, dev, 0x1af4, 0x1042, 0x018000, 0x1af4, 2, 0x1000) ||
+        pci_register_rtas(m))
+        abort();
+    return m;
+}
+
 #endif

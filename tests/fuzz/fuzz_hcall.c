@@ -16,23 +16,14 @@ static const uint64_t opcodes[] = {
 };
 static const int mmu_rets[] = {0, -EINVAL, -ENODEV, -EIO};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    if (fz_null_fd() < 0)
-        abort();
-    return 0;
-}
+FZ_DEFINE_INITIALIZE()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz prog, mem;
     fz_split(data, size, &prog, &mem);
-    struct machine *m = fz_machine_new(RAM, &mem);
-    struct pci_device dev = {.ops = &fz_pci_ops};
-    if (pci_add_device(m->pci, &m->bus, &dev, 0x1af4, 0x1042, 0x018000, 0x1af4, 2, 0x1000) ||
-        pci_register_rtas(m))
-        abort();
+    struct pci_device dev;
+    struct machine *m = fz_machine_with_pci(RAM, &mem, &dev);
     m->radix = fz_u8(&prog) & 1;
 
     for (unsigned i = 0; i < MAX_CALLS && prog.n; i++) {

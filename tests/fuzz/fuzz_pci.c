@@ -15,13 +15,7 @@
 static const uint32_t cfg_lens[8] = {1, 2, 4, 4, 0, 3, 8, 2};
 static const uint32_t bus_lens[8] = {1, 2, 4, 8, 0, 3, 16, 4};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    if (fz_null_fd() < 0)
-        abort();
-    return 0;
-}
+FZ_DEFINE_INITIALIZE()
 
 /* A config-space offset: inside the 256 bytes, near a boundary, in the RTAS range, or anything. */
 static uint32_t cfg_off(uint8_t sel, struct fz *in)

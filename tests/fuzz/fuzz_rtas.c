@@ -11,23 +11,14 @@
 #define RAM 0x1000u
 #define MAX_CALLS 8
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    if (fz_null_fd() < 0)
-        abort();
-    return 0;
-}
+FZ_DEFINE_INITIALIZE()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz prog, mem;
     fz_split(data, size, &prog, &mem);
-    struct machine *m = fz_machine_new(RAM, &mem);
-    struct pci_device dev = {.ops = &fz_pci_ops};
-    if (pci_add_device(m->pci, &m->bus, &dev, 0x1af4, 0x1042, 0x018000, 0x1af4, 2, 0x1000) ||
-        pci_register_rtas(m))
-        abort();
+    struct pci_device dev;
+    struct machine *m = fz_machine_with_pci(RAM, &mem, &dev);
     static const uint8_t cap[8] = {0x09, 0, 8, 1};
     pci_add_capability(&dev, cap, sizeof(cap));
 

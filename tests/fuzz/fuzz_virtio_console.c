@@ -12,13 +12,7 @@
 #define RAM 0x10000u
 #define MAX_OPS 64
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    if (fz_null_fd() < 0)
-        abort();
-    return 0;
-}
+FZ_DEFINE_INITIALIZE()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
