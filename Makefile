@@ -163,6 +163,7 @@ check-boot: minivmm $(EXAMPLES)
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-api
 	$(MAKE) check-fuzz
 	$(MAKE) check-boot
 
@@ -175,6 +176,8 @@ clean:
 
 # libFuzzer targets for the guest-facing parsers (make fuzz; a short run is part of check).
 -include tests/fuzz/fuzz.mk
+# The public API's misuse checks, run on the target (under qemu-user off POWER).
+-include tests/api/api.mk
 
 # Keep objects when a test fails, and rebuild tests when a header they include changes.
 .SECONDARY:

@@ -64,14 +64,18 @@ void xics_set_level(struct xics *x, uint32_t irq, bool level)
     struct xics_source *s = find(x, irq);
     if (s) {
         s->level = level;
-        if (s->server < x->nservers) {
-            if (!level && s->presented && x->icp[s->server].xisr == irq) {
-                /* Lowered before the guest took it: withdraw it. */
-                x->icp[s->server].xisr = 0;
-                s->presented = false;
-            }
-            resend(x, s->server);
+        if (!level && s->presented) {
+            /* Lowered before the guest took it: withdraw it wherever it is pending (its
+             * server may have changed since it was presented). */
+            for (unsigned i = 0; i < x->nservers; i++)
+                if (x->icp[i].xisr == irq) {
+                    x->icp[i].xisr = 0;
+                    s->presented = false;
+                    resend(x, i);
+                }
         }
+        if (s->server < x->nservers)
+            resend(x, s->server);
     }
     pthread_mutex_unlock(&x->lock);
 }
@@ -121,6 +125,9 @@ int64_t xics_hcall(struct xics *x, int cpu_index, uint64_t nr, uint64_t *args)
         if (s)
             s->presented = false;   /* still asserted (level): offered again just below */
         resend(x, (unsigned)cpu);
+        /* Rerouted (ibm,set-xive) while in service: it is now due at its new server. */
+        if (s && s->server != (unsigned)cpu && s->server < x->nservers)
+            resend(x, s->server);
         break;
     }
     case H_CPPR:

@@ -52,18 +52,25 @@ static int misuse(struct minivmm *vm, const char *what)
             return misuse(vm, "the VM has already been started: configure before running"); \
     } while (0)
 
+/* Stores a copy of s in *slot, replacing (and freeing) the copy that was there. */
 static int keep(struct minivmm *vm, const char *s, const char **slot)
 {
-    if (!s) {
-        *slot = NULL;
-        return MINIVMM_OK;
-    }
-    if (vm->nstrings == sizeof(vm->strings) / sizeof(vm->strings[0]))
-        return misuse(vm, "too many strings given to this context");
-    char *copy = strdup(s);
-    if (!copy)
+    unsigned i = 0;
+    while (i < vm->nstrings && vm->strings[i] != *slot)
+        i++;
+    char *copy = NULL;
+    if (s && !(copy = strdup(s)))
         return MINIVMM_E_NOMEM;
-    vm->strings[vm->nstrings++] = copy;
+    if (i < vm->nstrings) {                 /* the slot held one of ours: reuse its place */
+        free(vm->strings[i]);
+        vm->strings[i] = copy;
+    } else if (copy) {
+        if (vm->nstrings == sizeof(vm->strings) / sizeof(vm->strings[0])) {
+            free(copy);
+            return misuse(vm, "too many strings given to this context");
+        }
+        vm->strings[vm->nstrings++] = copy;
+    }
     *slot = copy;
     return MINIVMM_OK;
 }
@@ -88,7 +95,7 @@ void minivmm_free(struct minivmm *vm)
         minivmm_wait(vm);
     }
     for (unsigned i = 0; i < vm->nstrings; i++)
-        free(vm->strings[i]);
+        free(vm->strings[i]);   /* free(NULL) for slots a setter cleared */
     pthread_mutex_destroy(&vm->lock);
     free(vm);
 }
@@ -441,6 +448,8 @@ int minivmm_write_json(const struct minivmm *vm, const char *path)
 {
     if (!vm || !path)
         return MINIVMM_E_MISUSE;
+    if (!vm->have_result && !vm->err.msg[0])
+        return MINIVMM_E_MISUSE;   /* nothing has happened yet to report */
     struct vm_result r;
     if (vm->have_result) {
         r = vm->result;

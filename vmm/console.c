@@ -145,7 +145,7 @@ int console_sink_write(struct console_sink *s, const uint8_t *buf, size_t len)
     if (s->tap_fd >= 0)
         console_write_all(s->tap_fd, buf, len, &s->aborted);
     /* Line by line, so that a failure can be reported with the line it is on. */
-    while (len > 0 && fire < 0) {
+    while (len > 0) {
         const uint8_t *nl = memchr(buf, '\n', len);
         size_t seg = nl ? (size_t)(nl - buf) + 1 : len;
         if (!s->matched && s->npat) {

@@ -21,6 +21,7 @@
 
 #define RAM (1u << 20)
 #define FAKE_MAX_IRQ 0x1100      /* covers the PCI INTx sources PCI_IRQ_BASE + slot */
+#define FAKE_MAX_SERVER 256      /* XICS_MAX_SERVERS */
 
 /* What the fake hypervisor operations were asked to do. */
 static struct {
@@ -32,6 +33,9 @@ static struct {
     int irq_calls;               /* irq_set calls, all sources */
     int irq_level[FAKE_MAX_IRQ]; /* last level set for each source below FAKE_MAX_IRQ */
     uint32_t irq_last;           /* source of the last irq_set call */
+    int cpu_irq_calls;           /* cpu_irq calls (userspace XICS), all servers */
+    int cpu_irq_level[FAKE_MAX_SERVER]; /* last level set for each server's line */
+    uint32_t cpu_irq_last;       /* server of the last cpu_irq call */
     enum mvm_status status;
     char why[512];
 } fake;
@@ -97,11 +101,21 @@ static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
     return 0;
 }
 
+/* Records the external interrupt line of each server; larger servers are only counted. */
+static int fake_cpu_irq(struct machine *mm, uint32_t server, int level)
+{
+    (void)mm;
+    fake.cpu_irq_calls++, fake.cpu_irq_last = server;
+    if (server < FAKE_MAX_SERVER)
+        fake.cpu_irq_level[server] = level;
+    return 0;
+}
+
 static const struct machine_ops fake_ops = {
     .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
-    .irq_set = fake_irq_set, .shutdown = fake_shutdown,
+    .irq_set = fake_irq_set, .cpu_irq = fake_cpu_irq, .shutdown = fake_shutdown,
 };
 
 static struct machine m;

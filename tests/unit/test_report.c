@@ -1,0 +1,227 @@
+/* The --json run summary (vmm/report.c): string escaping, the fields, the file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../vmm/err.h"
+#include "../../vmm/report.h"
+#include "../../vmm/vm.h"
+
+/* What fn wrote to a memory stream, NUL-terminated; the caller frees it. */
+static char *json_of(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    json_string(f, s);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+static void expect_json(const char *in, const char *want)
+{
+    char *got = json_of(in);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_json_string(void **state)
+{
+    (void)state;
+    expect_json("", "\"\"");
+    expect_json("plain text 123 ~", "\"plain text 123 ~\"");
+    expect_json("say \"hi\"", "\"say \\\"hi\\\"\"");
+    expect_json("C:\\path\\", "\"C:\\\\path\\\\\"");
+    expect_json("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
+    expect_json("\x01\x1b[0m\x1f", "\"\\u0001\\u001b[0m\\u001f\"");
+    expect_json("\x7f", "\"\\u007f\"");
+    expect_json("\x80\xff", "\"\\u0080\\u00ff\"");
+    expect_json("caf\xc3\xa9", "\"caf\\u00c3\\u00a9\"");   /* UTF-8, byte by byte */
+    expect_json("\b\f/", "\"\\u0008\\u000c/\"");
+}
+
+static void fill(struct vm_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->status = MVM_FAIL_PATTERN;
+    r->reason = "fail-pattern";
+    r->guest_exit_code = 42;
+    snprintf(r->message, sizeof(r->message), "the guest printed: \"oops\"\tat\x01 line");
+    snprintf(r->pattern, sizeof(r->pattern), "oops");
+    r->seconds_to_first_output = 0.12345;
+    r->seconds_to_exit = 2.5;
+    r->console_bytes = 12345678901ULL;
+    r->kvm = "HV";
+    r->mmu = "radix";
+    r->vcpus = 4;
+    r->memory_bytes = 2ULL << 30;
+    r->backing = "hugetlbfs";
+    r->backing_page_bytes = 2 << 20;
+    r->disks = 2;
+    r->console = "virtio";
+    r->kernel_big_endian = true;
+}
+
+static char *report_of(const struct vm_result *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    report_json(f, r);
+    assert_int_equal(fclose(f), 0);
+    assert_true(len > 0 && buf[len - 1] == '\n');
+    return buf;
+}
+
+static void has(const char *json, const char *field)
+{
+    if (!strstr(json, field))
+        fail_msg("missing %s in:\n%s", field, json);
+}
+
+static void test_report_fields(void **state)
+{
+    (void)state;
+    struct vm_result r;
+    fill(&r);
+    char *j = report_of(&r);
+    has(j, "\"exit_reason\": \"fail-pattern\",");
+    has(j, "\"exit_status\": 8,");
+    has(j, "\"guest_exit_code\": 42,");
+    has(j, "\"message\": \"the guest printed: \\\"oops\\\"\\tat\\u0001 line\",");
+    has(j, "\"pattern\": \"oops\",");
+    has(j, "\"seconds_to_first_output\": 0.123,");
+    has(j, "\"seconds_to_exit\": 2.500,");
+    has(j, "\"console_bytes\": 12345678901,");
+    has(j, "\"config\": {");
+    has(j, "\"kvm\": \"HV\",");
+    has(j, "\"mmu\": \"radix\",");
+    has(j, "\"vcpus\": 4,");
+    has(j, "\"memory_bytes\": 2147483648,");
+    has(j, "\"memory_backing\": \"hugetlbfs\",");
+    has(j, "\"backing_page_bytes\": 2097152,");
+    has(j, "\"disks\": 2,");
+    has(j, "\"console\": \"virtio\",");
+    has(j, "\"kernel_endian\": \"big\"\n");
+    assert_true(j[0] == '{');
+    assert_non_null(strstr(j, "}\n}\n"));
+    free(j);
+
+    /* the empty and unknown cases are null */
+    fill(&r);
+    r.status = MVM_OK;
+    r.reason = "poweroff";
+    r.guest_exit_code = -1;
+    r.message[0] = r.pattern[0] = '\0';
+    r.seconds_to_first_output = -1;
+    r.seconds_to_exit = 0;
+    r.kernel_big_endian = false;
+    j = report_of(&r);
+    has(j, "\"exit_status\": 0,");
+    has(j, "\"guest_exit_code\": null,");
+    has(j, "\"message\": null,");
+    has(j, "\"pattern\": null,");
+    has(j, "\"seconds_to_first_output\": null,");
+    has(j, "\"seconds_to_exit\": 0.000,");
+    has(j, "\"kernel_endian\": \"little\"");
+    free(j);
+
+    /* a run that failed before any VM existed: no configuration to report */
+    memset(&r, 0, sizeof(r));
+    r.status = MVM_E_INPUT;
+    r.reason = "input-error";
+    r.guest_exit_code = -1;
+    r.seconds_to_first_output = r.seconds_to_exit = -1;
+    j = report_of(&r);
+    has(j, "\"exit_reason\": \"input-error\",");
+    has(j, "\"seconds_to_exit\": null,");
+    has(j, "\"kvm\": null,");
+    has(j, "\"mmu\": null,");
+    has(j, "\"kernel_endian\": null\n");
+    free(j);
+    r.reason = NULL;
+    j = report_of(&r);
+    has(j, "\"exit_reason\": null,");
+    free(j);
+}
+
+static bool have_python3(void)
+{
+    return system("command -v python3 >/dev/null 2>&1") == 0;
+}
+
+static void validate(const char *path)
+{
+    if (!have_python3()) {
+        fprintf(stderr, "python3 not found: JSON validity not checked\n");
+        return;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s",
+             path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_report_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/minivmm-report-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct vm_result r;
+    fill(&r);
+    /* every byte a guest could put in a message */
+    for (int i = 0; i < 255; i++)
+        r.message[i] = (char)(i + 1);
+    r.message[255] = '\0';
+    struct mvm_err e = {0};
+    assert_int_equal(report_json_file(path, &r, &e), 0);
+    validate(path);
+    fill(&r);
+    r.guest_exit_code = -1;
+    r.message[0] = '\0';
+    r.seconds_to_first_output = -1;
+    r.kvm = NULL;                                   /* also the config-less form */
+    assert_int_equal(report_json_file(path, &r, &e), 0);   /* replaces the file */
+    validate(path);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "\"message\": null"));
+    assert_null(strstr(buf, "u0001"));              /* nothing left of the first report */
+    unlink(path);
+}
+
+static void test_report_file_error(void **state)
+{
+    (void)state;
+    struct vm_result r;
+    fill(&r);
+    struct mvm_err e = {0};
+    const char *bad = "/nonexistent-minivmm-dir/sub/report.json";
+    assert_int_equal(report_json_file(bad, &r, &e), -1);
+    assert_int_equal(e.status, MVM_E_INPUT);
+    assert_non_null(strstr(e.msg, bad));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_string), cmocka_unit_test(test_report_fields),
+        cmocka_unit_test(test_report_file), cmocka_unit_test(test_report_file_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
