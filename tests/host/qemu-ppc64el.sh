@@ -52,10 +52,9 @@ printf '%s\n' "${pkgs[@]}" | grep -qx 'libc6:ppc64el' || pkgs+=(libc6:ppc64el)
 debs=$base/debs
 mkdir -p "$debs"
 # (--print-uris leaves out what is already in the current directory: ask from an empty one.)
-empty=$(mktemp -d)
+empty=$(mktemp -d); trap 'rm -rf "$empty" "$base/stage" "$dir.new"' EXIT
 uris=$(cd "$empty" && apt-get download --print-uris -q "${pkgs[@]}") || die "apt-get cannot download ${pkgs[*]}"
-rmdir "$empty"
-files=($(printf '%s\n' "$uris" | awk '{print $2}'))
+mapfile -t files < <(printf '%s\n' "$uris" | awk '{print $2}')
 [ ${#files[@]} = ${#pkgs[@]} ] || die "apt-get named ${#files[@]} files for ${#pkgs[@]} packages"
 want=()
 for f in "${files[@]}"; do    # NAME_VERSION_ARCH.deb
@@ -64,7 +63,9 @@ for f in "${files[@]}"; do    # NAME_VERSION_ARCH.deb
 done
 if [ ${#want[@]} -gt 0 ]; then
     log "downloading ${#want[@]} of ${#pkgs[@]} packages (ppc64el and all) for qemu-system-ppc64"
-    (cd "$debs" && apt-get download -q "${want[@]}" >&2)
+    # As root, apt's _apt download user cannot write to a cache under /root: say it is root.
+    sandbox=(); [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
+    (cd "$debs" && apt-get download -q "${sandbox[@]}" "${want[@]}" >&2)
 fi
 for f in "$debs"/*.deb; do
     printf '%s\n' "${files[@]}" | grep -qxF "$(basename "$f")" || rm -f "$f"
