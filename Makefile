@@ -6,6 +6,7 @@
 #   make check-fuzz   each libFuzzer target for 15 s (make fuzz FUZZ_SECONDS=N for longer)
 #   make check        all of them (installs what it needs first)
 #   make demo         boot the default guest to a shell prompt and watch it power off
+#   make bench        minivmm against QEMU, side by side in the same emulated host
 #   make deps         install build/test dependencies (Debian packages, ppc64el libfdt)
 #   make lib          libminivmm.a, libminivmm.so and minivmm.pc (the embedding library)
 #   make install      PREFIX=/usr/local (and DESTDIR=) : binary, library, header, pkg-config
@@ -32,11 +33,19 @@ endif
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wwrite-strings -Wmissing-prototypes \
         -Wno-missing-field-initializers
-CFLAGS ?= -O2 -g
+# Release builds are small (unused sections dropped, symbols stripped); DEBUG=1 keeps
+# everything a debugger wants.
+ifeq ($(DEBUG),1)
+CFLAGS ?= -O1 -g
+STRIP_LDFLAGS :=
+else
+CFLAGS ?= -O2 -ffunction-sections -fdata-sections
+STRIP_LDFLAGS := -Wl,--gc-sections -s
+endif
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fstack-protector-strong -D_GNU_SOURCE \
               -DMINIVMM_VERSION='"$(VERSION)"' $(FDT_CFLAGS) -MMD -MP
 LDFLAGS ?=
-ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(LDFLAGS)
+ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(STRIP_LDFLAGS) $(LDFLAGS)
 
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
@@ -52,7 +61,7 @@ PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_bl
 OBJS := $(LIB_OBJS) $(B)/vmm/main.o
 EXAMPLES := build/examples/run-in-vm build/examples/vm-sequence
 
-.PHONY: all lib clean check check-unit check-boot demo deps install examples FORCE
+.PHONY: all lib clean check check-unit check-boot demo bench deps install examples FORCE
 all: minivmm
 
 check-fdt-lib:
@@ -170,6 +179,11 @@ check: deps
 demo: deps
 	$(MAKE) minivmm
 	bash tests/host/demo.sh
+
+# minivmm against QEMU in the same emulated host (ROUNDS=5 alternating rounds by default).
+bench: deps
+	$(MAKE) minivmm
+	bash tests/bench/run.sh
 
 clean:
 	rm -rf build minivmm libminivmm.a libminivmm.so minivmm.pc

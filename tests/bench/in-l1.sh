@@ -1,0 +1,73 @@
+#!/bin/sh
+# The benchmark proper, run where there is KVM for POWER (inside the emulated host, or on a
+# POWER host with QEMU_DIR pointing at a qemu-system-ppc64): minivmm and QEMU alternate, A B
+# A B, ROUNDS times, on the same guest kernel and initramfs. Prints one BENCH line per run;
+# tests/bench/run.sh turns them into medians and ratios. Times come from /proc/uptime (10 ms).
+ROUNDS=${ROUNDS:-5}
+QEMU=${QEMU_DIR:-/qemu}/qemu-system-ppc64
+T=${TMPDIR:-/tmp}/bench.$$
+mkdir -p "$T"
+MEM_MB=512
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for run()
+    vmm=$1 mode=$2 disk=$3
+    args="console=hvc0 quiet minivmm.test=$mode"
+    case $vmm in
+    minivmm) set -- "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$args"
+             [ -n "$disk" ] && set -- "$@" -d "$disk" ;;
+    qemu-*)  machine=pseries,ic-mode=xics
+             [ "$vmm" = qemu-vof ] && machine=pseries,x-vof=on,ic-mode=xics
+             set -- "$QEMU" -M "$machine" -accel kvm -cpu host -m ${MEM_MB}M -smp 1 -nographic \
+                 -nodefaults -serial none -chardev stdio,id=con -device spapr-vty,chardev=con \
+                 -no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$args"
+             [ -n "$disk" ] && set -- "$@" -drive "file=$disk,if=none,id=d0,format=raw,cache=writeback" \
+                 -device virtio-blk-pci,drive=d0 ;;
+    esac
+    "$@" </dev/null > "$T/out" 2>&1 &
+}
+
+# Resident memory of the VMM that is not guest RAM: the Rss of every mapping smaller than the
+# guest's memory (the guest RAM mapping is the one that size or larger).
+overhead_kb() {
+    awk -v ram=$((MEM_MB * 1024)) '/^Size:/ { size = $2 } /^Rss:/ { if (size < ram) t += $2 }
+        END { print t + 0 }' "/proc/$1/smaps" 2>/dev/null
+}
+
+run() {   # run VMM MODE ROUND [DISK]
+    vmm=$1 mode=$2 round=$3 disk=${4:-}
+    t0=$(now)
+    vmm_cmd "$vmm" "$mode" "$disk"
+    pid=$!
+    up=none rss=none
+    while kill -0 $pid 2>/dev/null; do
+        if [ "$up" = none ] && grep -q MINIVMM-GUEST-UP "$T/out"; then
+            up=$(since "$t0")
+            rss=$(overhead_kb $pid)
+        fi
+        sleep 0.02
+        awk -v t="$(since "$t0")" 'BEGIN { exit !(t > 300) }' && kill -9 $pid
+    done
+    wait $pid
+    st=$?
+    exit_s=$(since "$t0")
+    [ "$up" = none ] && grep -q MINIVMM-GUEST-UP "$T/out" && up=$exit_s
+    line="BENCH vmm=$vmm mode=$mode round=$round status=$st marker_s=$up exit_s=$exit_s rss_kb=$rss"
+    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON)' | sed 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
+    echo "$line $io"
+    [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
+}
+
+echo "BENCH-INFO minivmm_bytes=$(wc -c < "$MINIVMM") qemu_kb=$(du -sk "${QEMU_DIR:-/qemu}" | cut -f1) rounds=$ROUNDS"
+for r in $(seq "$ROUNDS"); do
+    for vmm in minivmm qemu-vof qemu-slof; do
+        run $vmm marker "$r"
+    done
+    for vmm in minivmm qemu-vof; do
+        dd if=/dev/zero of="$T/disk.img" bs=1M count=40 2>/dev/null
+        run $vmm bench "$r" "$T/disk.img"
+    done
+done
+rm -rf "$T"
+echo "BENCH-DONE"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make bench: minivmm against QEMU (Debian's ppc64el build, -accel kvm -M pseries) in the same
+# emulated POWER host, in the same run, alternating. Prints a table of medians and ratios and
+# writes build/bench/results.csv (every run) and build/bench/summary.csv (the table).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/host/common.sh"
+out=$top/build/bench
+mkdir -p "$out"
+log=$out/bench.log
+export ROUNDS=${ROUNDS:-5}
+
+start=$(date +%s)
+case "$(uname -m)" in
+ppc64le|ppc64)
+    [ -n "${QEMU_DIR:-}" ] || die "on a POWER host set QEMU_DIR to a directory holding qemu-system-ppc64"
+    kdir=$(bash "$top/tests/host/fetch-kernel.sh")
+    initrd=$out/guest.cpio.gz
+    MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
+    MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd sh "$here/in-l1.sh" > "$log" 2>&1
+    ;;
+*)
+    # The script reads ROUNDS from the L1's environment: pass it inside the script.
+    script=$(mktemp); trap 'rm -f "$script"' EXIT
+    { echo "ROUNDS=$ROUNDS"; cat "$here/in-l1.sh"; } > "$script"
+    bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
+    ;;
+esac
+grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
+
+tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
+# One CSV row per run.
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s"
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
+                v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"];
+         delete v }' "$out/runs.txt"; } > "$out/results.csv"
+
+median() {   # median VMM MODE COLUMN
+    awk -F, -v vmm="$1" -v mode="$2" -v col="$3" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        $1 == vmm && $2 == mode && $4 == 0 && $c != "" && $c != "none" { x[n++] = $c }
+        END { if (!n) { print "-"; exit }
+              for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+              print (n % 2) ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2 }' "$out/results.csv"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+info=$(tr -d '\r' < "$log" | grep '^BENCH-INFO' | head -n1)
+mv_bytes=$(sed -n 's/.*minivmm_bytes=\([0-9]*\).*/\1/p' <<< "$info")
+q_kb=$(sed -n 's/.*qemu_kb=\([0-9]*\).*/\1/p' <<< "$info")
+mb=$((1024 * 1024))
+
+m_up=$(median minivmm marker marker_s) v_up=$(median qemu-vof marker marker_s) s_up=$(median qemu-slof marker marker_s)
+m_ex=$(median minivmm marker exit_s) v_ex=$(median qemu-vof marker exit_s) s_ex=$(median qemu-slof marker exit_s)
+m_rss=$(median minivmm bench rss_kb) v_rss=$(median qemu-vof bench rss_kb)
+m_w=$(median minivmm bench write_s) v_w=$(median qemu-vof bench write_s)
+m_r=$(median minivmm bench read_s) v_r=$(median qemu-vof bench read_s)
+m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
+tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0) print "-"; else printf "%.1f", amount / s }'; }
+
+{
+echo "metric,minivmm,qemu_vof,qemu_slof,minivmm_over_vof,minivmm_over_slof"
+echo "start_to_marker_s,$m_up,$v_up,$s_up,$(ratio "$m_up" "$v_up"),$(ratio "$m_up" "$s_up")"
+echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(ratio "$m_ex" "$v_ex"),$(ratio "$m_ex" "$s_ex")"
+echo "vmm_memory_kib,$m_rss,$v_rss,,$(ratio "$m_rss" "$v_rss"),"
+echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q_kb"),"
+echo "blk_write_mib_s,$(tput "$m_w" 32),$(tput "$v_w" 32),,$(ratio "$(tput "$m_w" 32)" "$(tput "$v_w" 32)"),"
+echo "blk_read_mib_s,$(tput "$m_r" 32),$(tput "$v_r" 32),,$(ratio "$(tput "$m_r" 32)" "$(tput "$v_r" 32)"),"
+echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(ratio "$(tput "$m_c" 64)" "$(tput "$v_c" 64)"),"
+} > "$out/summary.csv"
+
+echo "minivmm vs QEMU $( ( [ -x "$(command -v qemu-system-ppc64)" ] && qemu-system-ppc64 --version | head -n1 ) || echo) in the same"
+echo "emulated POWER9 host, same run, $ROUNDS alternating rounds, medians. Absolute times inside"
+echo "an emulated host mean little; compare the ratios. ($(( $(date +%s) - start )) s in all)"
+echo
+awk -F, '{ printf "%-18s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' "$out/summary.csv"
+echo
+echo "vmm_memory_kib: resident memory of the VMM process outside guest RAM, at the guest's"
+echo "/init marker. on_disk_kib: the static minivmm binary vs QEMU's binary, libraries and"
+echo "firmware. Every run: $out/results.csv; this table: $out/summary.csv"
