@@ -80,13 +80,25 @@ static int map_hugetlbfs(struct guest_mem *m, uint64_t size, const char *dir, st
         return mvm_fail(e, MVM_E_INPUT,
                         "guest memory (%llu MiB) is not a multiple of the %llu KiB hugepages of %s",
                         (unsigned long long)(size >> 20), (unsigned long long)(page >> 10), dir);
-    /* f_bavail counts free hugepages on hugetlbfs: check up front, because a shortage would
-     * otherwise surface as SIGBUS the first time the guest touches the missing page. */
-    if (fs.f_blocks != 0 && (uint64_t)fs.f_bavail < size / page)
+    /* Check for enough free hugepages up front: a shortage would otherwise surface as a
+     * failed mapping (or SIGBUS) with no hint of the fix. A mount with a size= limit reports
+     * its free pages in statfs; without one, the pool's count is in sysfs. */
+    uint64_t free_pages = (uint64_t)fs.f_bavail;
+    if (fs.f_blocks == 0) {
+        char sys[96];
+        snprintf(sys, sizeof(sys), "/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
+                 (unsigned long long)(page >> 10));
+        FILE *f = fopen(sys, "r");
+        unsigned long long n;
+        free_pages = f && fscanf(f, "%llu", &n) == 1 ? n : UINT64_MAX;
+        if (f)
+            fclose(f);
+    }
+    if (free_pages < size / page)
         return mvm_fail(e, MVM_E_HOST,
                         "%s has %llu free %llu KiB hugepages but the guest needs %llu; "
                         "raise vm.nr_hugepages (sysctl vm.nr_hugepages=%llu)", dir,
-                        (unsigned long long)fs.f_bavail, (unsigned long long)(page >> 10),
+                        (unsigned long long)free_pages, (unsigned long long)(page >> 10),
                         (unsigned long long)(size / page),
                         (unsigned long long)(size / page + 16));
 

@@ -66,6 +66,9 @@ rm -f "$T/xics.img"
 # 6c. The embedding library and snapshot disks.
 . "$(dirname "$0")/cases-lib.sh"
 
+# 6d. Bad input and faults while running.
+. "$(dirname "$0")/cases-bad.sh"
+
 # 7. The virtio console: guest output arrives, and host input typed after the guest's prompt
 # reaches it (as a person would type; without multiport the guest driver drops input that
 # arrives before its tty is open, so the answer waits for the guest's line).

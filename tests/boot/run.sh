@@ -27,7 +27,8 @@ ppc64le|ppc64)
 *)
     # The L1 gets the cases (cases.sh finds cases-blk.sh beside itself) and the images.
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
-              $here/cases-lib.sh=cases-lib.sh $top/build/examples/run-in-vm=bin/run-in-vm \
+              $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
+              $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
               $images/data.ext4=images/data.ext4 \
               $images/root.ext4=images/root.ext4" \
@@ -106,6 +107,21 @@ check lib-run-in-vm 3 "hello-from-the-sandbox"
 check lib-sequence 0 "vm-sequence: 3 runs, nothing left behind"
 check snapshot 0 "MINIVMM-BLK-WRITTEN"
 check snapshot-check 0 "image unchanged"
+check bad-memory-zero 1 "too little memory"
+check bad-cpus-many 1 "the number of vCPUs must be 1 to 256"
+check bad-initrd-too-big 1 "does not fit below"
+check bad-mem-path-not-hugetlbfs 1 "is not a hugetlbfs mount"
+check bad-mem-path-odd-size 1 "is not a multiple of the 2048 KiB hugepages"
+check bad-mem-path-no-pages 2 "has 0 free 2048 KiB hugepages but the guest needs 256" \
+    "sysctl vm.nr_hugepages="
+check hugetlbfs-boot 0 "512 MiB hugetlbfs memory" "MINIVMM-GUEST-UP mode=marker"
+check slow-stdout 0 "flood lines: 5000 last: FLOOD-LINE-5000" "flood complete"
+check sigterm 6 "stopped by signal"
+if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then
+    check disk-full 0 "MINIVMM-BLK-WRITE-FAILED" "MINIVMM-GUEST-POWEROFF"
+    check no-dev-kvm 2 "/dev/kvm does not exist" "modprobe kvm-hv"
+    check no-kvm-module 2 "neither kvm-hv nor kvm-pr is loaded"
+fi
 check virtio-console 0 "MINIVMM-VCON-OUT over virtio" "MINIVMM-VCON-IN [hello-from-host]" \
     "a virtio console"
 check dump-dtb 0 "--- END DTB"

@@ -1,0 +1,68 @@
+# Bad input and faults while running (sourced by cases.sh; same conventions). The catalogue
+# with the expected behaviour of each is tests/boot/bad-input.md.
+GK=$GUEST_KERNEL GI=$GUEST_INITRD
+
+# Sizes and counts.
+case_run bad-memory-zero -k "$GK" -m 0
+case_run bad-cpus-many -k "$GK" -c 300
+head -c 83886080 /dev/zero > "$T/big-initrd"
+case_run bad-initrd-too-big -k "$GK" -i "$T/big-initrd" -m 64M
+rm -f "$T/big-initrd"
+
+# Hugepage backing: not hugetlbfs; not a multiple of the hugepage size; no free hugepages;
+# then a real boot on hugepages.
+case_run bad-mem-path-not-hugetlbfs -k "$GK" --mem-path "$T"
+mkdir -p "$T/huge"
+if mount -t hugetlbfs hugetlbfs "$T/huge" 2>/dev/null; then
+    echo 0 > /proc/sys/vm/nr_hugepages
+    case_run bad-mem-path-odd-size -k "$GK" -i "$GI" -m 513M --mem-path "$T/huge"
+    case_run bad-mem-path-no-pages -k "$GK" -i "$GI" -m 512M --mem-path "$T/huge"
+    echo 300 > /proc/sys/vm/nr_hugepages
+    case_run hugetlbfs-boot -v -k "$GK" -i "$GI" -m 512M --mem-path "$T/huge" \
+        -a "console=hvc0 quiet minivmm.test=marker"
+    echo 0 > /proc/sys/vm/nr_hugepages
+    umount "$T/huge"
+fi
+
+# Faults while running.
+# A guest that writes its console faster than stdout drains loses nothing.
+echo "=== CASE slow-stdout"
+timeout "$LIMIT" "$MINIVMM" -k "$GK" -i "$GI" -a "console=hvc0 quiet minivmm.test=flood" \
+    </dev/null 2>&1 | { sleep 5; cat; } > "$T/flood.out"
+st=$?
+echo "flood lines: $(grep -c '^FLOOD-LINE-' "$T/flood.out") last: $(grep '^FLOOD-LINE-' "$T/flood.out" | tail -n1 | tr -d '\r')"
+grep -q MINIVMM-FLOOD-END "$T/flood.out" && echo "flood complete"
+echo "=== RESULT slow-stdout status=$st"
+
+# SIGTERM stops the run cleanly, with its status.
+echo "=== CASE sigterm"
+timeout "$LIMIT" "$MINIVMM" -k "$GK" -i "$GI" -a "console=hvc0 quiet minivmm.test=hang" \
+    </dev/null > "$T/term.out" 2>&1 &
+pid=$!
+for i in $(seq 600); do grep -q MINIVMM-HANG "$T/term.out" && break; sleep 0.2; done
+kill -TERM $pid 2>/dev/null
+for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+# busybox timeout forwards the signal; its status is minivmm's.
+wait $pid
+st=$?
+tail -n 2 "$T/term.out"
+echo "=== RESULT sigterm status=$st"
+
+if [ -n "${IN_EMULATED_HOST:-}" ]; then
+    # The disk's backing store fails (a full file system): the guest sees an I/O error,
+    # minivmm keeps running and the guest powers off normally.
+    mkdir -p "$T/tiny"
+    mount -t tmpfs -o size=256k tmpfs "$T/tiny"
+    truncate -s 8M "$T/tiny/disk.img" 2>/dev/null || dd if=/dev/zero of="$T/tiny/disk.img" bs=1 count=0 seek=8388608 2>/dev/null
+    case_run disk-full -k "$GK" -i "$GI" -d "$T/tiny/disk.img" \
+        -a "console=hvc0 quiet minivmm.test=blk-write"
+    umount "$T/tiny"
+
+    # No /dev/kvm, then no KVM module: refused with the fix, not a cryptic errno.
+    mv /dev/kvm /dev/kvm.hidden
+    case_run no-dev-kvm -k "$GK" -i "$GI"
+    mv /dev/kvm.hidden /dev/kvm
+    rmmod kvm_hv
+    case_run no-kvm-module -k "$GK" -i "$GI"
+    insmod /lib/kvm-hv.ko
+fi
