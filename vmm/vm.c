@@ -4,23 +4,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libfdt.h>
 
 #include "../devices/hcall.h"
-#include "../devices/virtio_pci.h"
-#include "../devices/xics.h"
 #include "../fdt/fdt.h"
 #include "loader.h"
 #include "sandbox.h"
-#include "term.h"
 #include "vm_internal.h"
 
 #define MiB (1ULL << 20)
@@ -301,123 +296,6 @@ static int plan_mmu(struct vm *vm, struct mmu_plan *p, struct mvm_err *e)
     return 0;
 }
 
-/* ---- in-kernel interrupt controller ---- */
-
-/* The XICS RTAS calls are performed inside KVM once their tokens are defined; they sit in our
- * registry (so the device tree lists them) with no userspace handler. */
-static const struct rtas_service xics_rtas[] = {
-    {"ibm,set-xive", NULL, 3, 1},
-    {"ibm,get-xive", NULL, 1, 3},
-    {"ibm,int-off", NULL, 1, 1},
-    {"ibm,int-on", NULL, 1, 1},
-};
-
-/* The userspace XICS: interrupts are raised on the vCPUs with KVM_INTERRUPT levels, and the
- * XICS hcalls (which KVM then leaves to us) and RTAS calls are served by devices/xics.c. */
-static int setup_user_xics(struct vm *vm, struct mvm_err *e)
-{
-    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_IRQ_LEVEL) <= 0 ||
-        kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_UNSET_IRQ) <= 0)
-        return mvm_fail(e, MVM_E_HOST, "this host's KVM can neither run an interrupt controller "
-                        "itself nor take interrupt levels from userspace");
-    if (xics_init(&vm->uxics, &vm->m, vm->cpus[vm->m.ncpus - 1].id + 1))
-        return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
-    vm->irqchip_name = "userspace XICS";
-    return 0;
-}
-
-static int setup_xics(struct vm *vm, struct mvm_err *e)
-{
-    enum irqchip_req want = vm->cfg.irqchip;
-    if (want == IRQCHIP_USER)
-        return setup_user_xics(vm, e);
-    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0) {
-        if (want == IRQCHIP_KERNEL)
-            return mvm_fail(e, MVM_E_HOST, "this host's KVM has no in-kernel XICS interrupt "
-                            "controller (KVM_CAP_IRQ_XICS); use --irqchip=user");
-        return setup_user_xics(vm, e);
-    }
-    vm->xics_fd = kvm_create_device(vm->vm_fd, KVM_DEV_TYPE_XICS);
-    if (vm->xics_fd < 0 && want == IRQCHIP_AUTO)
-        return setup_user_xics(vm, e);
-    if (vm->xics_fd < 0)
-        return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s; use --irqchip=user",
-                        strerror(-vm->xics_fd));
-    vm->irqchip_name = "in-kernel XICS";
-    uint32_t nr_servers = vm->cpus[vm->m.ncpus - 1].id + 1;
-    kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &nr_servers);
-    for (unsigned i = 0; i < vm->m.ncpus; i++) {
-        int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_IRQ_XICS, (uint64_t)vm->xics_fd,
-                               vm->cpus[i].id);
-        if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot connect vCPU %u to the XICS: %s", i,
-                            strerror(-r));
-    }
-    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++) {
-        int token = rtas_register(&vm->m.rtas, &xics_rtas[i]);
-        int r = token < 0 ? -ENOSPC : kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, token);
-        if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", xics_rtas[i].name,
-                            strerror(-r));
-    }
-    return 0;
-}
-
-/* Lets KVM turn the guest's queue-notify writes straight into the device's eventfd
- * (ioeventfd): no exit to userspace, no vCPU thread involved. Where KVM cannot, the MMIO
- * exit path delivers the same notification, only slower. */
-static void wire_notifications(struct vm *vm, struct virtio_dev *v)
-{
-    if (!v->ops->queue_eventfd || kvm_check_ext(vm->vm_fd, KVM_CAP_IOEVENTFD) <= 0)
-        return;
-    for (uint16_t q = 0; q < v->ops->num_queues; q++) {
-        int fd = v->ops->queue_eventfd(v, q);
-        if (fd >= 0 && kvm_ioeventfd(vm->vm_fd, virtio_pci_notify_addr(v, q), 2, fd) != 0 &&
-            vm->cfg.verbose)
-            machine_log(&vm->m, "ioeventfd unavailable; queue notifications take MMIO exits");
-    }
-}
-
-/* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
- * XICS source for its INTA (created in KVM's XICS masked; the guest routes and unmasks it). */
-static int setup_devices(struct vm *vm, struct mvm_err *e)
-{
-    struct machine *m = &vm->m;
-    if (vm->cfg.ndisks == 0 && vm->cfg.console != CONSOLE_VIRTIO)
-        return 0;
-    m->pci = &vm->phb;
-    if (pci_register_rtas(m))
-        return mvm_fail(e, MVM_E_VMM, "RTAS table full");
-    for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-        if (virtio_blk_create(&vm->disks[i], m, &vm->cfg.disks[i], e))
-            return -1;
-        vm->ndisks++;
-    }
-    if (vm->cfg.console == CONSOLE_VIRTIO) {
-        if (virtio_console_create(&vm->vcon, m, vm->cfg.console_out, e))
-            return -1;
-        m->virtio_port = virtio_console_port(vm->vcon);
-        m->virtio_port->sink = &vm->sink;
-    }
-    for (unsigned i = 0; i < vm->phb.ndev; i++) {
-        uint32_t irq = vm->phb.dev[i]->irq;
-        if (m->xics) {
-            if (xics_add_source(m->xics, irq))
-                return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u", irq);
-            continue;
-        }
-        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
-                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
-        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
-        if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
-                            strerror(-r));
-    }
-    for (unsigned i = 0; i < vm->ndisks; i++)
-        wire_notifications(vm, virtio_blk_dev(vm->disks[i]));
-    return 0;
-}
-
 static int setup_vcpus(struct vm *vm, struct mvm_err *e)
 {
     unsigned n = vm->m.ncpus;
@@ -693,151 +571,6 @@ fail:
     file_map_close(&ifile);
     vm_free(vm);
     return -1;
-}
-
-void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why)
-{
-    vm->m.ops->shutdown(&vm->m, status, why);
-}
-
-/* Hands what the tap pipe holds to the embedding program's output callback. */
-static void deliver_output(struct vm *vm)
-{
-    uint8_t buf[4096];
-    ssize_t n;
-    while (vm->tap[0] >= 0 && (n = read(vm->tap[0], buf, sizeof(buf))) > 0)
-        vm->cfg.output_cb(vm->cfg.output_opaque, buf, (size_t)n);
-}
-
-/* Serves the console until the run ends: host input goes to the vty ring (when it has room),
- * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
-static void console_loop(struct vm *vm)
-{
-    int in = vm->cfg.console_in;
-    bool esc = false;
-    struct vty *target = vm->vcon ? virtio_console_port(vm->vcon) : &vm->m.vty;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t deadline_ms = vm->cfg.timeout_s
-        ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)vm->cfg.timeout_s * 1000
-        : -1;
-    for (;;) {
-        struct pollfd p[4] = {
-            {.fd = vm->wake_fd, .events = POLLIN},
-            {.fd = vm->cfg.stop_fd, .events = POLLIN},
-            {.fd = -1, .events = POLLIN},
-            {.fd = vm->tap[0], .events = POLLIN},
-        };
-        size_t room = vty_input_room(target);
-        /* Two bytes of room at least: the escape filter may emit one byte more than it
-         * reads (a Ctrl-A held over from the previous read). */
-        if (in >= 0 && room >= 2)
-            p[2].fd = in;
-        /* A full input ring is drained by the guest, not by an event we can wait on. */
-        int timeout = (in >= 0 && room < 2) ? 20 : -1;
-        if (deadline_ms >= 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-            if (left <= 0) {
-                char why[96];
-                snprintf(why, sizeof(why), "the guest was still running after %u s (--timeout)",
-                         vm->cfg.timeout_s);
-                vm_request_stop(vm, MVM_TIMEOUT, why);
-                break;
-            }
-            if (timeout < 0 || left < timeout)
-                timeout = (int)(left < INT32_MAX ? left : INT32_MAX);
-        }
-        int r = poll(p, 4, timeout);
-        if (r < 0 && errno != EINTR) {
-            vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
-            break;
-        }
-        if (p[3].revents)
-            deliver_output(vm);
-        if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST))
-            break;
-        if (p[1].revents)
-            vm_request_stop(vm, MVM_STOPPED, "stopped by signal");
-        if (p[2].revents) {
-            uint8_t buf[VTY_IN_SIZE], out[VTY_IN_SIZE + 1];
-            ssize_t n = read(in, buf, room - 1);
-            if (n <= 0) {
-                if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                    in = -1;   /* end of input: the guest just gets no more */
-                continue;
-            }
-            size_t len = (size_t)n;
-            const uint8_t *src = buf;
-            if (vm->cfg.escape) {
-                bool quit;
-                len = term_escape_filter(&esc, buf, len, out, &quit);
-                src = out;
-                if (quit)
-                    vm_request_stop(vm, MVM_STOPPED, "stopped from the console (Ctrl-A x)");
-            }
-            vty_push_input(target, src, len);
-            if (vm->vcon)
-                virtio_console_flush_input(vm->vcon);
-        }
-    }
-}
-
-static void record_result(struct vm *vm);
-
-enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
-{
-    if (vm->cfg.seccomp && sandbox_prepare() != 0)
-        return mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler"), MVM_E_VMM;
-    for (unsigned i = 0; i < vm->ndisks; i++)
-        if (virtio_blk_start(vm->disks[i], e))
-            return e->status;
-    if (vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e))
-        return e->status;
-    console_loop(vm);
-    vcpus_join(vm);
-    deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
-    if (vm->status != MVM_OK && vm->why[0])
-        mvm_fail(e, vm->status, "%s", vm->why);
-    e->status = vm->status;
-    record_result(vm);
-    return vm->status;
-}
-
-static const char *reason_of(const struct vm *vm)
-{
-    switch (vm->status) {
-    case MVM_OK: return vm->result.pattern[0] ? "pattern" : "poweroff";
-    case MVM_REBOOT: return "reboot";
-    case MVM_PANIC: return "panic";
-    case MVM_TIMEOUT: return "timeout";
-    case MVM_FAIL_PATTERN: return "fail-pattern";
-    case MVM_STOPPED: return "stopped";
-    default: return "vmm-error";
-    }
-}
-
-static void record_result(struct vm *vm)
-{
-    struct vm_result *r = &vm->result;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t end = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-    pthread_mutex_lock(&vm->sink.lock);
-    r->guest_exit_code = vm->sink.exit_code;
-    r->console_bytes = vm->sink.bytes;
-    r->seconds_to_first_output = vm->sink.first_output_ns
-        ? (double)(vm->sink.first_output_ns - vm->sink.start_ns) / 1e9 : -1;
-    r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
-    pthread_mutex_unlock(&vm->sink.lock);
-    r->status = vm->status;
-    r->reason = reason_of(vm);
-    snprintf(r->message, sizeof(r->message), "%s", vm->why);
-}
-
-void vm_get_result(const struct vm *vm, struct vm_result *r)
-{
-    *r = vm->result;
 }
 
 void vm_destroy(struct vm *vm)

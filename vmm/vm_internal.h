@@ -67,6 +67,10 @@ static inline struct vm *vm_of(struct machine *m)
     return (struct vm *)m;
 }
 
+/* board.c: the interrupt controller (KVM's or minivmm's) and the devices. */
+int setup_xics(struct vm *vm, struct mvm_err *e);
+int setup_devices(struct vm *vm, struct mvm_err *e);
+
 /* vcpu.c */
 extern const struct machine_ops vm_machine_ops;
 int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, struct mvm_err *e);

@@ -1,0 +1,125 @@
+/* The machine's interrupt controller and devices: KVM's XICS or minivmm's, and the virtio
+ * devices behind the PCI host bridge with their interrupt sources and notifications. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../devices/virtio_pci.h"
+#include "../devices/xics.h"
+#include "vm_internal.h"
+
+/* The XICS RTAS calls are performed inside KVM once their tokens are defined; they sit in our
+ * registry (so the device tree lists them) with no userspace handler. */
+static const struct rtas_service xics_rtas[] = {
+    {"ibm,set-xive", NULL, 3, 1},
+    {"ibm,get-xive", NULL, 1, 3},
+    {"ibm,int-off", NULL, 1, 1},
+    {"ibm,int-on", NULL, 1, 1},
+};
+
+/* The userspace XICS: interrupts are raised on the vCPUs with KVM_INTERRUPT levels, and the
+ * XICS hcalls (which KVM then leaves to us) and RTAS calls are served by devices/xics.c. */
+static int setup_user_xics(struct vm *vm, struct mvm_err *e)
+{
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_IRQ_LEVEL) <= 0 ||
+        kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_UNSET_IRQ) <= 0)
+        return mvm_fail(e, MVM_E_HOST, "this host's KVM can neither run an interrupt controller "
+                        "itself nor take interrupt levels from userspace");
+    if (xics_init(&vm->uxics, &vm->m, vm->cpus[vm->m.ncpus - 1].id + 1))
+        return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
+    vm->irqchip_name = "userspace XICS";
+    return 0;
+}
+
+int setup_xics(struct vm *vm, struct mvm_err *e)
+{
+    enum irqchip_req want = vm->cfg.irqchip;
+    if (want == IRQCHIP_USER)
+        return setup_user_xics(vm, e);
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0) {
+        if (want == IRQCHIP_KERNEL)
+            return mvm_fail(e, MVM_E_HOST, "this host's KVM has no in-kernel XICS interrupt "
+                            "controller (KVM_CAP_IRQ_XICS); use --irqchip=user");
+        return setup_user_xics(vm, e);
+    }
+    vm->xics_fd = kvm_create_device(vm->vm_fd, KVM_DEV_TYPE_XICS);
+    if (vm->xics_fd < 0 && want == IRQCHIP_AUTO)
+        return setup_user_xics(vm, e);
+    if (vm->xics_fd < 0)
+        return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s; use --irqchip=user",
+                        strerror(-vm->xics_fd));
+    vm->irqchip_name = "in-kernel XICS";
+    uint32_t nr_servers = vm->cpus[vm->m.ncpus - 1].id + 1;
+    kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &nr_servers);
+    for (unsigned i = 0; i < vm->m.ncpus; i++) {
+        int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_IRQ_XICS, (uint64_t)vm->xics_fd,
+                               vm->cpus[i].id);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot connect vCPU %u to the XICS: %s", i,
+                            strerror(-r));
+    }
+    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++) {
+        int token = rtas_register(&vm->m.rtas, &xics_rtas[i]);
+        int r = token < 0 ? -ENOSPC : kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, token);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", xics_rtas[i].name,
+                            strerror(-r));
+    }
+    return 0;
+}
+
+/* Lets KVM turn the guest's queue-notify writes straight into the device's eventfd
+ * (ioeventfd): no exit to userspace, no vCPU thread involved. Where KVM cannot, the MMIO
+ * exit path delivers the same notification, only slower. */
+static void wire_notifications(struct vm *vm, struct virtio_dev *v)
+{
+    if (!v->ops->queue_eventfd || kvm_check_ext(vm->vm_fd, KVM_CAP_IOEVENTFD) <= 0)
+        return;
+    for (uint16_t q = 0; q < v->ops->num_queues; q++) {
+        int fd = v->ops->queue_eventfd(v, q);
+        if (fd >= 0 && kvm_ioeventfd(vm->vm_fd, virtio_pci_notify_addr(v, q), 2, fd) != 0 &&
+            vm->cfg.verbose)
+            machine_log(&vm->m, "ioeventfd unavailable; queue notifications take MMIO exits");
+    }
+}
+
+/* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
+ * XICS source for its INTA (created in KVM's XICS masked; the guest routes and unmasks it). */
+int setup_devices(struct vm *vm, struct mvm_err *e)
+{
+    struct machine *m = &vm->m;
+    if (vm->cfg.ndisks == 0 && vm->cfg.console != CONSOLE_VIRTIO)
+        return 0;
+    m->pci = &vm->phb;
+    if (pci_register_rtas(m))
+        return mvm_fail(e, MVM_E_VMM, "RTAS table full");
+    for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+        if (virtio_blk_create(&vm->disks[i], m, &vm->cfg.disks[i], e))
+            return -1;
+        vm->ndisks++;
+    }
+    if (vm->cfg.console == CONSOLE_VIRTIO) {
+        if (virtio_console_create(&vm->vcon, m, vm->cfg.console_out, e))
+            return -1;
+        m->virtio_port = virtio_console_port(vm->vcon);
+        m->virtio_port->sink = &vm->sink;
+    }
+    for (unsigned i = 0; i < vm->phb.ndev; i++) {
+        uint32_t irq = vm->phb.dev[i]->irq;
+        if (m->xics) {
+            if (xics_add_source(m->xics, irq))
+                return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u", irq);
+            continue;
+        }
+        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
+                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
+        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
+                            strerror(-r));
+    }
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        wire_notifications(vm, virtio_blk_dev(vm->disks[i]));
+    return 0;
+}
+

@@ -1,0 +1,158 @@
+/* Running a VM: the console loop on the calling thread (host input, stop requests, the
+ * timeout, the output callback), the end of the run and its result. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "term.h"
+#include "vm_internal.h"
+
+void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why)
+{
+    vm->m.ops->shutdown(&vm->m, status, why);
+}
+
+/* Hands what the tap pipe holds to the embedding program's output callback. */
+static void deliver_output(struct vm *vm)
+{
+    uint8_t buf[4096];
+    ssize_t n;
+    while (vm->tap[0] >= 0 && (n = read(vm->tap[0], buf, sizeof(buf))) > 0)
+        vm->cfg.output_cb(vm->cfg.output_opaque, buf, (size_t)n);
+}
+
+/* Serves the console until the run ends: host input goes to the vty ring (when it has room),
+ * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
+static void console_loop(struct vm *vm)
+{
+    int in = vm->cfg.console_in;
+    bool esc = false;
+    struct vty *target = vm->vcon ? virtio_console_port(vm->vcon) : &vm->m.vty;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline_ms = vm->cfg.timeout_s
+        ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)vm->cfg.timeout_s * 1000
+        : -1;
+    for (;;) {
+        struct pollfd p[4] = {
+            {.fd = vm->wake_fd, .events = POLLIN},
+            {.fd = vm->cfg.stop_fd, .events = POLLIN},
+            {.fd = -1, .events = POLLIN},
+            {.fd = vm->tap[0], .events = POLLIN},
+        };
+        size_t room = vty_input_room(target);
+        /* Two bytes of room at least: the escape filter may emit one byte more than it
+         * reads (a Ctrl-A held over from the previous read). */
+        if (in >= 0 && room >= 2)
+            p[2].fd = in;
+        /* A full input ring is drained by the guest, not by an event we can wait on. */
+        int timeout = (in >= 0 && room < 2) ? 20 : -1;
+        if (deadline_ms >= 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t left = deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+            if (left <= 0) {
+                char why[96];
+                snprintf(why, sizeof(why), "the guest was still running after %u s (--timeout)",
+                         vm->cfg.timeout_s);
+                vm_request_stop(vm, MVM_TIMEOUT, why);
+                break;
+            }
+            if (timeout < 0 || left < timeout)
+                timeout = (int)(left < INT32_MAX ? left : INT32_MAX);
+        }
+        int r = poll(p, 4, timeout);
+        if (r < 0 && errno != EINTR) {
+            vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
+            break;
+        }
+        if (p[3].revents)
+            deliver_output(vm);
+        if (__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST))
+            break;
+        if (p[1].revents)
+            vm_request_stop(vm, MVM_STOPPED, "stopped by signal");
+        if (p[2].revents) {
+            uint8_t buf[VTY_IN_SIZE], out[VTY_IN_SIZE + 1];
+            ssize_t n = read(in, buf, room - 1);
+            if (n <= 0) {
+                if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                    in = -1;   /* end of input: the guest just gets no more */
+                continue;
+            }
+            size_t len = (size_t)n;
+            const uint8_t *src = buf;
+            if (vm->cfg.escape) {
+                bool quit;
+                len = term_escape_filter(&esc, buf, len, out, &quit);
+                src = out;
+                if (quit)
+                    vm_request_stop(vm, MVM_STOPPED, "stopped from the console (Ctrl-A x)");
+            }
+            vty_push_input(target, src, len);
+            if (vm->vcon)
+                virtio_console_flush_input(vm->vcon);
+        }
+    }
+}
+
+static void record_result(struct vm *vm);
+
+enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
+{
+    if (vm->cfg.seccomp && sandbox_prepare() != 0)
+        return mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler"), MVM_E_VMM;
+    for (unsigned i = 0; i < vm->ndisks; i++)
+        if (virtio_blk_start(vm->disks[i], e))
+            return e->status;
+    if (vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e))
+        return e->status;
+    console_loop(vm);
+    vcpus_join(vm);
+    deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
+    if (vm->status != MVM_OK && vm->why[0])
+        mvm_fail(e, vm->status, "%s", vm->why);
+    e->status = vm->status;
+    record_result(vm);
+    return vm->status;
+}
+
+static const char *reason_of(const struct vm *vm)
+{
+    switch (vm->status) {
+    case MVM_OK: return vm->result.pattern[0] ? "pattern" : "poweroff";
+    case MVM_REBOOT: return "reboot";
+    case MVM_PANIC: return "panic";
+    case MVM_TIMEOUT: return "timeout";
+    case MVM_FAIL_PATTERN: return "fail-pattern";
+    case MVM_STOPPED: return "stopped";
+    default: return "vmm-error";
+    }
+}
+
+static void record_result(struct vm *vm)
+{
+    struct vm_result *r = &vm->result;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t end = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+    pthread_mutex_lock(&vm->sink.lock);
+    r->guest_exit_code = vm->sink.exit_code;
+    r->console_bytes = vm->sink.bytes;
+    r->seconds_to_first_output = vm->sink.first_output_ns
+        ? (double)(vm->sink.first_output_ns - vm->sink.start_ns) / 1e9 : -1;
+    r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
+    pthread_mutex_unlock(&vm->sink.lock);
+    r->status = vm->status;
+    r->reason = reason_of(vm);
+    snprintf(r->message, sizeof(r->message), "%s", vm->why);
+}
+
+void vm_get_result(const struct vm *vm, struct vm_result *r)
+{
+    *r = vm->result;
+}
+
