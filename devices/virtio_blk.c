@@ -227,7 +227,7 @@ unsigned virtio_blk_process(struct virtio_blk *b)
     unsigned done = 0;
     bool notify = false;
     pthread_mutex_lock(&b->io_lock);
-    for (;;) {
+    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
         pthread_mutex_lock(&v->lock);
         int r = virtio_pop_locked(v, 0, &b->chain);
         pthread_mutex_unlock(&v->lock);

@@ -12,7 +12,9 @@
 struct virtio_console {
     struct virtio_dev vdev;      /* first: the transport hands us back this pointer */
     struct vty port;             /* output fd and the pending-input ring */
-    struct virtq_chain chain;    /* scratch, used under vdev.lock */
+    struct virtq_chain rx;       /* scratch for host input (console-loop thread) */
+    pthread_mutex_t tx_lock;     /* one guest-output drainer at a time, in order */
+    struct virtq_chain tx;       /* scratch for guest output (under tx_lock) */
 };
 
 static struct virtio_console *con_of(struct virtio_dev *v)
@@ -27,14 +29,14 @@ void virtio_console_flush_input(struct virtio_console *c)
     bool notify = false;
     pthread_mutex_lock(&v->lock);
     while (vty_input_room(&c->port) < VTY_IN_SIZE) {
-        int r = virtio_pop_locked(v, RXQ, &c->chain);
+        int r = virtio_pop_locked(v, RXQ, &c->rx);
         if (r <= 0)
             break;
         uint8_t buf[VTY_IN_SIZE];
-        uint64_t room = c->chain.in_len < sizeof(buf) ? c->chain.in_len : sizeof(buf);
+        uint64_t room = c->rx.in_len < sizeof(buf) ? c->rx.in_len : sizeof(buf);
         size_t n = vty_read(&c->port, buf, (size_t)room);
-        uint32_t done = (uint32_t)virtq_write_in(&c->chain, 0, buf, n);
-        virtq_push(&v->vq[RXQ], &v->m->mem, c->chain.head, done);
+        uint32_t done = (uint32_t)virtq_write_in(&c->rx, 0, buf, n);
+        virtq_push(&v->vq[RXQ], &v->m->mem, c->rx.head, done);
         notify |= virtq_should_notify(&v->vq[RXQ], &v->m->mem);
     }
     pthread_mutex_unlock(&v->lock);
@@ -42,21 +44,29 @@ void virtio_console_flush_input(struct virtio_console *c)
         virtio_interrupt(v, VIRTIO_ISR_QUEUE);
 }
 
+/* The output is written without the transport lock held: a slow stdout must not stop the
+ * console loop (which takes that lock to hand over input) from seeing a timeout or a signal. */
 static void drain_output(struct virtio_console *c)
 {
     struct virtio_dev *v = &c->vdev;
     bool notify = false;
-    pthread_mutex_lock(&v->lock);
+    pthread_mutex_lock(&c->tx_lock);
     for (;;) {
-        int r = virtio_pop_locked(v, TXQ, &c->chain);
+        pthread_mutex_lock(&v->lock);
+        int r = virtio_pop_locked(v, TXQ, &c->tx);
+        pthread_mutex_unlock(&v->lock);
         if (r <= 0)
             break;
-        for (unsigned i = 0; i < c->chain.n_out; i++)
-            vty_write(&c->port, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
-        virtq_push(&v->vq[TXQ], &v->m->mem, c->chain.head, 0);
-        notify |= virtq_should_notify(&v->vq[TXQ], &v->m->mem);
+        for (unsigned i = 0; i < c->tx.n_out; i++)
+            vty_write(&c->port, c->tx.iov[i].iov_base, c->tx.iov[i].iov_len);
+        pthread_mutex_lock(&v->lock);
+        if (v->vq[TXQ].ready) {   /* not reset meanwhile */
+            virtq_push(&v->vq[TXQ], &v->m->mem, c->tx.head, 0);
+            notify |= virtq_should_notify(&v->vq[TXQ], &v->m->mem);
+        }
+        pthread_mutex_unlock(&v->lock);
     }
-    pthread_mutex_unlock(&v->lock);
+    pthread_mutex_unlock(&c->tx_lock);
     if (notify)
         virtio_interrupt(v, VIRTIO_ISR_QUEUE);
 }
@@ -71,7 +81,10 @@ static void con_notify(struct virtio_dev *v, uint16_t q)
 
 static void con_reset(struct virtio_dev *v)
 {
-    (void)v;   /* all work happens under vdev.lock, which the transport's reset held */
+    /* Wait for output in hand to be written; the queues are already not ready. */
+    struct virtio_console *c = con_of(v);
+    pthread_mutex_lock(&c->tx_lock);
+    pthread_mutex_unlock(&c->tx_lock);
 }
 
 static void con_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len)
@@ -99,8 +112,10 @@ int virtio_console_create(struct virtio_console **out, struct machine *m, int ou
     if (!c)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     vty_init(&c->port, out_fd);
+    pthread_mutex_init(&c->tx_lock, NULL);
     int r = virtio_pci_init(&c->vdev, m, &console_ops);
     if (r) {
+        pthread_mutex_destroy(&c->tx_lock);
         vty_destroy(&c->port);
         free(c);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the virtio console: no free PCI slot");
@@ -114,6 +129,7 @@ void virtio_console_destroy(struct virtio_console *c)
     if (!c)
         return;
     virtio_pci_destroy(&c->vdev);
+    pthread_mutex_destroy(&c->tx_lock);
     vty_destroy(&c->port);
     free(c);
 }

@@ -9,7 +9,9 @@
  *
  * A context describes one VM and runs it once. Functions return MINIVMM_OK (0) or a negative
  * minivmm_error; minivmm_error_message() says what went wrong, in one sentence that names the
- * fix. The library never exits the process and never prints: output goes where you point it.
+ * fix. The library never prints, and never exits the process except in one case: a sandboxed
+ * VMM thread breaking its seccomp filter (see minivmm_set_seccomp). Output goes where you
+ * point it.
  * There is no global state: contexts are independent, and after minivmm_free() nothing is
  * left behind (memory, file descriptors, threads).
  *

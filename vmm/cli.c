@@ -25,7 +25,7 @@ void cli_usage(FILE *f)
 {
     fputs(
 "Usage: minivmm -k VMLINUX [options]\n"
-"Boots a pseries Linux guest on KVM (HV or PR) straight from a flattened device tree.\n"
+"Boots a pseries Linux guest on KVM-HV straight from a flattened device tree.\n"
 "\n"
 "Guest:\n"
 "  -k, --kernel FILE     ELF vmlinux to boot (ppc64le or ppc64)\n"

@@ -52,7 +52,8 @@ struct vm_config {
     bool quiet;               /* guest output not on console_out */
     const char *json_path;    /* the front end writes the run's summary here */
     bool seccomp;             /* filter the VMM's guest-facing threads (vCPUs, disk I/O) */
-    /* Every byte of guest console output, for an embedding program (called on vCPU threads). */
+    /* Every byte of guest console output, for an embedding program (called on the thread
+     * that runs vm_run, fed by a pipe; never on a sandboxed thread). */
     void (*output_cb)(void *opaque, const uint8_t *buf, size_t len);
     void *output_opaque;
 };

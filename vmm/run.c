@@ -103,16 +103,21 @@ static void record_result(struct vm *vm);
 
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 {
+    int r = 0;
     if (vm->cfg.seccomp && sandbox_prepare() != 0)
-        return mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler"), MVM_E_VMM;
-    for (unsigned i = 0; i < vm->ndisks; i++)
-        if (virtio_blk_start(vm->disks[i], e))
-            return e->status;
-    if (vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e))
-        return e->status;
-    console_loop(vm);
-    vcpus_join(vm);
-    deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
+        r = mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler");
+    for (unsigned i = 0; i < vm->ndisks && !r; i++)
+        r = virtio_blk_start(vm->disks[i], e);
+    if (!r)
+        r = vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e);
+    if (r) {
+        /* A run that could not start ends like any other: one status, one result. */
+        vm->m.ops->shutdown(&vm->m, MVM_E_VMM, e->msg);
+    } else {
+        console_loop(vm);
+        vcpus_join(vm);
+        deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
+    }
     if (vm->status != MVM_OK && vm->why[0])
         mvm_fail(e, vm->status, "%s", vm->why);
     e->status = vm->status;

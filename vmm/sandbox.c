@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,9 +20,16 @@
 #define AUDIT_ARCH_SELF AUDIT_ARCH_PPC64
 #endif
 
-/* Everything the vCPU loop, the console paths and the disk I/O loop do after set-up. */
+/* The ioctls these threads make (checked by request number, so that, say, TIOCSTI on the
+ * user's terminal or creating KVM objects stays out of reach). */
+static const unsigned long allowed_ioctls[] = {
+    KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_ONE_REG, KVM_SET_ONE_REG,   /* vCPU loop */
+    KVM_IRQ_LINE, KVM_INTERRUPT,                   /* interrupts, from disk threads too */
+    KVM_PPC_CONFIGURE_V3_MMU, KVM_PPC_GET_CPU_CHAR,   /* hcalls */
+};
+
+/* Everything else the vCPU loop, the console paths and the disk I/O loop do after set-up. */
 static const int allowed[] = {
-    SYS_ioctl,            /* KVM_RUN, registers, KVM_IRQ_LINE, CONFIGURE_V3_MMU */
     SYS_read, SYS_write,  /* console, eventfds, log */
     SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,   /* disk images */
     SYS_fdatasync, SYS_fsync,                            /* VIRTIO_BLK_T_FLUSH */
@@ -56,10 +65,19 @@ int sandbox_prepare(void)
     return sigaction(SIGSYS, &sa, NULL) == 0 ? 0 : -errno;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG1_LO (offsetof(struct seccomp_data, args) + 8)
+#define ARG1_HI (offsetof(struct seccomp_data, args) + 12)
+#else
+#define ARG1_LO (offsetof(struct seccomp_data, args) + 12)
+#define ARG1_HI (offsetof(struct seccomp_data, args) + 8)
+#endif
+
 int sandbox_enter_thread(void)
 {
-    enum { N = sizeof(allowed) / sizeof(allowed[0]) };
-    struct sock_filter f[4 + 2 * N + 1];
+    enum { N = sizeof(allowed) / sizeof(allowed[0]),
+           NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]) };
+    struct sock_filter f[4 + 2 * N + 1 + 5 + 2 * NI + 1];
     unsigned i = 0;
     /* Wrong architecture (a 32-bit syscall entry): kill. */
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -68,6 +86,18 @@ int sandbox_enter_thread(void)
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (unsigned k = 0; k < N; k++) {
         f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[k], 0, 1);
+        f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    }
+    /* ioctl: only the requests listed (the request's upper half must be zero). */
+    f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 1, 0);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_HI);
+    f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LO);
+    for (unsigned k = 0; k < NI; k++) {
+        f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                              (uint32_t)allowed_ioctls[k], 0, 1);
         f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     }
     /* Anything else: SIGSYS, reported by on_sigsys. */

@@ -102,6 +102,14 @@ static int exit_hcall(struct vcpu *c)
     pthread_mutex_lock(&c->vm->lock);
     bool stopping = c->state == CPU_STOPPING;   /* RTAS stop-self */
     pthread_mutex_unlock(&c->vm->lock);
+    if (stopping) {
+        /* KVM writes an hcall's results into r3-r12 on the next KVM_RUN: let it do so now
+         * (immediate_exit returns before entering the guest), or it would overwrite the
+         * registers start-cpu gives this vCPU when it is started again. */
+        __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        kvm_run(c->fd);
+        __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    }
     return stopping;
 }
 

@@ -78,7 +78,8 @@ static void on_console_match(void *opaque, enum console_pattern_kind kind, const
     else
         snprintf(why, sizeof(why), "the console showed \"%s\"", pattern);
     pthread_mutex_lock(&vm->lock);
-    snprintf(vm->result.pattern, sizeof(vm->result.pattern), "%s", pattern);
+    if (!vm->stopping)   /* a run that is already ending keeps the reason it has */
+        snprintf(vm->result.pattern, sizeof(vm->result.pattern), "%s", pattern);
     pthread_mutex_unlock(&vm->lock);
     enum mvm_status st = kind == PATTERN_EXPECT ? MVM_OK
                          : kind == PATTERN_PANIC ? MVM_PANIC : MVM_FAIL_PATTERN;

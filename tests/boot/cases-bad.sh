@@ -55,8 +55,25 @@ if [ -n "${IN_EMULATED_HOST:-}" ]; then
     mount -t tmpfs -o size=256k tmpfs "$T/tiny"
     truncate -s 8M "$T/tiny/disk.img" 2>/dev/null || dd if=/dev/zero of="$T/tiny/disk.img" bs=1 count=0 seek=8388608 2>/dev/null
     case_run disk-full -k "$GK" -i "$GI" -d "$T/tiny/disk.img" \
-        -a "console=hvc0 quiet minivmm.test=blk-write"
+        -a "console=hvc0 quiet minivmm.test=blk-fault"
+    echo "=== CASE disk-full-check"
+    [ "$(head -c 65536 "$T/tiny/disk.img" | md5sum)" = \
+      "$(yes MINIVMM-FLUSHED | head -c 65536 | md5sum)" ] && echo "flushed data intact"
+    echo "=== RESULT disk-full-check status=0"
     umount "$T/tiny"
+
+    # Not root: /dev/kvm refused with the fix; an image it may not read, likewise. (busybox su
+    # needs the user in /etc/passwd, which the emulated host's initramfs lacks.)
+    grep -q '^nobody:' /etc/passwd 2>/dev/null ||
+        echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> /etc/passwd
+    cp "$GK" "$T/vmlinux.pub" && chmod 644 "$T/vmlinux.pub" && chmod 755 "$T"
+    case_cmd kvm-permission su -s /bin/sh nobody -c "$MINIVMM -k $T/vmlinux.pub"
+    dd if=/dev/zero of="$T/secret.img" bs=1M count=1 2>/dev/null
+    chmod 600 "$T/secret.img"
+    chmod 666 /dev/kvm
+    case_cmd disk-permission su -s /bin/sh nobody -c "$MINIVMM -k $T/vmlinux.pub -d $T/secret.img"
+    chmod 600 /dev/kvm
+    rm -f "$T/vmlinux.pub" "$T/secret.img"
 
     # No /dev/kvm, then no KVM module: refused with the fix, not a cryptic errno.
     mv /dev/kvm /dev/kvm.hidden

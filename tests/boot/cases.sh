@@ -7,12 +7,13 @@ T=${TMPDIR:-/tmp}/minivmm-cases.$$
 mkdir -p "$T"
 LIMIT=${CASE_TIMEOUT:-600}
 
-case_run() {   # case_run NAME minivmm-args...
+case_cmd() {   # case_cmd NAME command...
     name=$1; shift
     echo "=== CASE $name"
-    timeout "$LIMIT" "$MINIVMM" "$@" </dev/null 2>&1
+    timeout "$LIMIT" "$@" </dev/null 2>&1
     echo "=== RESULT $name status=$?"
 }
+case_run() { name=$1; shift; case_cmd "$name" "$MINIVMM" "$@"; }   # case_run NAME minivmm-args...
 
 # 1. The foundation: Debian's kernel boots under KVM-HV, Radix, 2 vCPUs, and powers off.
 case_run boot-smp -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -m 512M \

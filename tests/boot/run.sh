@@ -118,7 +118,10 @@ check hugetlbfs-boot 0 "512 MiB hugetlbfs memory" "MINIVMM-GUEST-UP mode=marker"
 check slow-stdout 0 "flood lines: 5000 last: FLOOD-LINE-5000" "flood complete"
 check sigterm 6 "stopped by signal"
 if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then
-    check disk-full 0 "MINIVMM-BLK-WRITE-FAILED" "MINIVMM-GUEST-POWEROFF"
+    check disk-full 0 "MINIVMM-BLK-FIRST-OK" "MINIVMM-BLK-SECOND-FAILED" "MINIVMM-GUEST-POWEROFF"
+    check disk-full-check 0 "flushed data intact"
+    check kvm-permission 2 "permission denied opening /dev/kvm" "usermod -aG kvm"
+    check disk-permission 1 "Permission denied" "cannot open disk"
     check no-dev-kvm 2 "/dev/kvm does not exist" "modprobe kvm-hv"
     check no-kvm-module 2 "neither kvm-hv nor kvm-pr is loaded"
 fi

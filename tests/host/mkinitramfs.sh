@@ -12,6 +12,8 @@ kdir=$(bash "$(dirname "$0")/fetch-kernel.sh")
 
 root=$(mktemp -d); trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib,etc}
+chmod 755 "$root"            # mktemp -d made it 0700: it becomes /, which everyone must enter
+chmod 1777 "$root/tmp"
 cp "$kdir/busybox" "$root/bin/busybox"
 for applet in sh ash cat echo mount umount mkdir ls grep sed awk poweroff reboot insmod \
               sleep uname dmesg setsid cttyhack head tail wc cut tr rm cp mv ps kill test [ \
