@@ -458,8 +458,7 @@ int minivmm_write_json(const struct minivmm *vm, const char *path)
         r.status = vm->err.status;
         r.guest_exit_code = -1;
         r.seconds_to_first_output = -1;
-        r.reason = vm->err.status == MVM_E_INPUT ? "input-error"
-                   : vm->err.status == MVM_E_HOST ? "host-error" : "vmm-error";
+        r.reason = report_reason(vm->err.status, false, false);
         snprintf(r.message, sizeof(r.message), "%s", vm->err.msg);
     }
     struct mvm_err e = {0};

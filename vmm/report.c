@@ -4,6 +4,21 @@
 #include <inttypes.h>
 #include <string.h>
 
+const char *report_reason(enum mvm_status status, bool pattern_matched, bool started)
+{
+    switch (status) {
+    case MVM_OK: return pattern_matched ? "pattern" : "poweroff";
+    case MVM_REBOOT: return "reboot";
+    case MVM_PANIC: return "panic";
+    case MVM_TIMEOUT: return "timeout";
+    case MVM_FAIL_PATTERN: return "fail-pattern";
+    case MVM_STOPPED: return "stopped";
+    case MVM_E_INPUT: return started ? "vmm-error" : "input-error";
+    case MVM_E_HOST: return started ? "vmm-error" : "host-error";
+    default: return "vmm-error";
+    }
+}
+
 void json_string(FILE *f, const char *s)
 {
     fputc('"', f);

@@ -2,11 +2,17 @@
 #ifndef MINIVMM_REPORT_H
 #define MINIVMM_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "err.h"
 #include "vm.h"
+
+/* The exit_reason of a run that ended with `status`: pattern_matched tells a power-off from
+ * an --expect success; started tells a failure to start (input/host/vmm error) from a
+ * failure while running. The one place these names are decided. */
+const char *report_reason(enum mvm_status status, bool pattern_matched, bool started);
 
 /* Writes s as a JSON string (quotes included), escaping what JSON requires and any byte that
  * is not printable ASCII as \u00XX, so the output is valid whatever the guest printed. */

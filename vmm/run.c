@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "sandbox.h"
 #include "term.h"
 #include "vm_internal.h"
@@ -125,19 +126,6 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
     return vm->status;
 }
 
-static const char *reason_of(const struct vm *vm)
-{
-    switch (vm->status) {
-    case MVM_OK: return vm->result.pattern[0] ? "pattern" : "poweroff";
-    case MVM_REBOOT: return "reboot";
-    case MVM_PANIC: return "panic";
-    case MVM_TIMEOUT: return "timeout";
-    case MVM_FAIL_PATTERN: return "fail-pattern";
-    case MVM_STOPPED: return "stopped";
-    default: return "vmm-error";
-    }
-}
-
 static void record_result(struct vm *vm)
 {
     struct vm_result *r = &vm->result;
@@ -152,7 +140,7 @@ static void record_result(struct vm *vm)
     r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
     pthread_mutex_unlock(&vm->sink.lock);
     r->status = vm->status;
-    r->reason = reason_of(vm);
+    r->reason = report_reason(vm->status, r->pattern[0] != '\0', true);
     snprintf(r->message, sizeof(r->message), "%s", vm->why);
 }
 
