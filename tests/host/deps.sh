@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing minivmm needs, once, from Debian's archive:
-# the ppc64le cross compiler, QEMU's POWER system emulator (the emulated POWER host),
-# dtc, cpio, cmocka and libfdt for native unit tests, and a ppc64el libfdt unpacked into a
+# the ppc64le cross compiler, QEMU's POWER system emulator (the emulated POWER host) and its
+# user-mode emulator (runs the API checks off POWER), dtc, cpio, e2fsprogs (test images),
+# cmocka and libfdt for native unit tests, clang and its sanitizer runtime (fuzzing),
+# pkgconf (the examples build as users would), and a ppc64el libfdt unpacked into a
 # private sysroot (libfdt-dev is not Multi-Arch, so the native and ppc64el copies cannot both
 # be installed system-wide). Safe to run again: it only does what is missing.
 set -euo pipefail
@@ -9,10 +11,10 @@ set -euo pipefail
 
 pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
       libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev qemu-user-static pkgconf)
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
 case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
-                     clang libclang-rt-14-dev) ;; esac
+                     clang libclang-rt-14-dev pkgconf) ;; esac
 
 missing=()
 for p in "${pkgs[@]}"; do
