@@ -300,17 +300,6 @@ static const struct virtio_ops blk_ops = {
     .reset = blk_reset,
 };
 
-static const struct virtio_ops blk_ops_ro = {
-    .device_id = 2,
-    .pci_class = 0x018000,
-    .num_queues = 1,
-    .features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO,
-    .config_size = 24,
-    .config_read = blk_config_read,
-    .notify = blk_notify,
-    .queue_eventfd = blk_queue_eventfd,
-    .reset = blk_reset,
-};
 
 static int open_image(struct virtio_blk *b, struct mvm_err *e)
 {
@@ -365,7 +354,9 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
         mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
         goto fail;
     }
-    int r = virtio_pci_init(&b->vdev, m, d->ro ? &blk_ops_ro : &blk_ops);
+    int r = virtio_pci_init(&b->vdev, m, &blk_ops);
+    if (d->ro)
+        b->vdev.extra_features = VIRTIO_BLK_F_RO;
     if (r) {
         mvm_fail(e, MVM_E_INPUT, "cannot add disk %s: %s", d->path,
                  r == -ENOSPC ? "no free PCI slot" : strerror(-r));

@@ -37,7 +37,7 @@ static void add_cap(struct pci_device *d, uint8_t type, uint32_t off, uint32_t l
 
 static uint64_t offered(const struct virtio_dev *v)
 {
-    return v->ops->features | VIRTIO_F_VERSION_1;
+    return v->ops->features | v->extra_features | VIRTIO_F_VERSION_1;
 }
 
 /* Called with the lock held; the device-model reset runs after it is dropped. */

@@ -59,6 +59,7 @@ struct virtio_dev {
     uint16_t queue_sel;
     struct virtq vq[VIRTIO_MAX_QUEUES];
     uint64_t broken_chains;        /* times the driver broke a ring (diagnostics) */
+    uint64_t extra_features;       /* per-device additions to ops->features (set before run) */
 };
 
 /* Sets up the transport for a device and plugs it into the PHB. */

@@ -182,8 +182,7 @@ static int load_start_regs(struct vcpu *c)
     memset(&regs, 0, sizeof(regs));
     pthread_mutex_lock(&c->vm->lock);
     regs.pc = c->start_pc;
-    regs.gpr[3] = c->start_r3;
-    regs.gpr[4] = c->start_r4;
+    regs.gpr[3] = c->start_r3;   /* r4 and r5 stay 0: kernel at 0, no Open Firmware */
     c->start_pending = false;
     pthread_mutex_unlock(&c->vm->lock);
     /* 64-bit, machine checks on, real mode, big-endian: Linux's entry code switches itself to
@@ -315,7 +314,6 @@ static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3
         c->start_pending = true;
         c->start_pc = pc;
         c->start_r3 = r3;
-        c->start_r4 = 0;
         pthread_cond_broadcast(&vm->cond);
     }
     pthread_mutex_unlock(&vm->lock);
@@ -483,17 +481,9 @@ int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err
         vcpus_join(vm);
         return mvm_fail(e, MVM_E_VMM, "cannot start vCPU threads: %s", strerror(err));
     }
-    /* The boot CPU enters the kernel as on a kexec-style flat-tree boot: r3 = device tree,
-     * r4 = kernel base, r5 = 0 (no Open Firmware). */
-    pthread_mutex_lock(&vm->lock);
-    struct vcpu *boot = &vm->cpus[0];
-    boot->state = CPU_RUNNING;
-    boot->start_pending = true;
-    boot->start_pc = entry;
-    boot->start_r3 = fdt_addr;
-    boot->start_r4 = 0;
-    pthread_cond_broadcast(&vm->cond);
-    pthread_mutex_unlock(&vm->lock);
+    /* The boot CPU is started like any secondary, as on a kexec-style flat-tree boot:
+     * r3 = device tree, r4 = 0 (where the kernel is), r5 = 0 (no Open Firmware). */
+    op_start_cpu(&vm->m, vm->cpus[0].id, entry, fdt_addr);
     return 0;
 }
 
