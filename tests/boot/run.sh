@@ -59,7 +59,11 @@ check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printe
         done
     fi
     if [ -z "$why" ]; then echo "ok - $name"; pass=$((pass + 1))
-    else echo "not ok - $name: $why"; fail=$((fail + 1)); fi
+    else
+        echo "not ok - $name: $why"; fail=$((fail + 1))
+        # What the case printed last, so a CI log alone shows why.
+        printf '%s\n' "$sec" | tail -n 20 | sed 's/^/#   /'
+    fi
 }
 
 check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-POWEROFF" \
