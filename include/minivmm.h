@@ -22,6 +22,7 @@
 #define MINIVMM_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,8 @@ MINIVMM_API int minivmm_set_memory(struct minivmm *vm, uint64_t bytes);
 MINIVMM_API int minivmm_set_vcpus(struct minivmm *vm, unsigned n);
 MINIVMM_API int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type);
 MINIVMM_API int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
+/* Lets the guest run KVM-HV itself (a Radix guest on a Radix KVM-HV host). */
+MINIVMM_API int minivmm_set_nested_hv(struct minivmm *vm, bool on);
 /* Where the XICS interrupt controller lives: KVM's when the host has one (auto), or minivmm's. */
 MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
@@ -110,6 +113,11 @@ MINIVMM_API int minivmm_set_default_fail(struct minivmm *vm, bool on);
 /* Where minivmm's own diagnostics go (unimplemented hcalls, register dumps; -1: nowhere,
  * the default), and whether to report more. */
 MINIVMM_API int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose);
+/* Instead of running: writes to `report` (stdout if NULL) what this host offers and which
+ * kinds of guest it can run, then judges this context's configuration by the same rules a
+ * run applies. MINIVMM_OK: it can run here; MINIVMM_E_HOST: the error message says why not and
+ * what to change. Creates no VM and needs no kernel; the context stays configurable. */
+MINIVMM_API int minivmm_check_host(struct minivmm *vm, FILE *report);
 /* Instead of running: writes the device tree this VM would get, then the context is done. */
 MINIVMM_API int minivmm_dump_dtb(struct minivmm *vm, const char *path);
 

@@ -345,6 +345,21 @@ static int finish(struct minivmm *vm)
     return vm->result.status == MVM_E_VMM ? MINIVMM_E_VMM : MINIVMM_OK;
 }
 
+int minivmm_check_host(struct minivmm *vm, FILE *report)
+{
+    CONFIGURABLE(vm);
+    memset(&vm->err, 0, sizeof(vm->err));
+    return vm_check_host(&vm->cfg, report ? report : stdout, &vm->err)
+               ? error_code(vm->err.status) : MINIVMM_OK;
+}
+
+int minivmm_set_nested_hv(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.nested_hv = on;
+    return MINIVMM_OK;
+}
+
 int minivmm_dump_dtb(struct minivmm *vm, const char *path)
 {
     CONFIGURABLE(vm);

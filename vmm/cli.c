@@ -43,6 +43,7 @@ void cli_usage(FILE *f)
 "      --mem-path DIR    back guest memory with hugepages from hugetlbfs mount DIR\n"
 "      --kvm-type TYPE   auto|hv|pr: KVM flavour (default auto: HV when it can run the guest)\n"
 "      --mmu MODE        auto|radix|hash: guest MMU mode (default auto: Radix when possible)\n"
+"      --nested-hv       let the guest run KVM-HV itself (Radix guests on Radix hosts)\n"
 "      --reboot          restart the guest when it reboots instead of exiting\n"
 "      --console KIND    vty|virtio: the console that gets stdin (default vty, the guest's\n"
 "                        hvc0); virtio adds a virtio console, the guest's hvc1\n"
@@ -61,6 +62,9 @@ void cli_usage(FILE *f)
 "in the JSON summary.\n"
 "\n"
 "Other:\n"
+"      --check           report what this host offers and which guests it can run (the\n"
+"                        seed's matrix), then judge the configuration the other flags ask\n"
+"                        for; exit status 0 if it can run here, 2 if not (no kernel needed)\n"
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
 "      --no-seccomp      do not restrict the vCPU and disk threads with seccomp (debugging)\n"
 "  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
@@ -85,7 +89,8 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
-       OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON };
+       OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON,
+       OPT_NESTED_HV, OPT_CHECK };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -98,6 +103,8 @@ static const struct option options[] = {
     {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
     {"mmu", required_argument, NULL, OPT_MMU},
     {"reboot", no_argument, NULL, OPT_REBOOT},
+    {"nested-hv", no_argument, NULL, OPT_NESTED_HV},
+    {"check", no_argument, NULL, OPT_CHECK},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
     {"irqchip", required_argument, NULL, OPT_IRQCHIP},
@@ -119,7 +126,7 @@ static const struct option options[] = {
 
 int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
 {
-    bool snapshot = false;
+    bool snapshot = false, check = false;
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
     int opt;
@@ -167,6 +174,8 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             else return mvm_fail(e, MVM_E_INPUT, "--mmu %s: use auto, radix or hash", optarg);
             break;
         case OPT_REBOOT: c->reboot = true; break;
+        case OPT_NESTED_HV: c->nested_hv = true; break;
+        case OPT_CHECK: check = true; break;
         case OPT_CONSOLE:
             if (strcmp(optarg, "vty") == 0) c->console = CONSOLE_VTY;
             else if (strcmp(optarg, "virtio") == 0) c->console = CONSOLE_VIRTIO;
@@ -225,6 +234,8 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
         return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help)", argv[optind]);
     for (unsigned i = 0; snapshot && i < c->ndisks; i++)
         c->disks[i].snapshot = true;
+    if (check)
+        return CLI_CHECK;
     if (!c->kernel)
         return mvm_fail(e, MVM_E_INPUT, "no kernel given: minivmm -k vmlinux (see --help)");
     return CLI_RUN;

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "err.h"
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_CHECK };
 
 /* Parses argv into c (which should hold vm_config_defaults()). Returns the action, or -1 with
  * e filled (status MVM_E_INPUT) on a bad command line. */

@@ -30,6 +30,7 @@ struct vm_config {
     unsigned ncpus;
     enum kvm_type_req kvm_type;
     enum mmu_req mmu;
+    bool nested_hv;           /* let the guest run KVM-HV itself (Radix only) */
     bool reboot;              /* restart the guest when it reboots instead of exiting */
     bool verbose;
     int console_in;           /* guest console input (-1: none) */

@@ -77,6 +77,11 @@ int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs)
     return ret(ioctl(vcpu_fd, KVM_GET_SREGS, sregs));
 }
 
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs)
+{
+    return ret(ioctl(vcpu_fd, KVM_SET_SREGS, sregs));
+}
+
 int kvm_get_one_reg(int vcpu_fd, uint64_t id, void *val)
 {
     struct kvm_one_reg r = {.id = id, .addr = (uint64_t)(uintptr_t)val};

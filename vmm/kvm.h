@@ -20,6 +20,7 @@ int kvm_enable_cap(int fd, uint32_t cap, uint64_t arg0, uint64_t arg1);
 int kvm_get_regs(int vcpu_fd, struct kvm_regs *regs);
 int kvm_set_regs(int vcpu_fd, const struct kvm_regs *regs);
 int kvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
+int kvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
 int kvm_get_one_reg(int vcpu_fd, uint64_t id, void *val);
 int kvm_set_one_reg(int vcpu_fd, uint64_t id, const void *val);
 int kvm_get_smmu_info(int vm_fd, struct kvm_ppc_smmu_info *info);

@@ -25,11 +25,13 @@ static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
         [MMU_AUTO] = MINIVMM_MMU_AUTO, [MMU_RADIX] = MINIVMM_MMU_RADIX, [MMU_HASH] = MINIVMM_MMU_HASH};
     int r = 0;
 #define TRY(call) if (r == 0) r = (call)
-    TRY(minivmm_set_kernel(vm, c->kernel, c->initrd, c->cmdline));
+    if (c->kernel)   /* --check needs none */
+        TRY(minivmm_set_kernel(vm, c->kernel, c->initrd, c->cmdline));
     TRY(minivmm_set_memory(vm, c->mem_size));
     TRY(minivmm_set_vcpus(vm, c->ncpus));
     TRY(minivmm_set_kvm_type(vm, kvm[c->kvm_type]));
     TRY(minivmm_set_mmu(vm, mmu[c->mmu]));
+    TRY(minivmm_set_nested_hv(vm, c->nested_hv));
     TRY(minivmm_set_irqchip(vm, c->irqchip == IRQCHIP_USER ? MINIVMM_IRQCHIP_USER
                                 : c->irqchip == IRQCHIP_KERNEL ? MINIVMM_IRQCHIP_KERNEL
                                                                : MINIVMM_IRQCHIP_AUTO));
@@ -72,10 +74,11 @@ int main(int argc, char **argv)
     struct vm_config cfg;
     struct mvm_err err = {0};
     vm_config_defaults(&cfg);
-    switch (cli_parse(argc, argv, &cfg, &err)) {
+    int action = cli_parse(argc, argv, &cfg, &err);
+    switch (action) {
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: printf("minivmm %s\n", MINIVMM_VERSION); return 0;
-    case CLI_RUN: break;
+    case CLI_RUN: case CLI_CHECK: break;
     default: fprintf(stderr, "minivmm: %s\n", err.msg); return (int)err.status;
     }
 
@@ -105,6 +108,11 @@ int main(int argc, char **argv)
         }
         if (configure(vm, &cfg, stop_fd) != 0) {
             status = explain(vm);
+            minivmm_free(vm);
+            return status;
+        }
+        if (action == CLI_CHECK) {
+            status = minivmm_check_host(vm, stdout) == 0 ? 0 : explain(vm);
             minivmm_free(vm);
             return status;
         }

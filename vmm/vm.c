@@ -8,13 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <libfdt.h>
 
 #include "../devices/hcall.h"
 #include "../fdt/fdt.h"
+#include "compat.h"
+#include "host.h"
 #include "loader.h"
+#include "probe.h"
 #include "sandbox.h"
 #include "vm_internal.h"
 
@@ -125,62 +129,61 @@ static int setup_console(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
-/* ---- opening KVM and choosing HV or PR ---- */
+/* ---- choosing HV or PR, the guest MMU and the memory behind it ---- */
 
-static int open_kvm(struct vm *vm, struct mvm_err *e)
+/* The host's facts and the user's request go through the compatibility rules (compat.c), so
+ * an impossible combination is refused with the seed's reason before any VM exists. */
+static int choose_kvm(struct vm *vm, struct compat_plan *plan, struct mvm_err *e)
 {
-    const char *dev = vm->cfg.kvm_dev;
-    int fd = kvm_open_dev(dev);
-    if (fd == -ENOENT)
-        return mvm_fail(e, MVM_E_HOST, "%s does not exist: KVM is not available. On a POWER host "
-                        "load a KVM module: 'modprobe kvm-hv' (POWER8 and later) or "
-                        "'modprobe kvm-pr' (Hash-MMU hosts)", dev);
-    if (fd == -EACCES || fd == -EPERM)
-        return mvm_fail(e, MVM_E_HOST, "permission denied opening %s: add your user to the kvm "
-                        "group ('usermod -aG kvm $USER') and log out and in again", dev);
+    const struct vm_config *c = &vm->cfg;
+    struct host_facts h = {0};
+    host_read_facts(&h, "", (uint64_t)sysconf(_SC_PAGESIZE));
+    int fd = host_probe_kvm(&h, c->kvm_dev);
     if (fd == -EPROTO)
-        return mvm_fail(e, MVM_E_HOST, "%s speaks an unexpected KVM API version", dev);
-    if (fd < 0)
-        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", dev, strerror(-fd));
+        return mvm_fail(e, MVM_E_HOST, "%s speaks an unexpected KVM API version", c->kvm_dev);
+    if (fd < 0 && fd != -ENOENT && fd != -EACCES && fd != -EPERM)
+        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", c->kvm_dev, strerror(-fd));
     vm->kvm_fd = fd;
+    struct compat_request req = {
+        .kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
+        /* --mem-path memory is already mapped: its page size is a given, not a choice. */
+        .backing_page = vm->m.mem.hugetlb ? vm->m.mem.page_size : 0,
+        .nested_hv = c->nested_hv,
+    };
+    if (compat_plan(&h, &req, plan, e))
+        return -1;
+    if (plan->hugetlbfs) {
+        snprintf(vm->auto_mem_path, sizeof(vm->auto_mem_path), "%s", plan->hugetlbfs);
+        plan->hugetlbfs = vm->auto_mem_path;   /* h is about to go */
+    }
+    vm->vm_fd = kvm_create_vm(fd, plan->hv ? KVM_VM_PPC_HV : KVM_VM_PPC_PR);
+    if (vm->vm_fd < 0)
+        return mvm_fail(e, MVM_E_HOST, "cannot create a KVM-%s VM: %s", plan->hv ? "HV" : "PR",
+                        strerror(-vm->vm_fd));
+    vm->hv = plan->hv;
+    if (c->nested_hv) {
+        int r = kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_NESTED_HV, 1, 0);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "KVM refused nested HV for this guest: %s "
+                            "(kvm-hv's 'nested' parameter must be on)", strerror(-r));
+    }
     return 0;
 }
 
-static bool module_loaded(const char *name)
+/* Guest RAM: --mem-path's hugetlbfs, or the mount the plan chose, or anonymous memory. */
+static int map_memory(struct vm *vm, const struct compat_plan *plan, struct mvm_err *e)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/sys/module/%s", name);
-    return access(path, F_OK) == 0;
+    if (!vm->m.mem.host &&
+        guest_mem_map(&vm->m.mem, vm->cfg.mem_size, plan ? plan->hugetlbfs : NULL, e))
+        return -1;
+    if (plan && plan->hugetlbfs)
+        machine_log(&vm->m, "backing guest memory with hugepages from %s: a Hash guest on this "
+                    "host needs them for its real-mode area", plan->hugetlbfs);
+    int r = kvm_set_user_memory(vm->vm_fd, 0, 0, vm->m.mem.size, vm->m.mem.host);
+    if (r)
+        return mvm_fail(e, MVM_E_HOST, "KVM refused guest memory: %s", strerror(-r));
+    return 0;
 }
-
-static int create_vm(struct vm *vm, struct mvm_err *e)
-{
-    enum kvm_type_req want = vm->cfg.kvm_type;
-    if (want != KVM_TYPE_PR) {
-        vm->vm_fd = kvm_create_vm(vm->kvm_fd, KVM_VM_PPC_HV);
-        if (vm->vm_fd >= 0) {
-            vm->hv = true;
-            return 0;
-        }
-        if (want == KVM_TYPE_HV)
-            return mvm_fail(e, MVM_E_HOST, "cannot create a KVM-HV VM: %s. %s", strerror(-vm->vm_fd),
-                            module_loaded("kvm_hv") ? "kvm-hv is loaded but refused"
-                            : "the kvm-hv module is not loaded: 'modprobe kvm-hv' (needs POWER8 "
-                              "or later, bare metal or a Radix guest with nested HV)");
-    }
-    /* KVM-PR needs a userspace hashed page table and SDR1 set through sregs; minivmm does not
-     * build those yet, so refuse clearly rather than start a guest that cannot boot. */
-    int pr = kvm_create_vm(vm->kvm_fd, KVM_VM_PPC_PR);
-    if (pr >= 0)
-        close(pr);
-    if (want == KVM_TYPE_PR || pr >= 0)
-        return mvm_fail(e, MVM_E_HOST, "%s: minivmm cannot run KVM-PR guests yet; use a host "
-                        "with kvm-hv", pr >= 0 ? "only KVM-PR is available" : "KVM-PR requested");
-    return mvm_fail(e, MVM_E_HOST, "neither kvm-hv nor kvm-pr is loaded: 'modprobe kvm-hv' "
-                    "(POWER8 and later) or 'modprobe kvm-pr' (Hash-MMU hosts only)");
-}
-
-/* ---- memory and MMU ---- */
 
 struct mmu_plan {
     bool radix;
@@ -194,19 +197,15 @@ struct mmu_plan {
     uint32_t radix_ap[8];
 };
 
-/* Keeps the hash page sizes the backing can supply: under KVM-HV (PAGE_SIZES_REAL) a guest
- * page may not be larger than the host page behind it. Returns the largest base page shift
- * kept, which sizes the VRMA. */
-static unsigned filter_page_sizes(struct mmu_plan *p, const struct kvm_ppc_smmu_info *info,
-                                  uint64_t backing_page)
+/* Offers the guest the hash page sizes KVM supports up to the plan's cap (the equivalent of
+ * QEMU's cap-hpt-max-page-size). */
+static void filter_page_sizes(struct mmu_plan *p, const struct kvm_ppc_smmu_info *info,
+                              uint64_t max_page)
 {
-    unsigned best = 12;
-    unsigned backing_shift = log2_ceil(backing_page);
+    unsigned max_shift = log2_ceil(max_page);
     for (unsigned i = 0; i < KVM_PPC_PAGE_SIZES_MAX_SZ && p->n_sps < FDT_SPS_MAX; i++) {
         const struct kvm_ppc_one_seg_page_size *s = &info->sps[i];
-        if (!s->page_shift)
-            continue;
-        if ((info->flags & KVM_PPC_PAGE_SIZES_REAL) && s->page_shift > backing_shift)
+        if (!s->page_shift || s->page_shift > max_shift)
             continue;
         struct fdt_seg_page_size *d = &p->sps[p->n_sps];
         d->shift = s->page_shift;
@@ -214,57 +213,50 @@ static unsigned filter_page_sizes(struct mmu_plan *p, const struct kvm_ppc_smmu_
         d->n = 0;
         for (unsigned j = 0; j < KVM_PPC_PAGE_SIZES_MAX_SZ; j++) {
             const struct kvm_ppc_one_page_size *pg = &s->enc[j];
-            if (!pg->page_shift)
-                continue;
-            if ((info->flags & KVM_PPC_PAGE_SIZES_REAL) && pg->page_shift > backing_shift)
+            if (!pg->page_shift || pg->page_shift > max_shift)
                 continue;
             d->enc[d->n].shift = pg->page_shift;
             d->enc[d->n].pte_enc = pg->pte_enc;
             d->n++;
         }
-        if (d->n == 0)
-            continue;
-        if (s->page_shift > best)
-            best = s->page_shift;
-        p->n_sps++;
+        if (d->n)
+            p->n_sps++;
     }
-    return best;
 }
 
-static int plan_mmu(struct vm *vm, struct mmu_plan *p, struct mvm_err *e)
+/* KVM-PR keeps no hashed page table of its own: the guest's lives in our memory, and SDR1
+ * (set on every vCPU) carries its address in this process and its size. */
+static int alloc_pr_htab(struct vm *vm, unsigned shift, struct mvm_err *e)
+{
+    size_t size = (size_t)1 << shift;
+    /* SDR1 wants the table aligned to its size: over-allocate and trim. */
+    uint8_t *raw = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (raw == MAP_FAILED)
+        return mvm_fail(e, MVM_E_HOST, "cannot allocate the guest's %zu KiB hashed page table: "
+                        "%s", size >> 10, strerror(errno));
+    uintptr_t start = ((uintptr_t)raw + size - 1) & ~(uintptr_t)(size - 1);
+    if (start > (uintptr_t)raw)
+        munmap(raw, start - (uintptr_t)raw);
+    munmap((uint8_t *)start + size, (uintptr_t)raw + 2 * size - start - size);
+    vm->pr_htab = (void *)start;
+    vm->pr_htab_size = size;
+    return 0;
+}
+
+static int plan_mmu(struct vm *vm, const struct compat_plan *cp, struct mmu_plan *p,
+                    struct mvm_err *e)
 {
     memset(p, 0, sizeof(*p));
     struct kvm_ppc_smmu_info smmu;
     int r = kvm_get_smmu_info(vm->vm_fd, &smmu);
     if (r)
         return mvm_fail(e, MVM_E_HOST, "KVM_PPC_GET_SMMU_INFO: %s", strerror(-r));
-    bool radix_ok = vm->hv && kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_MMU_RADIX) > 0;
-    bool hash_ok = !(smmu.flags & KVM_PPC_NO_HASH);
     p->segs_1t = smmu.flags & KVM_PPC_1T_SEGMENTS;
-    uint64_t ram = vm->m.mem.size;
-
-    switch (vm->cfg.mmu) {
-    case MMU_RADIX:
-        if (!radix_ok)
-            return mvm_fail(e, MVM_E_HOST, "this host cannot run Radix guests: Radix needs "
-                            "KVM-HV on a POWER9 or later host that itself runs Radix "
-                            "(grep MMU /proc/cpuinfo); use --mmu=hash");
+    p->rma_size = cp->rma_size;
+    p->ci_large_page = cp->ci_large_page;
+    if (cp->radix) {
         p->radix = true;
-        break;
-    case MMU_HASH:
-        if (!hash_ok)
-            return mvm_fail(e, MVM_E_HOST, "this host cannot run Hash (HPT) guests: nested "
-                            "KVM-HV carries Radix guests only, HPT must not appear anywhere in "
-                            "the chain; use --mmu=radix");
-        break;
-    case MMU_AUTO:
-        p->radix = radix_ok;
-        break;
-    }
-
-    if (p->radix) {
-        p->rma_size = ram;   /* Radix has no real-mode-area limit */
-        p->ci_large_page = true;
         struct kvm_ppc_rmmu_info rmmu;
         if (kvm_get_rmmu_info(vm->vm_fd, &rmmu) == 0)
             for (unsigned i = 0; i < 8; i++)
@@ -272,28 +264,52 @@ static int plan_mmu(struct vm *vm, struct mmu_plan *p, struct mvm_err *e)
                     p->radix_ap[p->n_radix_ap++] = rmmu.ap_encodings[i];
         return 0;
     }
-
+    filter_page_sizes(p, &smmu, cp->hpt_max_page);
+    p->htab_shift = cp->htab_shift;
     if (!vm->hv)
-        return mvm_fail(e, MVM_E_HOST, "Hash guests need KVM-HV here");
-    /* HPT of 1/128 of RAM, as PAPR suggests, within KVM's 256 KiB..64 TiB range. */
-    uint32_t order = log2_ceil(ram);
-    order = order > 7 + 18 ? order - 7 : 18;
-    if (order > 46)
-        order = 46;
+        return alloc_pr_htab(vm, p->htab_shift, e);
+    uint32_t order = cp->htab_shift;
     r = kvm_allocate_htab(vm->vm_fd, &order);
     if (r)
         return mvm_fail(e, MVM_E_HOST, "cannot allocate the guest hash page table "
                         "(KVM_PPC_ALLOCATE_HTAB): %s", strerror(-r));
+    /* KVM may have settled for another size, and the VRMA's reach follows it. */
     p->htab_shift = order;
-    unsigned best = filter_page_sizes(p, &smmu, vm->m.mem.page_size);
-    /* KVM maps the guest's real-mode area (VRMA) with one HPTE per page of the backing, so
-     * it covers at most 2^(page_shift + htab_order - 7) bytes: the first memory node, and the
-     * kernel, initrd, RTAS and device tree, must fit in it. */
-    uint64_t vrma = 1ULL << (best + order - 7);
-    if (vrma > (1ULL << 40))
-        vrma = 1ULL << 40;
-    p->rma_size = ram < vrma ? ram : vrma;
-    p->ci_large_page = best >= 16;
+    uint64_t vrma = compat_vrma_limit(vm->m.mem.page_size, order);
+    if (vrma < p->rma_size)
+        p->rma_size = vrma;
+    return 0;
+}
+
+/* The host's processor version: what a KVM-PR guest should see (PR starts every vCPU as a
+ * PPC970). Reading PVR from user state is emulated by the kernel. */
+static uint32_t host_pvr(void)
+{
+    unsigned long pvr;
+    __asm__ volatile("mfpvr %0" : "=r"(pvr));
+    return (uint32_t)pvr;
+}
+
+/* What KVM-HV sets up by itself and KVM-PR leaves to us: the processor version, the hashed
+ * page table in SDR1, and interrupt vectors at 0 (HIOR) as PAPR has them. */
+static int setup_pr_vcpu(struct vm *vm, struct vcpu *c, struct mvm_err *e)
+{
+    struct kvm_sregs sregs;
+    int r = kvm_get_sregs(c->fd, &sregs);
+    if (r == 0) {
+        sregs.pvr = host_pvr();
+        sregs.u.s.sdr1 = (uint64_t)(uintptr_t)vm->pr_htab |
+                         (uint64_t)(log2_ceil(vm->pr_htab_size) - 18);
+        r = kvm_set_sregs(c->fd, &sregs);
+    }
+    if (r)
+        return mvm_fail(e, MVM_E_HOST, "KVM-PR: cannot set the processor version and page table "
+                        "of vCPU %u: %s", c->index, strerror(-r));
+    uint64_t hior = 0;
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_HIOR) > 0 &&
+        (r = kvm_set_one_reg(c->fd, KVM_REG_PPC_HIOR, &hior)) != 0)
+        return mvm_fail(e, MVM_E_HOST, "KVM-PR: cannot set HIOR of vCPU %u: %s", c->index,
+                        strerror(-r));
     return 0;
 }
 
@@ -322,6 +338,8 @@ static int setup_vcpus(struct vm *vm, struct mvm_err *e)
         int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_PPC_PAPR, 0, 0);
         if (r)
             return mvm_fail(e, MVM_E_HOST, "cannot put vCPU %u in PAPR mode: %s", i, strerror(-r));
+        if (!vm->hv && setup_pr_vcpu(vm, &vm->cpus[i], e))
+            return -1;
     }
     return 0;
 }
@@ -419,6 +437,8 @@ static void vm_free(struct vm *vm)
             close(vm->tap[i]);
     console_sink_destroy(&vm->sink);
     guest_mem_unmap(&vm->m.mem);
+    if (vm->pr_htab)
+        munmap(vm->pr_htab, vm->pr_htab_size);
     vty_destroy(&vm->m.vty);
     pthread_mutex_destroy(&vm->lock);
     pthread_cond_destroy(&vm->cond);
@@ -468,16 +488,13 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     uint32_t tb_hz, clock_hz;
     struct kvm_sregs sregs;
     int r;
-    if (setup_console(vm, e) || open_kvm(vm, e) || create_vm(vm, e))
+    struct compat_plan plan;
+    /* --mem-path memory first: a bad mount is the user's to fix before anything else. */
+    if (setup_console(vm, e) ||
+        (c->mem_path && guest_mem_map(&m->mem, c->mem_size, c->mem_path, e)) ||
+        choose_kvm(vm, &plan, e) || map_memory(vm, &plan, e))
         goto fail;
-    if (guest_mem_map(&m->mem, c->mem_size, c->mem_path, e))
-        goto fail;
-    r = kvm_set_user_memory(vm->vm_fd, 0, 0, m->mem.size, m->mem.host);
-    if (r) {
-        mvm_fail(e, MVM_E_HOST, "KVM refused guest memory: %s", strerror(-r));
-        goto fail;
-    }
-    if (plan_mmu(vm, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e) ||
+    if (plan_mmu(vm, &plan, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e) ||
         setup_devices(vm, e))
         goto fail;
     m->radix = mmu.radix;

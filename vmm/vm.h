@@ -12,6 +12,7 @@
 #define MINIVMM_VM_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -59,5 +60,9 @@ void vm_get_result(const struct vm *vm, struct vm_result *r);
 void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why);
 
 void vm_destroy(struct vm *vm);
+
+/* --check (check.c): prints the host's facts and which guests it can run, then judges the
+ * configuration c asks for. 0: it can run here; -1: e says why not. Creates no VM. */
+int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e);
 
 #endif

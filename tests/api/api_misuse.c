@@ -69,6 +69,8 @@ static void null_context(void)
     CHECK(minivmm_set_vcpus(NULL, 1) == E);
     CHECK(minivmm_set_kvm_type(NULL, MINIVMM_KVM_AUTO) == E);
     CHECK(minivmm_set_mmu(NULL, MINIVMM_MMU_AUTO) == E);
+    CHECK(minivmm_set_nested_hv(NULL, true) == E);
+    CHECK(minivmm_check_host(NULL, NULL) == E);
     CHECK(minivmm_set_irqchip(NULL, MINIVMM_IRQCHIP_AUTO) == E);
     CHECK(minivmm_set_mem_path(NULL, "/dev/hugepages") == E);
     CHECK(minivmm_add_disk(NULL, "disk.img", 0, NULL) == E);
@@ -226,6 +228,8 @@ static void run_order(void)
     CHECK(minivmm_run(vm) == E);                    /* a context runs once */
     CHECK(minivmm_start(vm) == E);
     CHECK(minivmm_dump_dtb(vm, "/tmp/minivmm-api.dtb") == E);
+    CHECK(minivmm_check_host(vm, NULL) == E);
+    CHECK(minivmm_set_nested_hv(vm, true) == E);
     CHECK(minivmm_set_memory(vm, 1ULL << 30) == E); /* configuration is over */
     CHECK(minivmm_set_kernel(vm, "vmlinux", NULL, NULL) == E);
     CHECK(minivmm_add_disk(vm, "disk.img", 0, NULL) == E);
@@ -262,12 +266,40 @@ static void run_order(void)
     minivmm_free(vm);
 }
 
+/* The host doctor needs no kernel, leaves the context configurable, and judges by the host. */
+static void check_host(void)
+{
+    struct minivmm *vm = minivmm_new();
+    CHECK(vm != NULL);
+    if (!vm)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(minivmm_set_memory(vm, 1ULL << 30) == MINIVMM_OK);
+    int r = minivmm_check_host(vm, f);
+    fclose(f);
+    CHECK(buf && contains(buf, "/dev/kvm: ") && contains(buf, "KVM-PR: "));
+    if (access("/dev/kvm", F_OK) != 0) {   /* off POWER, or a POWER host without KVM */
+        CHECK(r == MINIVMM_E_HOST);
+        CHECK(contains(minivmm_error_message(vm), "/dev/kvm does not exist"));
+        CHECK(buf && contains(buf, "none without a usable /dev/kvm"));
+    } else {
+        CHECK(r == MINIVMM_OK || r == MINIVMM_E_HOST);
+        CHECK(buf && contains(buf, "guests of 1 GiB this host can run"));
+    }
+    free(buf);
+    CHECK(minivmm_set_vcpus(vm, 2) == MINIVMM_OK);   /* still configurable */
+    minivmm_free(vm);
+}
+
 int main(void)
 {
     null_context();
     bad_arguments();
     repeated_setters();
     run_order();
+    check_host();
     if (skipped)
         printf("api: %d skipped (known bugs)\n", skipped);
     printf("api: %d passed, %d failed\n", passed, failed);

@@ -1,0 +1,45 @@
+/* minivmm --check: the host doctor. Gathers the facts (host.c, probe.c), prints them with
+ * every kind of guest the seed lists, and judges the configuration the caller asked for
+ * with the same rules a real start would apply (compat.c). */
+#include "vm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "host.h"
+#include "probe.h"
+
+#define HUGETLBFS_MAGIC 0x958458f6
+
+int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e)
+{
+    struct host_facts h = {0};
+    host_read_facts(&h, "", (uint64_t)sysconf(_SC_PAGESIZE));
+    int fd = host_probe_kvm(&h, c->kvm_dev);
+    if (fd >= 0)
+        close(fd);
+    host_print_report(out, &h, c->mem_size);
+
+    struct compat_request req = {.kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
+                                 .nested_hv = c->nested_hv};
+    struct statfs fs;
+    if (c->mem_path) {
+        if (statfs(c->mem_path, &fs) != 0 || fs.f_type != HUGETLBFS_MAGIC)
+            return mvm_fail(e, MVM_E_INPUT, "--mem-path %s is not a hugetlbfs mount",
+                            c->mem_path);
+        req.backing_page = (uint64_t)fs.f_bsize;
+    }
+    struct compat_plan p;
+    if (compat_plan(&h, &req, &p, e)) {
+        fprintf(out, "the requested guest: cannot run here\n");
+        return -1;
+    }
+    fprintf(out, "the requested guest: runs as a KVM-%s %s guest with %llu MiB of %s memory\n",
+            p.hv ? "HV" : "PR", p.radix ? "Radix" : "Hash (HPT)",
+            (unsigned long long)(c->mem_size >> 20),
+            c->mem_path || p.hugetlbfs ? "hugepage-backed" : "anonymous");
+    return 0;
+}
