@@ -154,7 +154,31 @@ static int64_t h_rtas(struct machine *m, int cpu, uint64_t *args)
     return rtas_call(m, cpu, args[0]);
 }
 
+/* H_READ under KVM-PR (KVM-HV answers it itself): one hash page table entry, or the four of
+ * an aligned group, straight from the table. Entries are big-endian doubleword pairs. */
+static int64_t h_read(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    uint64_t flags = args[0], ptex = args[1];
+    if (!m->hpt)
+        return H_FUNCTION;
+    unsigned n = flags & H_READ_4 ? 4 : 1;
+    if (n == 4)
+        ptex &= ~3ULL;
+    if (ptex >= m->hpt_size / 16 || m->hpt_size / 16 - ptex < n)
+        return H_PARAMETER;
+    for (unsigned i = 0; i < 2 * n; i++) {
+        const uint8_t *p = m->hpt + ptex * 16 + 8 * i;
+        uint64_t v = 0;
+        for (unsigned b = 0; b < 8; b++)
+            v = v << 8 | __atomic_load_n(&p[b], __ATOMIC_RELAXED);
+        args[i] = v;
+    }
+    return H_SUCCESS;
+}
+
 static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {
+    [H_READ / 4] = h_read,
     [H_GET_TERM_CHAR / 4] = h_get_term_char,
     [H_PUT_TERM_CHAR / 4] = h_put_term_char,
     [H_EOI / 4] = h_eoi,
@@ -179,6 +203,12 @@ const char *const hcall_hypertas_functions[] = {
     "hcall-bulk",      /* H_BULK_REMOVE: in KVM */
     "hcall-set-mode",  /* H_SET_MODE: here (LE, AIL) and in KVM (breakpoints) */
     NULL,
+};
+
+/* KVM-PR updates the hash table, does XICS and H_CEDE in the kernel, and leaves H_READ to us;
+ * it has no VPA, H_CONFER/H_PROD or H_SET_DABR, so the guest is not promised those. */
+const char *const hcall_hypertas_functions_pr[] = {
+    "hcall-pft", "hcall-term", "hcall-interrupt", "hcall-bulk", "hcall-set-mode", NULL,
 };
 
 int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9])

@@ -13,6 +13,7 @@
 struct machine;
 
 /* Opcodes (Linux arch/powerpc/include/asm/hvcall.h). */
+#define H_READ 0x18
 #define H_GET_TERM_CHAR 0x54
 #define H_PUT_TERM_CHAR 0x58
 #define H_EOI 0x64
@@ -38,6 +39,9 @@ struct machine;
 #define H_P4 (-57)
 #define H_UNSUPPORTED_FLAG_START (-256)
 
+/* H_READ flags. */
+#define H_READ_4 (1ULL << (63 - 26))   /* return the four entries of an aligned quad */
+
 /* H_SET_MODE resources. */
 #define H_SET_MODE_RESOURCE_ADDR_TRANS_MODE 3
 #define H_SET_MODE_RESOURCE_LE 4
@@ -49,5 +53,7 @@ int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]
 /* The ibm,hypertas-functions strings that describe what this VMM (with KVM) provides,
  * NULL-terminated. */
 extern const char *const hcall_hypertas_functions[];
+/* The same under KVM-PR, which performs fewer hcalls in the kernel. */
+extern const char *const hcall_hypertas_functions_pr[];
 
 #endif

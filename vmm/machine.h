@@ -73,6 +73,10 @@ struct machine {
     int log_fd;             /* diagnostics go here (-1: nowhere) */
     bool verbose;
     bool radix;             /* the guest MMU mode the VM is in (KVM and the guest agree) */
+    /* KVM-PR: the guest's hashed page table, which lives in our memory (KVM updates it on
+     * H_ENTER and friends; we only read it for H_READ). NULL under KVM-HV. */
+    const uint8_t *hpt;
+    uint64_t hpt_size;
     /* What each thread that serves the guest does first (restrict itself); NULL: nothing.
      * Returns 0, or -errno and the thread must not serve. */
     int (*thread_init)(struct machine *m);

@@ -271,6 +271,9 @@ static void *vcpu_thread(void *arg)
 
 static int op_configure_mmu(struct machine *m, bool radix, bool gtse, uint64_t process_table)
 {
+    /* KVM-PR has no partition table: hash with an SLB, the only mode it runs, needs nothing. */
+    if (!vm_of(m)->hv)
+        return radix ? -ENODEV : 0;
     uint64_t flags = (radix ? KVM_PPC_MMUV3_RADIX : 0) | (gtse ? KVM_PPC_MMUV3_GTSE : 0);
     return kvm_configure_v3_mmu(vm_of(m)->vm_fd, flags, process_table);
 }

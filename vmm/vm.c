@@ -241,6 +241,8 @@ static int alloc_pr_htab(struct vm *vm, unsigned shift, struct mvm_err *e)
     munmap((uint8_t *)start + size, (uintptr_t)raw + 2 * size - start - size);
     vm->pr_htab = (void *)start;
     vm->pr_htab_size = size;
+    vm->m.hpt = vm->pr_htab;
+    vm->m.hpt_size = size;
     return 0;
 }
 
@@ -535,7 +537,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         .rtas_base = lay.rtas,
         .rtas_size = rtas_blob_size,
         .rtas = &m->rtas,
-        .hypertas = hcall_hypertas_functions,
+        .hypertas = vm->hv ? hcall_hypertas_functions : hcall_hypertas_functions_pr,
         .pci = m->pci,
     };
     memcpy(fp.sps, mmu.sps, sizeof(fp.sps));

@@ -12,7 +12,7 @@
 
 static const uint64_t opcodes[] = {
     H_GET_TERM_CHAR, H_PUT_TERM_CHAR, H_GET_CPU_CHARACTERISTICS, H_SET_MODE,
-    H_REGISTER_PROC_TBL, KVMPPC_H_RTAS,
+    H_REGISTER_PROC_TBL, KVMPPC_H_RTAS, H_READ,
 };
 static const int mmu_rets[] = {0, -EINVAL, -ENODEV, -EIO};
 
@@ -24,13 +24,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_split(data, size, &prog, &mem);
     struct pci_device dev;
     struct machine *m = fz_machine_with_pci(RAM, &mem, &dev);
-    m->radix = fz_u8(&prog) & 1;
+    uint8_t mode = fz_u8(&prog);
+    m->radix = mode & 1;
+    /* Half the runs are KVM-PR, with a hashed page table of 1 to 64 entries to read. */
+    static uint8_t hpt[64 * 16];
+    if (mode & 2) {
+        m->hpt = hpt;
+        m->hpt_size = 16 * (1 + (mode >> 2) % 64);
+    }
 
     for (unsigned i = 0; i < MAX_CALLS && prog.n; i++) {
         uint8_t sel = fz_u8(&prog);
         unsigned pick = sel % 8;
-        uint64_t nr = pick < 6 ? opcodes[pick] : pick == 6 ? fz_u16(&prog) : fz_u64(&prog);
         int cpu = (sel >> 3) & 3;
+        uint64_t nr = pick < 7 ? opcodes[pick] : cpu & 1 ? fz_u16(&prog) : fz_u64(&prog);
         fz_fake.mmu_ret = mmu_rets[(sel >> 5) & 3];
         fz_fake.char_ret = (sel & 0x80) ? -ENOTTY : 0;
         uint64_t args[9];

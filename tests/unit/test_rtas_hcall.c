@@ -216,6 +216,31 @@ static void test_unknown_hcalls(void **state)
     close(logp[1]);
 }
 
+/* H_READ (KVM-PR only): entries come out of the table big-endian, one or an aligned four,
+ * and an index outside the table is refused whatever its size. */
+static void test_h_read(void **state)
+{
+    (void)state;
+    uint64_t out[9];
+    assert_int_equal(hcall(H_READ, 0, 0, 0, 0, out), H_FUNCTION);   /* KVM-HV: no table here */
+    static uint8_t hpt[64 * 16];
+    for (unsigned i = 0; i < sizeof(hpt); i++)
+        hpt[i] = (uint8_t)i;
+    m.hpt = hpt;
+    m.hpt_size = sizeof(hpt);
+    assert_int_equal(hcall(H_READ, 0, 1, 0, 0, out), H_SUCCESS);
+    assert_true(out[0] == 0x1011121314151617ULL && out[1] == 0x18191a1b1c1d1e1fULL);
+    assert_int_equal(hcall(H_READ, H_READ_4, 6, 0, 0, out), H_SUCCESS);   /* entries 4..7 */
+    assert_true(out[0] == 0x4041424344454647ULL && out[7] == 0x78797a7b7c7d7e7fULL);
+    assert_int_equal(hcall(H_READ, H_READ_4, 63, 0, 0, out), H_SUCCESS);  /* 60..63: the end */
+    assert_int_equal(hcall(H_READ, 0, 64, 0, 0, out), H_PARAMETER);
+    assert_int_equal(hcall(H_READ, 0, UINT64_MAX, 0, 0, out), H_PARAMETER);
+    assert_int_equal(hcall(H_READ, H_READ_4, UINT64_MAX, 0, 0, out), H_PARAMETER);
+    assert_int_equal(hcall(H_READ, 0, 1ULL << 60, 0, 0, out), H_PARAMETER);
+    m.hpt = NULL;
+    m.hpt_size = 0;
+}
+
 /* ---- RTAS ---- */
 
 static void test_rtas_time_of_day(void **state)
@@ -420,7 +445,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_put_term_char), T(test_get_term_char), T(test_set_mode),
         T(test_register_proc_tbl_radix), T(test_register_proc_tbl_hash),
-        T(test_get_cpu_characteristics), T(test_unknown_hcalls),
+        T(test_get_cpu_characteristics), T(test_unknown_hcalls), T(test_h_read),
         T(test_rtas_time_of_day), T(test_rtas_power_reboot), T(test_rtas_os_term),
         T(test_rtas_display_character), T(test_rtas_cpus), T(test_rtas_bad_tokens),
         T(test_rtas_bad_buffers), T(test_rtas_buffer_at_end_of_ram), T(test_rtas_register),
