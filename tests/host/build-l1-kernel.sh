@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds the second emulated-host (L1) kernel: Linux 6.1 from Debian's linux-source-6.1, little-
+# endian ppc64 pseries with 4 KiB pages, KVM-HV and KVM-PR built in (Debian's ppc64el kernel
+# has 64 KiB pages and no KVM-PR). The configuration is allnoconfig plus the fragment below,
+# so the build is small (a few minutes on 2 cores) and only what the L1 needs is in it.
+# Prints nothing on stdout but the directory that holds: vmlinux, config, version.
+# The cache directory's name carries a hash of the fragment and of the source's version: an
+# unchanged script reuses it, a changed fragment (or a new linux-source-6.1) rebuilds.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+src_pkg=linux-source-6.1
+tarball=/usr/src/$src_pkg.tar.xz
+
+# Everything not named here is off (allnoconfig), except what these select or what Kconfig
+# only offers with CONFIG_EXPERT (futex, epoll, block layer, ...), which stays on.
+fragment='
+# 64-bit little-endian Book3S, as a pseries guest.
+CONFIG_PPC64=y
+CONFIG_PPC_BOOK3S_64=y
+CONFIG_CPU_LITTLE_ENDIAN=y
+CONFIG_PPC_PSERIES=y
+CONFIG_PPC_SPLPAR=y
+# KVM_BOOK3S_64_HV depends on it (the kernel still runs as a pseries guest).
+CONFIG_PPC_POWERNV=y
+# QEMU boots through SLOF, which enters the kernel via prom_init (and its CAS, where
+# disable_radix takes effect).
+CONFIG_PPC_OF_BOOT_TRAMPOLINE=y
+CONFIG_PPC_4K_PAGES=y
+CONFIG_PPC_64S_HASH_MMU=y
+CONFIG_PPC_RADIX_MMU=y
+CONFIG_PPC_RADIX_MMU_DEFAULT=y
+# Debian ppc64el user space (busybox, minivmm) is built for POWER8: it uses VMX and VSX.
+CONFIG_PPC_FPU=y
+CONFIG_ALTIVEC=y
+CONFIG_VSX=y
+CONFIG_SMP=y
+CONFIG_NR_CPUS=8
+CONFIG_HZ_100=y
+CONFIG_HIGH_RES_TIMERS=y
+# KVM, built in: both flavours and the in-kernel XICS.
+CONFIG_VIRTUALIZATION=y
+CONFIG_KVM_BOOK3S_64=y
+CONFIG_KVM_BOOK3S_64_HV=y
+CONFIG_KVM_BOOK3S_64_PR=y
+CONFIG_KVM_XICS=y
+# The console (sPAPR vty) and the initramfs.
+CONFIG_TTY=y
+CONFIG_HVC_CONSOLE=y
+CONFIG_PRINTK=y
+CONFIG_BLK_DEV_INITRD=y
+CONFIG_RD_GZIP=y
+CONFIG_BINFMT_ELF=y
+CONFIG_BINFMT_SCRIPT=y
+# What l1-init and the test cases use.
+CONFIG_DEVTMPFS=y
+CONFIG_PROC_FS=y
+CONFIG_PROC_SYSCTL=y
+CONFIG_PROC_PAGE_MONITOR=y
+CONFIG_SYSFS=y
+CONFIG_TMPFS=y
+CONFIG_HUGETLBFS=y
+CONFIG_EVENTFD=y
+# minivmm sandboxes its threads (seccomp filters are BPF, which needs NET).
+CONFIG_NET=y
+CONFIG_SECCOMP=y
+CONFIG_SECCOMP_FILTER=y
+CONFIG_KALLSYMS=y
+'
+
+ver=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)
+[ -n "$ver" ] && [ -f "$tarball" ] || die "$src_pkg is not installed; run tests/host/deps.sh"
+key=$(printf '%s\n%s\n' "$ver" "$fragment" | sha256sum | cut -c1-12)
+dir=$MINIVMM_CACHE/l1-4k-$key
+if [ -f "$dir/vmlinux" ]; then echo "$dir"; exit 0; fi
+
+# One build at a time; whoever waited may find the result in the cache.
+exec 9>"$MINIVMM_CACHE/l1-4k.lock"
+flock 9
+if [ -f "$dir/vmlinux" ]; then echo "$dir"; exit 0; fi
+
+case "$(uname -m)" in
+    ppc64le) cross= ;;
+    *)       cross=powerpc64le-linux-gnu- ;;
+esac
+command -v "${cross}gcc" >/dev/null || die "${cross}gcc not found; run tests/host/deps.sh"
+
+# An interrupted build (of this configuration or another) leaves a .build or .new directory
+# behind, the former over 1.5 GB: holding the lock, nothing else is building, so they go.
+build=$dir.build
+rm -rf "$MINIVMM_CACHE"/l1-4k-*.build "$MINIVMM_CACHE"/l1-4k-*.new
+mkdir -p "$build"
+trap 'rm -rf "$build" "$dir.new"' EXIT
+log "unpacking $src_pkg $ver"
+tar -xf "$tarball" -C "$build" --strip-components=1
+printf '%s\n' "$fragment" > "$build/l1.fragment"
+
+mk() { make -C "$build" -s ARCH=powerpc CROSS_COMPILE="$cross" "$@"; }
+mk KCONFIG_ALLCONFIG=l1.fragment allnoconfig >&2
+# allnoconfig drops what it cannot satisfy without a word: check every choice stuck.
+bad=$(grep '^CONFIG_' "$build/l1.fragment" | while read -r line; do
+          grep -qx "$line" "$build/.config" || echo "$line"
+      done)
+[ -z "$bad" ] || die "these options did not stick in .config: ${bad//$'\n'/ }"
+
+log "building vmlinux (linux $ver, 4 KiB pages, KVM-HV + KVM-PR) with $(nproc) jobs"
+start=$SECONDS
+mk -j"$(nproc)" vmlinux >&2
+log "built in $((SECONDS - start)) s"
+
+mkdir -p "$dir.new"
+cp "$build/vmlinux" "$dir.new/vmlinux"
+cp "$build/.config" "$dir.new/config"
+echo "$ver" > "$dir.new/version"
+rm -rf "$build"
+rm -rf "$dir"; mv "$dir.new" "$dir"
+log "kernel ready in $dir"
+echo "$dir"
