@@ -38,7 +38,8 @@ static int64_t h_get_term_char(struct machine *m, int cpu, uint64_t *args)
 
 static int64_t set_lpcr(struct machine *m, int cpu, uint64_t mask, uint64_t val)
 {
-    return m->ops->set_lpcr(m, cpu, mask, val) == 0 ? H_SUCCESS : H_HARDWARE;
+    int r = m->ops->set_lpcr(m, cpu, mask, val);
+    return r == 0 ? H_SUCCESS : r == -EOPNOTSUPP ? H_UNSUPPORTED_FLAG_START : H_HARDWARE;
 }
 
 /* H_SET_MODE: KVM-HV does the breakpoint resources itself; interrupt endianness (which every

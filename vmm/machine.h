@@ -35,7 +35,8 @@ struct machine_ops {
      * Returns 0 or -errno from the hypervisor. */
     int (*configure_mmu)(struct machine *m, bool radix, bool gtse, uint64_t process_table);
     /* Set the LPCR bits in `mask` to `val` on every vCPU. The calling vCPU is updated before
-     * it resumes; others before they next enter the guest (vCPUs started later inherit it). */
+     * it resumes; others before they next enter the guest (vCPUs started later inherit it).
+     * -EOPNOTSUPP: this hypervisor cannot do that mode. */
     int (*set_lpcr)(struct machine *m, int calling_cpu, uint64_t mask, uint64_t val);
     /* RTAS start-cpu: start a stopped vCPU at `pc` (64-bit, real mode) with r3 = r3.
      * Returns 0, -ENOENT (no such CPU) or -EBUSY (not stopped). */

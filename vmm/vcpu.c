@@ -19,6 +19,7 @@
 
 #define MSR_SF (1ULL << 63)
 #define MSR_ME (1ULL << 12)
+#define MSR_LE 1ULL
 
 /* The signal that interrupts KVM_RUN. Its handler does nothing: the point is the EINTR. */
 #define SIG_KICK SIGUSR2
@@ -122,10 +123,13 @@ static int exit_mmio(struct vcpu *c)
     if (bus_access(&c->vm->m.bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
                    run->mmio.is_write))
         return 0;
-    if (c->unassigned_mmio++ == 0)
+    if (c->unassigned_mmio++ == 0) {
         machine_log(&c->vm->m, "vCPU %u: %s of %u bytes at unassigned address 0x%llx ignored",
                 c->index, run->mmio.is_write ? "write" : "read", run->mmio.len,
                 (unsigned long long)run->mmio.phys_addr);
+        if (c->vm->m.verbose)   /* where the guest was: usually a guest gone astray */
+            vcpu_dump(c);
+    }
     return 0;
 }
 
@@ -185,9 +189,10 @@ static int load_start_regs(struct vcpu *c)
     regs.gpr[3] = c->start_r3;   /* r4 and r5 stay 0: kernel at 0, no Open Firmware */
     c->start_pending = false;
     pthread_mutex_unlock(&c->vm->lock);
-    /* 64-bit, machine checks on, real mode, big-endian: Linux's entry code switches itself to
-     * little-endian if it is an LE kernel. */
-    regs.msr = MSR_SF | MSR_ME;
+    /* 64-bit, machine checks on, real mode, in the kernel's own byte order. (Linux's entry
+     * code would switch a big-endian start itself, but with privileged instructions that
+     * KVM-PR must emulate: starting in the right order spares that.) */
+    regs.msr = MSR_SF | MSR_ME | (c->vm->kernel_le ? MSR_LE : 0);
     return kvm_set_regs(c->fd, &regs);
 }
 
@@ -281,6 +286,10 @@ static int op_configure_mmu(struct machine *m, bool radix, bool gtse, uint64_t p
 static int op_set_lpcr(struct machine *m, int calling_cpu, uint64_t mask, uint64_t val)
 {
     struct vm *vm = vm_of(m);
+    /* KVM-PR delivers every interrupt in real mode: it would take an AIL setting silently,
+     * and a guest that believes in it enables facilities (scv) PR cannot run. */
+    if (!vm->hv && (mask & LPCR_AIL) && (val & LPCR_AIL))
+        return -EOPNOTSUPP;
     pthread_mutex_lock(&vm->lock);
     vm->lpcr_mask |= mask;
     vm->lpcr_val = (vm->lpcr_val & ~mask) | (val & mask);

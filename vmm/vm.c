@@ -307,9 +307,9 @@ static int setup_pr_vcpu(struct vm *vm, struct vcpu *c, struct mvm_err *e)
     if (r)
         return mvm_fail(e, MVM_E_HOST, "KVM-PR: cannot set the processor version and page table "
                         "of vCPU %u: %s", c->index, strerror(-r));
+    /* PR puts a 64-bit CPU's vectors at 0xfff00000 unless told otherwise. */
     uint64_t hior = 0;
-    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_HIOR) > 0 &&
-        (r = kvm_set_one_reg(c->fd, KVM_REG_PPC_HIOR, &hior)) != 0)
+    if ((r = kvm_set_one_reg(c->fd, KVM_REG_PPC_HIOR, &hior)) != 0)
         return mvm_fail(e, MVM_E_HOST, "KVM-PR: cannot set HIOR of vCPU %u: %s", c->index,
                         strerror(-r));
     return 0;
@@ -569,6 +569,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
         goto fail;
     }
+    vm->kernel_le = !kernel.big_endian;
     vm->cpus[0].start_pc = kernel.entry;
     vm->cpus[0].start_r3 = lay.fdt;
     struct vm_result *res = &vm->result;

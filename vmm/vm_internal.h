@@ -39,6 +39,7 @@ struct vm {
     struct vm_config cfg;
     int kvm_fd, vm_fd, xics_fd;
     bool hv;
+    bool kernel_le;             /* vCPUs start in little-endian mode */
     void *pr_htab;              /* KVM-PR: the guest's hashed page table lives here */
     size_t pr_htab_size;
     char auto_mem_path[128];    /* a hugetlbfs mount the compatibility rules chose */

@@ -25,7 +25,7 @@
 
 /* What the fake hypervisor operations were asked to do. */
 static struct {
-    int mmu_calls, mmu_ret, char_ret, lpcr_calls, start_calls, stop_calls, stop_cpu, shutdown_calls;
+    int mmu_calls, mmu_ret, char_ret, lpcr_calls, lpcr_ret, start_calls, stop_calls, stop_cpu, shutdown_calls;
     bool radix, gtse;
     uint64_t proc_tbl, lpcr_mask, lpcr_val, start_pc, start_r3, character, behaviour;
     uint32_t start_cpu;
@@ -51,7 +51,7 @@ static int fake_set_lpcr(struct machine *mm, int cpu, uint64_t mask, uint64_t va
 {
     (void)mm, (void)cpu;
     fake.lpcr_calls++, fake.lpcr_mask = mask, fake.lpcr_val = val;
-    return 0;
+    return fake.lpcr_ret;
 }
 
 /* -ENOENT for a vCPU that does not exist, -EBUSY for one that runs, as the KVM layer. */

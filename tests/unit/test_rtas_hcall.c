@@ -132,6 +132,13 @@ static void test_set_mode(void **state)
     assert_int_equal(hcall(H_SET_MODE, 0x7ffffffffffffffcULL, 3, 0, 0, NULL), H_UNSUPPORTED_FLAG_START);
     assert_int_equal(hcall(H_SET_MODE, 0, 9, 0, 0, NULL), H_P2);
     assert_int_equal(fake.lpcr_calls, 3);      /* no rejected call reached the LPCR */
+    /* A hypervisor that cannot do a mode (KVM-PR and AIL) says so; other failures are
+     * hardware errors. */
+    fake.lpcr_ret = -EOPNOTSUPP;
+    assert_int_equal(hcall(H_SET_MODE, 3, 3, 0, 0, NULL), H_UNSUPPORTED_FLAG_START);
+    fake.lpcr_ret = -EIO;
+    assert_int_equal(hcall(H_SET_MODE, 1, 4, 0, 0, NULL), H_HARDWARE);
+    fake.lpcr_ret = 0;
 }
 
 static void test_register_proc_tbl_radix(void **state)
