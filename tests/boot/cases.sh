@@ -51,6 +51,15 @@ case_run no-kernel -m 512M
 case_run hash-on-nested -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --mmu=hash
 case_run pr-unavailable -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --kvm-type=pr
 
+# 5a. The host doctor, and a guest that runs KVM-HV itself (nested HV, Radix all the way).
+case_run check-host --check
+case_run check-hash --check --mmu=hash -m 2G
+case_run nested-hv --nested-hv -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+    -a "console=hvc0 quiet minivmm.test=kvm"
+case_run nested-hv-off -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+    -a "console=hvc0 quiet minivmm.test=kvm"
+case_run nested-hv-hash --nested-hv --mmu=hash -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+
 # 5b. The userspace interrupt controller (the fallback for hosts without KVM's XICS): IPIs
 # for SMP and the disk's level interrupt, through minivmm's XICS.
 dd if=/dev/zero of="$T/xics.img" bs=1M count=8 2>/dev/null

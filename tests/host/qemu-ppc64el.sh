@@ -44,8 +44,8 @@ pkgs=()
 for p in $(printf '%s\n' "$closure" | grep ':ppc64el$') $all; do
     [[ ${p%:ppc64el} =~ $skip ]] || pkgs+=("$p")
 done
-printf '%s\n' "${pkgs[@]}" | grep -qx 'qemu-system-ppc:ppc64el' || die "dependency resolution failed"
-printf '%s\n' "${pkgs[@]}" | grep -qx 'libc6:ppc64el' || pkgs+=(libc6:ppc64el)
+grep -qx 'qemu-system-ppc:ppc64el' <<< "$(printf '%s\n' "${pkgs[@]}")" || die "dependency resolution failed"
+grep -qx 'libc6:ppc64el' <<< "$(printf '%s\n' "${pkgs[@]}")" || pkgs+=(libc6:ppc64el)
 
 # Downloads are kept in the cache (debs/, under the names apt gives them, which carry the
 # version); what is already there is not downloaded again, what is no longer wanted goes.
@@ -68,7 +68,7 @@ if [ ${#want[@]} -gt 0 ]; then
     (cd "$debs" && apt-get download -q "${sandbox[@]}" "${want[@]}" >&2)
 fi
 for f in "$debs"/*.deb; do
-    printf '%s\n' "${files[@]}" | grep -qxF "$(basename "$f")" || rm -f "$f"
+    grep -qxF "$(basename "$f")" <<< "$(printf '%s\n' "${files[@]}")" || rm -f "$f"
 done
 
 # Unpack everything into a staging tree, then keep only what the binary needs: the ELF
