@@ -182,11 +182,13 @@ void host_print_report(FILE *f, const struct host_facts *h, uint64_t mem_size)
             h->partition ? "itself a guest (pseries partition)" : "bare metal");
     fprintf(f, "/dev/kvm: %s\n", !h->kvm_exists ? "missing" : h->kvm_access ? "usable"
                                                    : "no permission");
-    fprintf(f, "KVM-HV: %s (module %s)", yes(h->hv), h->hv_module ? "loaded" : "not loaded");
+    /* A module built in shows in /sys/module only if it has parameters: "present" is
+     * certain, its absence is not. */
+    fprintf(f, "KVM-HV: %s%s", yes(h->hv), h->hv_module ? " (kvm_hv present)" : "");
     if (h->hv)
         fprintf(f, "; Radix guests: %s; Hash guests: %s; nested HV for guests: %s",
                 yes(h->hv_radix), yes(h->hv_hash), yes(h->hv_nested));
-    fprintf(f, "\nKVM-PR: %s (module %s)\n", yes(h->pr), h->pr_module ? "loaded" : "not loaded");
+    fprintf(f, "\nKVM-PR: %s%s\n", yes(h->pr), h->pr_module ? " (kvm_pr present)" : "");
     fprintf(f, "hugepages:");
     if (!h->nhuge)
         fprintf(f, " none");

@@ -185,13 +185,14 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
         "HPT guest, any page size (KVM-PR)        yes" \
         "Radix guest, 4 KiB pages (HV)            no: KVM-HV is not available: this host is itself a Hash (HPT) guest" \
         "the requested guest: runs as a KVM-PR Hash (HPT) guest"
-    check 4k-hash/pr-guest 0 "KVM-PR, Hash guest MMU" "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" \
-        "MINIVMM-GUEST-POWEROFF"
+    check 4k-hash/pr-machine 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory"
+    check 4k-hash/pr-dtb 0 "pft-size present" "hcall-pft present" "no splpar"
     check 4k-hash/radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
     check 4k-hash/hv-refused 2 "KVM-HV is not available: this host is itself a Hash (HPT) guest"
     check 4k-hash/nested-refused 2 "--nested-hv needs KVM-HV"
-    check 4k-hash/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages"
-    check 4k-hash/pr-hugepages 0 "512 MiB hugetlbfs memory" "mmu=Hash" "MINIVMM-GUEST-POWEROFF"
+    check 4k-hash/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
+        "the requested guest: runs as a KVM-PR Hash (HPT) guest with 512 MiB of hugepage-backed memory"
+    check 4k-hash/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory"
 fi
 
 echo "boot: $pass passed, $fail failed"
