@@ -25,7 +25,8 @@ if [ "$mmu" = Radix ]; then
 else
     # Hash 4 KiB host -> KVM-PR. minivmm builds the whole PR machine (its hashed page table
     # in our memory, SDR1, PVR, HIOR, the device tree) and writes the tree instead of
-    # running: a PR guest does not yet get past early boot here (see README, Status).
+    # running: in this emulated host a PR guest's hcalls never reach the L1 kernel (QEMU's
+    # hypervisor answers a problem-state sc 1 itself; see README, Status).
     case_run pr-machine -v --dump-dtb "$T/pr.dtb" -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     echo "=== CASE pr-dtb"
     # ibm,pft-size gives the guest its table's size; "hcall-splpar" (VPA and friends, which
