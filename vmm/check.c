@@ -3,16 +3,12 @@
  * with the same rules a real start would apply (compat.c). */
 #include "vm.h"
 
-#include <errno.h>
-#include <string.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "host.h"
+#include "mem.h"
 #include "probe.h"
-
-#define HUGETLBFS_MAGIC 0x958458f6
 
 int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e)
 {
@@ -25,13 +21,8 @@ int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e)
 
     struct compat_request req = {.kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
                                  .nested_hv = c->nested_hv};
-    struct statfs fs;
-    if (c->mem_path) {
-        if (statfs(c->mem_path, &fs) != 0 || fs.f_type != HUGETLBFS_MAGIC)
-            return mvm_fail(e, MVM_E_INPUT, "--mem-path %s is not a hugetlbfs mount",
-                            c->mem_path);
-        req.backing_page = (uint64_t)fs.f_bsize;
-    }
+    if (c->mem_path && hugetlbfs_page_size(c->mem_path, &req.backing_page, e))
+        return -1;
     struct compat_plan p;
     if (compat_plan(&h, &req, &p, e)) {
         fprintf(out, "the requested guest: cannot run here\n");

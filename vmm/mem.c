@@ -66,15 +66,32 @@ int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-static int map_hugetlbfs(struct guest_mem *m, uint64_t size, const char *dir, struct mvm_err *e)
+/* statfs of a --mem-path directory that must be hugetlbfs. */
+static int hugetlbfs_statfs(const char *dir, struct statfs *fs, struct mvm_err *e)
 {
-    struct statfs fs;
-    if (statfs(dir, &fs) != 0)
+    if (statfs(dir, fs) != 0)
         return mvm_fail(e, MVM_E_INPUT, "--mem-path %s: %s", dir, strerror(errno));
-    if (fs.f_type != HUGETLBFS_MAGIC)
+    if (fs->f_type != HUGETLBFS_MAGIC)
         return mvm_fail(e, MVM_E_INPUT,
                         "--mem-path %s is not a hugetlbfs mount; mount one with "
                         "'mount -t hugetlbfs hugetlbfs %s'", dir, dir);
+    return 0;
+}
+
+int hugetlbfs_page_size(const char *dir, uint64_t *page, struct mvm_err *e)
+{
+    struct statfs fs;
+    if (hugetlbfs_statfs(dir, &fs, e))
+        return -1;
+    *page = (uint64_t)fs.f_bsize;
+    return 0;
+}
+
+static int map_hugetlbfs(struct guest_mem *m, uint64_t size, const char *dir, struct mvm_err *e)
+{
+    struct statfs fs;
+    if (hugetlbfs_statfs(dir, &fs, e))
+        return -1;
     uint64_t page = (uint64_t)fs.f_bsize;
     if (size % page)
         return mvm_fail(e, MVM_E_INPUT,

@@ -26,6 +26,9 @@ struct guest_mem {
 int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, struct mvm_err *e);
 void guest_mem_unmap(struct guest_mem *m);
 
+/* The page size of hugetlbfs mount dir; fails (with the fix) if dir is not one. */
+int hugetlbfs_page_size(const char *dir, uint64_t *page, struct mvm_err *e);
+
 /* Host pointer to guest range [gpa, gpa+len), or NULL if any byte lies outside RAM. */
 static inline void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
