@@ -13,7 +13,7 @@
 struct machine;
 
 /* Opcodes (Linux arch/powerpc/include/asm/hvcall.h). */
-#define H_READ 0x18
+#define H_READ 0x0C
 #define H_GET_TERM_CHAR 0x54
 #define H_PUT_TERM_CHAR 0x58
 #define H_EOI 0x64

@@ -34,7 +34,9 @@ static int setup_user_xics(struct vm *vm, struct mvm_err *e)
 int setup_xics(struct vm *vm, struct mvm_err *e)
 {
     enum irqchip_req want = vm->cfg.irqchip;
-    if (want == IRQCHIP_USER)
+    /* Under KVM-PR (seen on a bare-metal emulated POWER9) KVM's XICS answered the guest's
+     * first H_CPPR with H_HARDWARE; minivmm's own XICS serves PR guests unless asked. */
+    if (want == IRQCHIP_USER || (want == IRQCHIP_AUTO && !vm->hv))
         return setup_user_xics(vm, e);
     if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQ_XICS) <= 0) {
         if (want == IRQCHIP_KERNEL)
