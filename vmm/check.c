@@ -3,8 +3,6 @@
  * with the same rules a real start would apply (compat.c). */
 #include "vm.h"
 
-#include <unistd.h>
-
 #include "compat.h"
 #include "host.h"
 #include "mem.h"
@@ -13,16 +11,15 @@
 int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e)
 {
     struct host_facts h = {0};
-    host_read_facts(&h, "", (uint64_t)sysconf(_SC_PAGESIZE));
-    int fd = host_probe_kvm(&h, c->kvm_dev);
-    if (fd >= 0)
-        close(fd);
+    struct kvm_candidates k;
+    host_gather_facts(&h, c->kvm_dev, &k);   /* a failure to open is one of the facts */
+    kvm_candidates_close(&k);
     host_print_report(out, &h, c->mem_size);
 
-    struct compat_request req = {.kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
-                                 .nested_hv = c->nested_hv};
-    if (c->mem_path && hugetlbfs_page_size(c->mem_path, &req.backing_page, e))
+    uint64_t backing = 0;
+    if (c->mem_path && hugetlbfs_page_size(c->mem_path, &backing, e))
         return -1;
+    struct compat_request req = compat_request_of(c, backing);
     struct compat_plan p;
     if (compat_plan(&h, &req, &p, e)) {
         fprintf(out, "the requested guest: cannot run here\n");

@@ -229,6 +229,12 @@ static int plan_pr(const struct host_facts *h, const struct compat_request *r,
     return 0;
 }
 
+struct compat_request compat_request_of(const struct vm_config *c, uint64_t backing_page)
+{
+    return (struct compat_request){.kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
+                                   .backing_page = backing_page, .nested_hv = c->nested_hv};
+}
+
 int compat_plan(const struct host_facts *h, const struct compat_request *r,
                 struct compat_plan *p, struct mvm_err *e)
 {

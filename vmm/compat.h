@@ -64,6 +64,9 @@ struct compat_plan {
     uint64_t rma_size;        /* what the guest's real-mode area covers */
 };
 
+/* The request a configuration makes; backing_page as in struct compat_request. */
+struct compat_request compat_request_of(const struct vm_config *c, uint64_t backing_page);
+
 /* Decides how the host runs the requested guest: 0 and a plan, or -1 and a refusal in e
  * (status MVM_E_HOST) whose message gives the reason and the fix. */
 int compat_plan(const struct host_facts *h, const struct compat_request *r,

@@ -1,16 +1,14 @@
-/* Asking /dev/kvm what it can do (see probe.h). */
+/* Gathering the host's facts (see probe.h). */
 #include "probe.h"
 
 #include <errno.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "kvm.h"
 
-static void probe_hv(struct host_facts *h, int kvm_fd)
+static void probe_hv(struct host_facts *h, int vm)
 {
-    int vm = kvm_create_vm(kvm_fd, KVM_VM_PPC_HV);
-    if (vm < 0)
-        return;
     h->hv = true;
     h->hv_radix = kvm_check_ext(vm, KVM_CAP_PPC_MMU_RADIX) > 0;
     h->hv_nested = kvm_check_ext(vm, KVM_CAP_PPC_NESTED_HV) > 0;
@@ -19,21 +17,32 @@ static void probe_hv(struct host_facts *h, int kvm_fd)
         h->hv_hash = !(smmu.flags & KVM_PPC_NO_HASH);
         h->hv_pages_real = smmu.flags & KVM_PPC_PAGE_SIZES_REAL;
     }
-    close(vm);
 }
 
-int host_probe_kvm(struct host_facts *h, const char *dev)
+int host_gather_facts(struct host_facts *h, const char *dev, struct kvm_candidates *k)
 {
+    host_read_facts(h, "", (uint64_t)sysconf(_SC_PAGESIZE));
+    k->kvm_fd = k->hv_vm = k->pr_vm = -1;
     int fd = kvm_open_dev(dev);
     h->kvm_exists = fd != -ENOENT;
     h->kvm_access = fd >= 0;
     if (fd < 0)
         return fd;
-    probe_hv(h, fd);
-    int pr = kvm_create_vm(fd, KVM_VM_PPC_PR);
-    if (pr >= 0) {
-        h->pr = true;
-        close(pr);
+    k->kvm_fd = fd;
+    k->hv_vm = kvm_create_vm(fd, KVM_VM_PPC_HV);
+    if (k->hv_vm >= 0)
+        probe_hv(h, k->hv_vm);
+    k->pr_vm = kvm_create_vm(fd, KVM_VM_PPC_PR);
+    h->pr = k->pr_vm >= 0;
+    return 0;
+}
+
+void kvm_candidates_close(struct kvm_candidates *k)
+{
+    int *fds[] = {&k->kvm_fd, &k->hv_vm, &k->pr_vm};
+    for (unsigned i = 0; i < 3; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
     }
-    return fd;
 }

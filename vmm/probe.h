@@ -1,13 +1,21 @@
-/* The part of the host's facts only /dev/kvm can tell: which KVM flavours can create a VM
- * and what each offers (Radix, Hash, page sizes, nested HV). POWER only. */
+/* The host's facts, whole: what /proc and /sys tell (host.c) and what only /dev/kvm can tell,
+ * i.e. which KVM flavours can create a VM and what each offers (Radix, Hash, page sizes,
+ * nested HV). POWER only. */
 #ifndef MINIVMM_PROBE_H
 #define MINIVMM_PROBE_H
 
 #include "compat.h"
 
-/* Opens dev and fills the KVM part of *h by creating (and closing) a throw-away VM of each
- * flavour. Returns the open /dev/kvm descriptor, or -errno when it cannot be opened (and
- * h->kvm_exists / h->kvm_access say why). */
-int host_probe_kvm(struct host_facts *h, const char *dev);
+/* What probing leaves open: /dev/kvm and one VM of each flavour KVM could create (-1 where
+ * none). Asking a VM about its capabilities does not change it, so a start takes the one
+ * its plan chose instead of creating another, and closes the rest. */
+struct kvm_candidates {
+    int kvm_fd, hv_vm, pr_vm;
+};
+
+/* Fills *h. Returns 0, or -errno when dev cannot be opened (h->kvm_exists / h->kvm_access
+ * then say why, and k holds nothing open). */
+int host_gather_facts(struct host_facts *h, const char *dev, struct kvm_candidates *k);
+void kvm_candidates_close(struct kvm_candidates *k);
 
 #endif

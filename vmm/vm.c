@@ -16,7 +16,6 @@
 #include "../devices/hcall.h"
 #include "../fdt/fdt.h"
 #include "compat.h"
-#include "host.h"
 #include "loader.h"
 #include "probe.h"
 #include "sandbox.h"
@@ -137,32 +136,31 @@ static int choose_kvm(struct vm *vm, struct compat_plan *plan, struct mvm_err *e
 {
     const struct vm_config *c = &vm->cfg;
     struct host_facts h = {0};
-    host_read_facts(&h, "", (uint64_t)sysconf(_SC_PAGESIZE));
-    int fd = host_probe_kvm(&h, c->kvm_dev);
-    if (fd == -EPROTO)
+    struct kvm_candidates k;
+    int r = host_gather_facts(&h, c->kvm_dev, &k);
+    if (r == -EPROTO)
         return mvm_fail(e, MVM_E_HOST, "%s speaks an unexpected KVM API version", c->kvm_dev);
-    if (fd < 0 && fd != -ENOENT && fd != -EACCES && fd != -EPERM)
-        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", c->kvm_dev, strerror(-fd));
-    vm->kvm_fd = fd;
-    struct compat_request req = {
-        .kvm = c->kvm_type, .mmu = c->mmu, .mem_size = c->mem_size,
-        /* --mem-path memory is already mapped: its page size is a given, not a choice. */
-        .backing_page = vm->m.mem.hugetlb ? vm->m.mem.page_size : 0,
-        .nested_hv = c->nested_hv,
-    };
-    if (compat_plan(&h, &req, plan, e))
+    if (r < 0 && r != -ENOENT && r != -EACCES && r != -EPERM)
+        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", c->kvm_dev, strerror(-r));
+    /* --mem-path memory is already mapped: its page size is a given, not a choice. */
+    struct compat_request req = compat_request_of(c, vm->m.mem.hugetlb ? vm->m.mem.page_size : 0);
+    if (compat_plan(&h, &req, plan, e)) {
+        kvm_candidates_close(&k);
         return -1;
+    }
     if (plan->hugetlbfs) {
         snprintf(vm->auto_mem_path, sizeof(vm->auto_mem_path), "%s", plan->hugetlbfs);
         plan->hugetlbfs = vm->auto_mem_path;   /* h is about to go */
     }
-    vm->vm_fd = kvm_create_vm(fd, plan->hv ? KVM_VM_PPC_HV : KVM_VM_PPC_PR);
-    if (vm->vm_fd < 0)
-        return mvm_fail(e, MVM_E_HOST, "cannot create a KVM-%s VM: %s", plan->hv ? "HV" : "PR",
-                        strerror(-vm->vm_fd));
+    /* The plan only chooses a flavour the probe could create: take that VM. */
+    int *chosen = plan->hv ? &k.hv_vm : &k.pr_vm;
+    vm->kvm_fd = k.kvm_fd;
+    vm->vm_fd = *chosen;
+    k.kvm_fd = *chosen = -1;
+    kvm_candidates_close(&k);
     vm->hv = plan->hv;
     if (c->nested_hv) {
-        int r = kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_NESTED_HV, 1, 0);
+        r = kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_NESTED_HV, 1, 0);
         if (r)
             return mvm_fail(e, MVM_E_HOST, "KVM refused nested HV for this guest: %s "
                             "(kvm-hv's 'nested' parameter must be on)", strerror(-r));
@@ -173,10 +171,9 @@ static int choose_kvm(struct vm *vm, struct compat_plan *plan, struct mvm_err *e
 /* Guest RAM: --mem-path's hugetlbfs, or the mount the plan chose, or anonymous memory. */
 static int map_memory(struct vm *vm, const struct compat_plan *plan, struct mvm_err *e)
 {
-    if (!vm->m.mem.host &&
-        guest_mem_map(&vm->m.mem, vm->cfg.mem_size, plan ? plan->hugetlbfs : NULL, e))
+    if (!vm->m.mem.host && guest_mem_map(&vm->m.mem, vm->cfg.mem_size, plan->hugetlbfs, e))
         return -1;
-    if (plan && plan->hugetlbfs)
+    if (plan->hugetlbfs)
         machine_log(&vm->m, "backing guest memory with hugepages from %s: a Hash guest on this "
                     "host needs them for its real-mode area", plan->hugetlbfs);
     int r = kvm_set_user_memory(vm->vm_fd, 0, 0, vm->m.mem.size, vm->m.mem.host);
