@@ -54,8 +54,11 @@ run() {   # run VMM MODE ROUND [DISK]
     exit_s=$(since "$t0")
     [ "$up" = none ] && grep -q MINIVMM-GUEST-UP "$T/out" && up=$exit_s
     line="BENCH vmm=$vmm mode=$mode round=$round status=$st marker_s=$up exit_s=$exit_s rss_kb=$rss"
-    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON)' | sed 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
+    # BENCH-CON and BENCH-HCALL both say seconds=: the hcall one becomes hcall_s=.
+    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON|HCALL) ' |
+         sed -e '/^BENCH-HCALL /s/seconds=/hcall_s=/' -e 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
     echo "$line $io"
+    tr -d '\r' < "$T/out" | grep '^rtas-loop:' | sed 's/^/BENCH-ERROR /'
     [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
 }
 
@@ -68,6 +71,8 @@ for r in $(seq "$ROUNDS"); do
         dd if=/dev/zero of="$T/disk.img" bs=1M count=40 2>/dev/null
         run $vmm bench "$r" "$T/disk.img"
     done
+    # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.
+    run qemu-slof bench "$r"
 done
 rm -rf "$T"
 echo "BENCH-DONE"

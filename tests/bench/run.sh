@@ -12,29 +12,37 @@ log=$out/bench.log
 export ROUNDS=${ROUNDS:-5}
 
 start=$(date +%s)
+# The bench guest: the test guest's /init and modules, plus the hcall loop (make bench builds
+# it first; this keeps the script usable on its own).
+make -C "$top" --no-print-directory -s build/guest/rtas-loop >&2
+initrd=$out/guest.cpio.gz
+MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init" \
+    "$top/build/guest/rtas-loop=bin/rtas-loop"
 case "$(uname -m)" in
 ppc64le|ppc64)
     [ -n "${QEMU_DIR:-}" ] || die "on a POWER host set QEMU_DIR to a directory holding qemu-system-ppc64"
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
-    initrd=$out/guest.cpio.gz
-    MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init"
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd sh "$here/in-l1.sh" > "$log" 2>&1
     ;;
 *)
-    # The script reads ROUNDS from the L1's environment: pass it inside the script.
+    # The script reads ROUNDS and GUEST_INITRD from the L1's environment: set them inside the
+    # script (the L1's own guest initramfs has no rtas-loop; this one goes in beside it).
     script=$(mktemp); trap 'rm -f "$script"' EXIT
-    { echo "ROUNDS=$ROUNDS"; cat "$here/in-l1.sh"; } > "$script"
-    bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
+    { echo "ROUNDS=$ROUNDS GUEST_INITRD=/guest/bench.cpio.gz"; cat "$here/in-l1.sh"; } > "$script"
+    L1_EXTRA="$initrd=guest/bench.cpio.gz ${L1_EXTRA:-}" \
+        bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
     ;;
 esac
 grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
 
 tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
 # One CSV row per run.
-{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s"
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
-                v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"];
+         rate = (v["calls"] != "" && v["hcall_s"] > 0) ? sprintf("%.0f", v["calls"] / v["hcall_s"]) : ""
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
+                v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"],
+                v["calls"], v["hcall_s"], rate;
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
 median() {   # median VMM MODE COLUMN
@@ -58,6 +66,7 @@ m_rss=$(median minivmm bench rss_kb) v_rss=$(median qemu-vof bench rss_kb)
 m_w=$(median minivmm bench write_s) v_w=$(median qemu-vof bench write_s)
 m_r=$(median minivmm bench read_s) v_r=$(median qemu-vof bench read_s)
 m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
+m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
 tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0) print "-"; else printf "%.1f", amount / s }'; }
 
 {
@@ -69,6 +78,7 @@ echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q
 echo "blk_write_mib_s,$(tput "$m_w" 32),$(tput "$v_w" 32),,$(ratio "$(tput "$m_w" 32)" "$(tput "$v_w" 32)"),"
 echo "blk_read_mib_s,$(tput "$m_r" 32),$(tput "$v_r" 32),,$(ratio "$(tput "$m_r" 32)" "$(tput "$v_r" 32)"),"
 echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(ratio "$(tput "$m_c" 64)" "$(tput "$v_c" 64)"),"
+echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(ratio "$m_h" "$v_h"),$(ratio "$m_h" "$s_h")"
 } > "$out/summary.csv"
 
 echo "minivmm vs QEMU $( ( [ -x "$(command -v qemu-system-ppc64)" ] && qemu-system-ppc64 --version | head -n1 ) || echo) in the same"
@@ -79,4 +89,7 @@ awk -F, '{ printf "%-18s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' 
 echo
 echo "vmm_memory_kib: resident memory of the VMM process outside guest RAM, at the guest's"
 echo "/init marker. on_disk_kib: the static minivmm binary vs QEMU's binary, libraries and"
-echo "firmware. Every run: $out/results.csv; this table: $out/summary.csv"
+echo "firmware. hcall_rtas_per_s: guest user-space rtas(2) get-time-of-day calls per second;"
+echo "each is a round trip guest kernel -> RTAS blob -> H_RTAS hcall -> VMM userspace -> guest."
+echo "Every run: $out/results.csv; this table: $out/summary.csv"
+tr -d '\r' < "$log" | grep '^BENCH-ERROR' | sort -u || true

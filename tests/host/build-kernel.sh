@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Builds the second emulated-host (L1) kernel: Linux 6.1 from Debian's linux-source-6.1, little-
-# endian ppc64 pseries with 4 KiB pages, KVM-HV and KVM-PR built in (Debian's ppc64el kernel
-# has 64 KiB pages and no KVM-PR). The configuration is allnoconfig plus the fragment below,
-# so the build is small (a few minutes on 2 cores) and only what the L1 needs is in it.
+# build-kernel.sh KIND: builds a Linux 6.1 kernel from Debian's linux-source-6.1 with the cross
+# compiler, small (allnoconfig plus a fragment below: a few minutes on 2 cores). KIND is
+#   l1-4k     the second emulated host (L1): little-endian pseries/powernv, 4 KiB pages, KVM-HV
+#             and KVM-PR built in (Debian's ppc64el kernel has 64 KiB pages and no KVM-PR);
+#   guest-be  a big-endian pseries guest with 64 KiB pages: minivmm boots both byte orders.
 # Prints nothing on stdout but the directory that holds: vmlinux, config, version.
 # The cache directory's name carries a hash of the fragment and of the source's version: an
 # unchanged script reuses it, a changed fragment (or a new linux-source-6.1) rebuilds.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+kind=${1:-}
 src_pkg=linux-source-6.1
 tarball=/usr/src/$src_pkg.tar.xz
 
-# Everything not named here is off (allnoconfig), except what these select or what Kconfig
-# only offers with CONFIG_EXPERT (futex, epoll, block layer, ...), which stays on.
-fragment='
+# Everything not named in a fragment is off (allnoconfig), except what these select or what
+# Kconfig only offers with CONFIG_EXPERT (futex, epoll, block layer, ...), which stays on.
+l1_4k='
 # 64-bit little-endian Book3S, as a pseries guest.
 CONFIG_PPC64=y
 CONFIG_PPC_BOOK3S_64=y
@@ -44,9 +46,11 @@ CONFIG_KVM_BOOK3S_64=y
 CONFIG_KVM_BOOK3S_64_HV=y
 CONFIG_KVM_BOOK3S_64_PR=y
 CONFIG_KVM_XICS=y
-# The console (sPAPR vty) and the initramfs.
+# The console: the sPAPR vty as a pseries guest, the OPAL console on an emulated bare-metal
+# POWER9 (powernv, the host kind where KVM-PR guests run; see l1-run.sh).
 CONFIG_TTY=y
 CONFIG_HVC_CONSOLE=y
+CONFIG_HVC_OPAL=y
 CONFIG_PRINTK=y
 CONFIG_BLK_DEV_INITRD=y
 CONFIG_RD_GZIP=y
@@ -68,42 +72,77 @@ CONFIG_SECCOMP_FILTER=y
 CONFIG_KALLSYMS=y
 '
 
+guest_be='
+# 64-bit big-endian Book3S pseries guest, booted by minivmm from its device tree.
+CONFIG_PPC64=y
+CONFIG_PPC_BOOK3S_64=y
+CONFIG_CPU_BIG_ENDIAN=y
+CONFIG_PPC_PSERIES=y
+CONFIG_PPC_64K_PAGES=y
+CONFIG_PPC_64S_HASH_MMU=y
+CONFIG_PPC_RADIX_MMU=y
+CONFIG_PPC_FPU=y
+CONFIG_ALTIVEC=y
+CONFIG_VSX=y
+CONFIG_SMP=y
+CONFIG_NR_CPUS=8
+CONFIG_HZ_100=y
+# The console (sPAPR vty) and an initramfs holding one static program.
+CONFIG_TTY=y
+CONFIG_HVC_CONSOLE=y
+CONFIG_PRINTK=y
+CONFIG_BLK_DEV_INITRD=y
+CONFIG_RD_GZIP=y
+CONFIG_BINFMT_ELF=y
+CONFIG_DEVTMPFS=y
+CONFIG_PROC_FS=y
+CONFIG_SYSFS=y
+'
+
+case $kind in
+    l1-4k)    fragment=$l1_4k endian=little ;;
+    guest-be) fragment=$guest_be endian=big ;;
+    *)        die "usage: build-kernel.sh l1-4k|guest-be" ;;
+esac
+
 ver=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)
 [ -n "$ver" ] && [ -f "$tarball" ] || die "$src_pkg is not installed; run tests/host/deps.sh"
 key=$(printf '%s\n%s\n' "$ver" "$fragment" | sha256sum | cut -c1-12)
-dir=$MINIVMM_CACHE/l1-4k-$key
+dir=$MINIVMM_CACHE/$kind-$key
 if [ -f "$dir/vmlinux" ]; then echo "$dir"; exit 0; fi
 
 # One build at a time; whoever waited may find the result in the cache.
-exec 9>"$MINIVMM_CACHE/l1-4k.lock"
+exec 9>"$MINIVMM_CACHE/$kind.lock"
 flock 9
 if [ -f "$dir/vmlinux" ]; then echo "$dir"; exit 0; fi
 
-case "$(uname -m)" in
-    ppc64le) cross= ;;
-    *)       cross=powerpc64le-linux-gnu- ;;
+# The kernel picks its byte order from the configuration; the compiler must produce it.
+case "$(uname -m)-$endian" in
+    ppc64le-little|ppc64-big) cross= ;;
+    *-little) cross=powerpc64le-linux-gnu- ;;
+    *-big)    cross=powerpc64-linux-gnu- ;;
 esac
 command -v "${cross}gcc" >/dev/null || die "${cross}gcc not found; run tests/host/deps.sh"
 
 # An interrupted build (of this configuration or another) leaves a .build or .new directory
 # behind, the former over 1.5 GB: holding the lock, nothing else is building, so they go.
 build=$dir.build
-rm -rf "$MINIVMM_CACHE"/l1-4k-*.build "$MINIVMM_CACHE"/l1-4k-*.new
+rm -rf "$MINIVMM_CACHE/$kind"-*.build "$MINIVMM_CACHE/$kind"-*.new
 mkdir -p "$build"
 trap 'rm -rf "$build" "$dir.new"' EXIT
 log "unpacking $src_pkg $ver"
 tar -xf "$tarball" -C "$build" --strip-components=1
-printf '%s\n' "$fragment" > "$build/l1.fragment"
+printf '%s\n' "$fragment" > "$build/kind.fragment"
 
 mk() { make -C "$build" -s ARCH=powerpc CROSS_COMPILE="$cross" "$@"; }
-mk KCONFIG_ALLCONFIG=l1.fragment allnoconfig >&2
+mk KCONFIG_ALLCONFIG=kind.fragment allnoconfig >&2
 # allnoconfig drops what it cannot satisfy without a word: check every choice stuck.
-bad=$(grep '^CONFIG_' "$build/l1.fragment" | while read -r line; do
+bad=$(grep '^CONFIG_' "$build/kind.fragment" | while read -r line; do
           grep -qx "$line" "$build/.config" || echo "$line"
       done)
 [ -z "$bad" ] || die "these options did not stick in .config: ${bad//$'\n'/ }"
 
-log "building vmlinux (linux $ver, 4 KiB pages, KVM-HV + KVM-PR) with $(nproc) jobs"
+log "building $kind vmlinux (linux $ver) with $(nproc) jobs"
 start=$SECONDS
 mk -j"$(nproc)" vmlinux >&2
 log "built in $((SECONDS - start)) s"
