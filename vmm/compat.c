@@ -154,13 +154,16 @@ static int plan_hv_hash(const struct host_facts *h, const struct compat_request 
     else
         p->hpt_max_page = p->backing_page;
     p->ci_large_page = p->hpt_max_page >= 64 * KiB;
-    if (r->guest_page > p->hpt_max_page)
+    if (r->guest_page > p->hpt_max_page) {
+        const char *cap = size_str(p->hpt_max_page, c);
         return mvm_fail(e, MVM_E_HOST, "can't support %s guest pages with %s host pages under "
-                        "KVM-HV: a Hash (HPT) guest's pages must be no larger than the host's. "
-                        "Boot the guest in Radix mode (--mmu=radix, on a Radix host), use a "
-                        "guest kernel with %s pages, or use KVM-PR",
-                        size_str(r->guest_page, a), size_str(h->page_size, b),
-                        size_str(p->hpt_max_page, c));
+                        "KVM-HV: a Hash (HPT) guest's hash pages must be no larger than the "
+                        "host's, so the guest is offered %s ones only (a Linux kernel with "
+                        "larger pages still boots, mapping them with %s hash entries). For "
+                        "larger hash pages boot the guest in Radix mode (--mmu=radix, on a Radix "
+                        "host) or use KVM-PR",
+                        size_str(r->guest_page, a), size_str(h->page_size, b), cap, cap);
+    }
     return 0;
 }
 

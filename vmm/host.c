@@ -157,7 +157,8 @@ static const char *yes(bool b)
     return b ? "yes" : "no";
 }
 
-/* The guest kinds of the seed's compatibility summary and nested scenarios. */
+/* The guest kinds of the seed's compatibility summary and nested scenarios. A Hash guest's
+ * page size is that of its hash entries, which need not be its kernel's page size. */
 static const struct {
     const char *name;
     enum kvm_type_req kvm;
@@ -167,8 +168,8 @@ static const struct {
 } kinds[] = {
     {"Radix guest, 64 KiB pages (HV)", KVM_TYPE_HV, MMU_RADIX, 64 * KiB, false},
     {"Radix guest, 4 KiB pages (HV)", KVM_TYPE_HV, MMU_RADIX, 4 * KiB, false},
-    {"HPT guest, 64 KiB pages (HV)", KVM_TYPE_HV, MMU_HASH, 64 * KiB, false},
-    {"HPT guest, 4 KiB pages (HV)", KVM_TYPE_HV, MMU_HASH, 4 * KiB, false},
+    {"HPT guest, 64 KiB hash pages (HV)", KVM_TYPE_HV, MMU_HASH, 64 * KiB, false},
+    {"HPT guest, 4 KiB hash pages (HV)", KVM_TYPE_HV, MMU_HASH, 4 * KiB, false},
     {"HPT guest, any page size (KVM-PR)", KVM_TYPE_PR, MMU_HASH, 0, false},
     {"Radix guest running KVM-HV (nested HV)", KVM_TYPE_HV, MMU_RADIX, 0, true},
 };

@@ -1,10 +1,13 @@
-# Boot cases for a host with 4 KiB pages (the L1 kernel of tests/host/build-l1-kernel.sh),
-# run once in Radix mode and once booted with disable_radix (Hash). Same report format as
-# cases.sh; run.sh checks each line of the seed's matrix this host kind can show.
+# Boot cases for a host with 4 KiB pages (the L1 kernel of tests/host/build-kernel.sh),
+# run as a pseries guest in Radix mode, as one booted with disable_radix (Hash), and as a Hash
+# bare-metal POWER9 (powernv). Same report format as cases.sh; run.sh checks each line of the
+# seed's matrix this host kind can show.
 T=${TMPDIR:-/tmp}/minivmm-cases-4k.$$
 mkdir -p "$T"
 LIMIT=${CASE_TIMEOUT:-900}
+GUEST_KERNEL_4K=${GUEST_KERNEL_4K:-/guest/vmlinux-4k}
 mmu=$(sed -n 's/^MMU[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo)
+platform=$(sed -n 's/^platform[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo)
 
 case_cmd() {   # case_cmd NAME command...
     name=$1; shift
@@ -14,13 +17,47 @@ case_cmd() {   # case_cmd NAME command...
 }
 case_run() { name=$1; shift; case_cmd "$name" "$MINIVMM" "$@"; }
 
-echo "=== HOST mmu=$mmu"
+# Hugepages for the guest's memory: 512 MiB worth, and a little for the pool's own use.
+hugepages() {
+    huge=$(sed -n 's/^Hugepagesize:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
+    echo $(( 512 * 1024 / huge + 2 )) > /proc/sys/vm/nr_hugepages
+    mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+}
+
+echo "=== HOST mmu=$mmu platform=$platform"
 case_run check --check
-if [ "$mmu" = Radix ]; then
+if [ "$platform" = PowerNV ]; then
+    # Bare-metal Hash host, 4 KiB pages: KVM-PR boots a Hash guest (Debian's 64 KiB-page
+    # kernel: PR shadows every guest page with host pages itself). --timeout bounds each
+    # boot: a hang must fail the case, not the whole run.
+    marker="console=hvc0 quiet minivmm.test=marker"
+    case_run pr-guest -v --kvm-type=pr --timeout 600 -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+        -a "$marker"
+    case_run pr-radix-refused --kvm-type=pr --mmu=radix -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    case_run nested-refused --nested-hv -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    # KVM-HV on a Hash host with 4 KiB pages: Hash guests only, offered 4 KiB hash pages only
+    # (a guest's hash pages can be no larger than the host's), and a real-mode area beyond
+    # 128 MiB needs hugepage-backed memory (the VRMA limit).
+    case_run hv-radix-refused --kvm-type=hv --mmu=radix -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    case_run hv-vrma-refused --kvm-type=hv -k "$GUEST_KERNEL_4K" -i "$GUEST_INITRD"
+    hugepages
+    case_run check-hugepages --check --kvm-type=hv --mem-path /dev/hugepages
+    case_run pr-hugepages -v --kvm-type=pr --timeout 600 --mem-path /dev/hugepages \
+        -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$marker"
+    case_run hv-hugepages -v --kvm-type=hv --timeout 600 --mem-path /dev/hugepages \
+        -k "$GUEST_KERNEL_4K" -i "$GUEST_INITRD" -a "$marker"
+    # Debian's kernel has 64 KiB pages; offered 4 KiB hash pages only, it maps each of its
+    # pages with 4 KiB hash entries and boots all the same (with "debug" it prints the hash
+    # page orders it chose: "virtual = 12").
+    case_run hv-64k-kernel -v --kvm-type=hv --timeout 600 --mem-path /dev/hugepages \
+        -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "console=hvc0 debug minivmm.test=marker"
+elif [ "$mmu" = Radix ]; then
     # Radix 4 KiB host -> KVM-HV -> Radix guest running a 64 KiB-page kernel (Debian's).
     case_run radix-guest-64k -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 \
         -a "console=hvc0 quiet minivmm.test=marker"
     case_run hash-refused --mmu=hash -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    # This kernel has NR_CPUS=8, so its KVM takes at most 8 vCPUs: a limit below minivmm's own.
+    case_run too-many-vcpus -c 9 -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     case_run pr-refused --kvm-type=pr -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
 else
     # Hash 4 KiB host -> KVM-PR. minivmm builds the whole PR machine (its hashed page table
@@ -38,9 +75,7 @@ else
     case_run radix-refused --mmu=radix -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     case_run hv-refused --kvm-type=hv -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     case_run nested-refused --nested-hv -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
-    huge=$(sed -n 's/^Hugepagesize:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
-    echo $(( 512 * 1024 / huge + 2 )) > /proc/sys/vm/nr_hugepages
-    mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
+    hugepages
     case_run check-hugepages --check --mem-path /dev/hugepages
     case_run pr-hugepages -v --mem-path /dev/hugepages --dump-dtb "$T/pr-huge.dtb" \
         -k "$GUEST_KERNEL" -i "$GUEST_INITRD"

@@ -6,9 +6,13 @@
 # the guests print) goes to stdout; stdin goes to the L1 console, so this is interactive
 # when run on a terminal. Exits with SCRIPT's status, or 124 if QEMU ran past the timeout.
 # L1_EXTRA="SRC=DEST ..." adds more files to the L1 (e.g. disk images under images/).
-# L1_KERNEL=4k boots the L1 on the kernel build-l1-kernel.sh builds (4 KiB pages, KVM-HV and
+# L1_KERNEL=4k boots the L1 on the kernel build-kernel.sh builds (4 KiB pages, KVM-HV and
 # KVM-PR built in) instead of Debian's; the guest kernel stays Debian's. L1_APPEND="..." adds
-# words to the L1's kernel command line (disable_radix: a Hash L1, where only KVM-PR works).
+# words to the L1's kernel command line (disable_radix: a Hash L1).
+# L1_MACHINE=powernv (with L1_KERNEL=4k) makes the L1 an emulated bare-metal POWER9 (skiboot
+# firmware, OPAL console) instead of a pseries guest: the host kind where a KVM-PR guest runs,
+# because its hcalls reach the L1 kernel (a pseries L1's hypervisor, QEMU, answers a
+# problem-state hcall itself). One CPU: KVM-PR guests have one vCPU in the cases.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,10 +26,24 @@ case ${L1_KERNEL:-debian} in
                          "$kdir/modules/kernel/arch/powerpc/kvm/kvm-hv.ko=lib/kvm-hv.ko") ;;
     # KVM is built in. QEMU offers a Hash guest pages of at most 64 KiB unless told otherwise;
     # 16 MiB is the hugepage size of a Hash kernel with 4 KiB pages (a Radix one uses 2 MiB).
-    4k)     l1_kernel=$(bash "$here/build-l1-kernel.sh")/vmlinux
+    4k)     l1_kernel=$(bash "$here/build-kernel.sh" l1-4k)/vmlinux
             machine=pseries,cap-nested-hv=on,cap-hpt-max-page-size=16M
             kvm_modules=() ;;
     *)      die "L1_KERNEL=$L1_KERNEL: use debian (the default) or 4k" ;;
+esac
+
+case ${L1_MACHINE:-pseries} in
+    # 2 emulated CPUs so guests can have 2 vCPUs; nested HV is what gives the L1 a /dev/kvm.
+    pseries) board=(-M "$machine" -smp 2 -nodefaults -serial none
+                    -chardev stdio,id=con,signal=off -device spapr-vty,chardev=con) ;;
+    # The console is the board's UART, which skiboot hands to Linux as OPAL's console (hvc0).
+    # Defaults stay on: the emulated BMC is what powers the board off.
+    # The L1's own kernel also goes in as a guest kernel with 4 KiB pages (cases-4k.sh).
+    powernv) [ "${L1_KERNEL:-}" = 4k ] || die "L1_MACHINE=powernv needs L1_KERNEL=4k (the OPAL console)"
+             board=(-M powernv9 -smp 1 -monitor none
+                    -chardev stdio,id=con,signal=off -serial chardev:con)
+             L1_EXTRA="${L1_EXTRA:-} $l1_kernel=guest/vmlinux-4k" ;;
+    *)       die "L1_MACHINE=$L1_MACHINE: use pseries (the default) or powernv" ;;
 esac
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -35,13 +53,13 @@ bash "$here/mkinitramfs.sh" "$work/l1.cpio.gz" "$here/l1-init" \
     "$top/minivmm=bin/minivmm" "$script=tests.sh" ${kvm_modules[@]+"${kvm_modules[@]}"} \
     "$kdir/vmlinux=guest/vmlinux" "$work/guest.cpio.gz=guest/initrd.gz" ${L1_EXTRA:-}
 
-# 2 emulated CPUs so guests can have 2 vCPUs; nested HV is what gives the L1 a /dev/kvm.
 set +e
-timeout --foreground -k 10 "$timeout_s" qemu-system-ppc64 -M "$machine" \
-    -cpu POWER9 -smp 2 -m 3G -nographic -no-reboot -nodefaults -serial none \
-    -chardev stdio,id=con,signal=off -device spapr-vty,chardev=con \
+# QEMU logs each facility-unavailable interrupt it raises (a KVM-PR guest touching EBB or TAR
+# registers, which KVM-PR then emulates) on stderr: thousands of lines that say nothing new.
+timeout --foreground -k 10 "$timeout_s" qemu-system-ppc64 "${board[@]}" \
+    -cpu POWER9 -m 3G -nographic -no-reboot \
     -kernel "$l1_kernel" -initrd "$work/l1.cpio.gz" -append "console=hvc0 quiet${L1_APPEND:+ $L1_APPEND}" \
-    | tee "$work/console.log"
+    2> >(grep -v '^Facility SPR [0-9]* is unavailable' >&2) | tee "$work/console.log"
 qrc=${PIPESTATUS[0]}
 set -e
 [ "$qrc" = 124 ] && { log "the emulated host ran past ${timeout_s}s"; exit 124; }
