@@ -167,7 +167,12 @@ $(N)/tests/%: tests/unit/%.c $(NATIVE_OBJS)
 check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 
-check-boot: minivmm $(EXAMPLES)
+# dmtable creates the failing block device of a boot test (device-mapper, no dmsetup needed).
+build/tests/dmtable: tests/host/dmtable.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
+check-boot: minivmm $(EXAMPLES) build/tests/dmtable
 	bash tests/boot/run.sh
 
 check: deps
@@ -180,9 +185,17 @@ demo: deps
 	$(MAKE) minivmm
 	bash tests/host/demo.sh
 
+# Programs for the test guest's initramfs (tests/guest/*.c). That guest runs Debian's ppc64el
+# kernel, so they are little-endian whatever CROSS_COMPILE says (the big-endian guest's /init
+# is built by tests/host/guest-be.sh).
+GUEST_CC ?= $(if $(filter ppc64le,$(HOST_ARCH)),gcc,powerpc64le-linux-gnu-gcc)
+build/guest/%: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # minivmm against QEMU in the same emulated host (ROUNDS=5 alternating rounds by default).
 bench: deps
-	$(MAKE) minivmm
+	$(MAKE) minivmm build/guest/rtas-loop
 	bash tests/bench/run.sh
 
 clean:

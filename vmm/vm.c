@@ -319,7 +319,9 @@ static int setup_vcpus(struct vm *vm, struct mvm_err *e)
     if (max <= 0)
         max = kvm_check_ext(vm->vm_fd, KVM_CAP_NR_VCPUS);
     if (max > 0 && n > (unsigned)max)
-        return mvm_fail(e, MVM_E_INPUT, "-c %u: this host's KVM allows at most %d vCPUs", n, max);
+        return mvm_fail(e, MVM_E_INPUT, "-c %u: this host's KVM allows at most %d vCPUs per VM "
+                        "(KVM_CAP_MAX_VCPUS, which follows the host kernel's NR_CPUS): use -c %d "
+                        "or fewer", n, max, max);
     /* On POWER8 KVM-HV, vCPU ids in one group of `threads per core` share a physical core;
      * spacing them by that stride gives each guest CPU a core of its own (POWER9: stride 1). */
     int smt = kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_SMT);

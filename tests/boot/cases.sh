@@ -1,6 +1,7 @@
 # The boot test cases. Runs under any POSIX sh (busybox in the emulated host, or a real POWER
-# host) with $MINIVMM, $GUEST_KERNEL, $GUEST_INITRD and $IMAGES (tests/boot/images.sh) set. It only runs and reports; the
-# expectations live in tests/boot/run.sh, which reads the report:
+# host) with $MINIVMM, $GUEST_KERNEL, $GUEST_INITRD and $IMAGES (tests/boot/images.sh) set, and
+# $GUEST_KERNEL_BE, $GUEST_INITRD_BE if there is a big-endian guest (tests/host/guest-be.sh).
+# It only runs and reports; the expectations live in tests/boot/run.sh, which reads the report:
 #   === CASE <name>       then everything the case printed, then
 #   === RESULT <name> status=<exit status>
 T=${TMPDIR:-/tmp}/minivmm-cases.$$
@@ -24,6 +25,11 @@ case_run panic -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
     -a "console=hvc0 quiet minivmm.test=panic"
 case_run panic-os-term -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M --no-default-fail \
     -a "console=hvc0 quiet minivmm.test=panic"
+# A big-endian kernel boots too (tests/host/guest-be.sh: its own /init, a static program).
+if [ -n "${GUEST_KERNEL_BE:-}" ]; then
+    case_run be-guest -v -k "$GUEST_KERNEL_BE" -i "$GUEST_INITRD_BE" -m 512M \
+        -a "console=hvc0"
+fi
 # 3. A reboot request ends the run with its own status.
 case_run reboot -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \
     -a "console=hvc0 quiet minivmm.test=reboot"

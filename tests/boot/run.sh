@@ -13,6 +13,13 @@ report=$log_dir/report.log
 start=$(date +%s)
 images=$log_dir/images
 bash "$here/images.sh" "$images" 2>/dev/null || die "cannot make the test disk images (tests/boot/images.sh)"
+# The big-endian guest needs the big-endian cross compiler (deps.sh installs it off POWER).
+be=$log_dir/guest-be
+if command -v powerpc64-linux-gnu-gcc >/dev/null || [ "$(uname -m)" = ppc64 ]; then
+    bash "$top/tests/host/guest-be.sh" "$be" || die "cannot make the big-endian test guest (tests/host/guest-be.sh)"
+else
+    be=
+fi
 case "$(uname -m)" in
 ppc64le|ppc64)
     [ -w /dev/kvm ] || die "this POWER host has no usable /dev/kvm (load kvm-hv, check permissions)"
@@ -23,25 +30,33 @@ ppc64le|ppc64)
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         EXAMPLES=$top/build/examples \
+        GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
 *)
-    # The L1 gets the cases (cases.sh finds cases-blk.sh beside itself) and the images.
+    # The L1 gets the cases (cases.sh finds cases-blk.sh beside itself), the images, and
+    # device-mapper for the failing-disk case (its modules from Debian's kernel, dmtable).
+    kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
               $images/data.ext4=images/data.ext4 \
-              $images/root.ext4=images/root.ext4" \
+              $images/root.ext4=images/root.ext4 $top/build/tests/dmtable=bin/dmtable \
+              $kdir/modules/kernel/drivers/md/dm-mod.ko=lib/dm-mod.ko \
+              $kdir/modules/kernel/drivers/block/loop.ko=lib/loop.ko \
+              ${be:+$be/vmlinux-be=guest/vmlinux-be $be/initrd-be.gz=guest/initrd-be.gz}" \
         bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
     ;;
 esac
-# The 4 KiB-page emulated hosts (tests/host/build-l1-kernel.sh), Radix and then Hash: the
-# seed's matrix rows that Debian's 64 KiB, nested-Radix host cannot show. Emulation only: a real
-# POWER host is whichever one kind it is, and the main cases already ran on it.
+# The 4 KiB-page emulated hosts (tests/host/build-kernel.sh): a Radix and a Hash pseries guest,
+# and a Hash bare-metal POWER9 (powernv, where KVM-PR guests run): the seed's matrix rows that
+# Debian's 64 KiB, nested-Radix host cannot show. Emulation only: a real POWER host is
+# whichever one kind it is, and the main cases already ran on it.
 if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
-    for kind in radix hash; do
-        L1_KERNEL=4k L1_APPEND=$([ $kind = hash ] && echo disable_radix) \
+    for kind in radix hash powernv; do
+        L1_KERNEL=4k L1_APPEND=$([ $kind = radix ] || echo disable_radix) \
+            L1_MACHINE=$([ $kind = powernv ] && echo powernv || echo pseries) \
             bash "$top/tests/host/l1-run.sh" "$here/cases-4k.sh" "${BOOT_TIMEOUT:-1800}" \
             > "$log_dir/report-4k-$kind.log" 2>&1
     done
@@ -81,6 +96,8 @@ check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printe
 
 check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-POWEROFF" \
     "KVM-HV, Radix guest MMU, 2 vCPU(s)"
+[ -n "$be" ] && check be-guest 0 "big-endian" "mode=marker cpus=1 mmu=Radix" "arch=ppc64 endian=big" \
+    "MINIVMM-GUEST-POWEROFF"
 check panic 4 "the guest printed: " "Kernel panic - not syncing: sysrq triggered crash"
 check panic-os-term 4 "the guest terminated (ibm,os-term)" "sysrq triggered crash"
 check reboot 3 "the guest requested a reboot"
@@ -103,7 +120,7 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of
     check check-host 0 "Radix MMU, 64 KiB pages, itself a guest" \
         "Radix guest, 64 KiB pages (HV)           yes" \
         "Radix guest, 4 KiB pages (HV)            yes" \
-        "HPT guest, 4 KiB pages (HV)              no: this host's KVM-HV cannot run Hash" \
+        "HPT guest, 4 KiB hash pages (HV)         no: this host's KVM-HV cannot run Hash" \
         "HPT guest, any page size (KVM-PR)        no: KVM-PR needs a Hash (HPT) host" \
         "Radix guest running KVM-HV (nested HV)   yes" "the requested guest: runs as a KVM-HV Radix"
     check check-hash 2 "the requested guest: cannot run here" "HPT must not appear anywhere"
@@ -148,6 +165,8 @@ check sigterm 6 "stopped by signal"
 if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then
     check disk-full 0 "MINIVMM-BLK-FIRST-OK" "MINIVMM-BLK-SECOND-FAILED" "MINIVMM-GUEST-POWEROFF"
     check disk-full-check 0 "flushed data intact"
+    check disk-dm-error 0 "MINIVMM-BLK-FIRST-OK" "MINIVMM-BLK-SECOND-FAILED" "MINIVMM-GUEST-POWEROFF"
+    check disk-dm-error-check 0 "flushed data intact"
     check kvm-permission 2 "permission denied opening /dev/kvm" "usermod -aG kvm"
     check disk-permission 1 "Permission denied" "cannot open disk"
     check no-dev-kvm 2 "/dev/kvm does not exist" "modprobe kvm-hv"
@@ -178,6 +197,7 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
     check 4k-radix/radix-guest-64k 0 "KVM-HV, Radix guest MMU, 2 vCPU(s)" \
         "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
     check 4k-radix/hash-refused 2 "HPT must not appear anywhere in the chain"
+    check 4k-radix/too-many-vcpus 1 "-c 9: this host's KVM allows at most 8 vCPUs" "use -c 8 or fewer"
     check 4k-radix/pr-refused 2 "KVM-PR needs a Hash (HPT) host and this host runs Radix"
     # Hash host, 4 KiB pages (booted with disable_radix): KVM-PR, and nothing else.
     report=$log_dir/report-4k-hash.log
@@ -193,6 +213,30 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
     check 4k-hash/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
         "the requested guest: runs as a KVM-PR Hash (HPT) guest with 512 MiB of hugepage-backed memory"
     check 4k-hash/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory"
+    # Bare-metal POWER9 (powernv), Hash, 4 KiB pages: KVM-PR and KVM-HV both boot Hash guests;
+    # HV's need hugepages for their real-mode area and get 4 KiB hash pages.
+    report=$log_dir/report-4k-powernv.log
+    check 4k-powernv/check 0 "Hash MMU, 4 KiB pages, bare metal" \
+        "HPT guest, any page size (KVM-PR)        yes" \
+        "HPT guest, 4 KiB hash pages (HV)         no: unable to give the Hash (HPT) guest a 512 MiB real-mode area" \
+        "Radix guest, 64 KiB pages (HV)           no: this host cannot run Radix guests"
+    check 4k-powernv/pr-guest 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory" \
+        "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
+    check 4k-powernv/pr-radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
+    check 4k-powernv/nested-refused 2 "cannot offer nested HV to its guests" "(this host runs Hash)"
+    check 4k-powernv/hv-radix-refused 2 "this host cannot run Radix guests" "boot it without disable_radix"
+    check 4k-powernv/hv-vrma-refused 2 "KVM-HV's VRMA only reaches 128 MiB" \
+        "'sysctl vm.nr_hugepages=35' (16 MiB pages)" "then --mem-path /dev/hugepages"
+    check 4k-powernv/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
+        "HPT guest, 4 KiB hash pages (HV)         yes, with hugepages from /dev/hugepages" \
+        "HPT guest, 64 KiB hash pages (HV)        no: can't support 64 KiB guest pages with 4 KiB host pages" \
+        "the requested guest: runs as a KVM-HV Hash (HPT) guest with 512 MiB of hugepage-backed memory"
+    check 4k-powernv/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory" \
+        "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" "MINIVMM-GUEST-POWEROFF"
+    check 4k-powernv/hv-hugepages 0 "KVM-HV, Hash guest MMU" "512 MiB hugetlbfs memory" \
+        "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.192" "MINIVMM-GUEST-POWEROFF"
+    check 4k-powernv/hv-64k-kernel 0 "KVM-HV, Hash guest MMU" "virtual = 12" \
+        "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
 fi
 
 echo "boot: $pass passed, $fail failed"

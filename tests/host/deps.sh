@@ -5,16 +5,18 @@
 # cmocka and libfdt for native unit tests, clang and its sanitizer runtime (fuzzing),
 # pkgconf (the examples build as users would), and a ppc64el libfdt unpacked into a
 # private sysroot (libfdt-dev is not Multi-Arch, so the native and ppc64el copies cannot both
-# be installed system-wide), and Linux's source with what building it needs (the 4 KiB-page
-# emulated host's kernel, tests/host/build-l1-kernel.sh). Safe to run again: it only does what
-# is missing.
+# be installed system-wide), Linux's source with what building it needs (the 4 KiB-page
+# emulated host's kernel and the big-endian guest's, tests/host/build-kernel.sh), and the
+# big-endian ppc64 cross compiler with its C library (the big-endian guest's /init). Safe to
+# run again: it only does what is missing.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 kernel_build=(linux-source-6.1 flex bison bc libssl-dev libelf-dev xz-utils)
 pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
       libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs
-      clang libclang-rt-14-dev qemu-user-static pkgconf "${kernel_build[@]}")
+      clang libclang-rt-14-dev qemu-user-static pkgconf gcc-powerpc64-linux-gnu
+      libc6-dev-ppc64-cross "${kernel_build[@]}")
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
 case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
                      clang libclang-rt-14-dev pkgconf "${kernel_build[@]}") ;; esac
