@@ -30,15 +30,15 @@ static const unsigned long allowed_ioctls[] = {
 
 /* Everything else the vCPU loop, the console paths and the disk I/O loop do after set-up. */
 static const int allowed[] = {
-    SYS_read, SYS_write,  /* console, eventfds, log */
+    SYS_read, SYS_write, SYS_writev,   /* console, eventfds, log (musl's stdio: writev) */
     SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,   /* disk images */
     SYS_fdatasync, SYS_fsync,                            /* VIRTIO_BLK_T_FLUSH */
     SYS_poll, SYS_ppoll,  /* waiting for room on a full console, for disk kicks */
     SYS_futex,            /* mutexes and condition variables */
     SYS_rt_sigreturn, SYS_rt_sigprocmask,   /* the kick signal that interrupts KVM_RUN */
-    SYS_tgkill, SYS_gettid, SYS_getpid,     /* kicking other vCPUs */
+    SYS_tgkill, SYS_tkill, SYS_gettid, SYS_getpid,   /* kicking other vCPUs (musl: tkill) */
     SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
-    SYS_madvise, SYS_munmap, SYS_mmap, SYS_mprotect, SYS_brk,   /* libc heap, thread exit */
+    SYS_madvise, SYS_munmap, SYS_mmap, SYS_mremap, SYS_mprotect, SYS_brk,   /* heap, thread exit */
     SYS_sched_yield, SYS_restart_syscall,
     SYS_exit, SYS_exit_group,
 };
@@ -67,17 +67,15 @@ int sandbox_prepare(void)
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ARG1_LO (offsetof(struct seccomp_data, args) + 8)
-#define ARG1_HI (offsetof(struct seccomp_data, args) + 12)
 #else
 #define ARG1_LO (offsetof(struct seccomp_data, args) + 12)
-#define ARG1_HI (offsetof(struct seccomp_data, args) + 8)
 #endif
 
 int sandbox_enter_thread(void)
 {
     enum { N = sizeof(allowed) / sizeof(allowed[0]),
            NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]) };
-    struct sock_filter f[4 + 2 * N + 1 + 5 + 2 * NI + 1];
+    struct sock_filter f[4 + 2 * N + 1 + 3 + 2 * NI + 1];
     unsigned i = 0;
     /* Wrong architecture (a 32-bit syscall entry): kill. */
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -88,11 +86,10 @@ int sandbox_enter_thread(void)
         f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)allowed[k], 0, 1);
         f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     }
-    /* ioctl: only the requests listed (the request's upper half must be zero). */
+    /* ioctl: only the requests listed. The kernel reads the request as 32 bits, so only
+     * those are compared: the upper half is whatever the C library left there (musl's
+     * int-typed request arrives sign-extended: KVM_SET_ONE_REG is 0xffffffff8...). */
     f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 1, 0);
-    f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-    f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_HI);
-    f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
     f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LO);
     for (unsigned k = 0; k < NI; k++) {

@@ -3,7 +3,7 @@
 # the ppc64le cross compiler, QEMU's POWER system emulator (the emulated POWER host) and its
 # user-mode emulator (runs the API checks off POWER), dtc, cpio, e2fsprogs (test images),
 # cmocka and libfdt for native unit tests, clang and its sanitizer runtime (fuzzing),
-# pkgconf (the examples build as users would), and a ppc64el libfdt unpacked into a
+# pkgconf (the examples build as users would), and a ppc64el libfdt and musl unpacked into a
 # private sysroot (libfdt-dev is not Multi-Arch, so the native and ppc64el copies cannot both
 # be installed system-wide), Linux's source with what building it needs (the 4 KiB-page
 # emulated host's kernel and the big-endian guest's, tests/host/build-kernel.sh), and the
@@ -18,7 +18,7 @@ pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-li
       clang libclang-rt-14-dev qemu-user-static pkgconf gcc-powerpc64-linux-gnu
       libc6-dev-ppc64-cross "${kernel_build[@]}")
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
-case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
+case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev musl-dev qemu-system-ppc e2fsprogs
                      clang libclang-rt-14-dev pkgconf "${kernel_build[@]}") ;; esac
 
 missing=()
@@ -42,12 +42,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
-# ppc64el libfdt (static library and headers) into a private sysroot in the cache.
-if [ "$(dpkg --print-architecture)" != ppc64el ] && [ ! -f "$SYSROOT/usr/lib/powerpc64le-linux-gnu/libfdt.a" ]; then
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download -q libfdt-dev:ppc64el >/dev/null)
+# ppc64el libfdt (static library and headers) and musl (the C library the static minivmm
+# command links) into a private sysroot in the cache.
+unpack() {   # unpack WHAT PROBE PACKAGE...: unless PROBE exists in the sysroot
+    local what=$1 probe=$2; shift 2
+    [ -f "$SYSROOT/$probe" ] && return 0
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -q "$@" >/dev/null)
     mkdir -p "$SYSROOT"
-    dpkg-deb -x "$tmp"/libfdt-dev_*_ppc64el.deb "$SYSROOT"
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$SYSROOT"; done
     rm -rf "$tmp"
-    log "ppc64el libfdt unpacked into $SYSROOT"
+    log "ppc64el $what unpacked into $SYSROOT"
+}
+if [ "$(dpkg --print-architecture)" != ppc64el ]; then
+    unpack libfdt usr/lib/powerpc64le-linux-gnu/libfdt.a libfdt-dev:ppc64el
+    unpack musl usr/lib/powerpc64le-linux-musl/libc.a musl:ppc64el musl-dev:ppc64el
 fi
