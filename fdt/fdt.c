@@ -76,6 +76,10 @@ static int node_chosen(void *fdt, const struct fdt_params *p)
         TRY(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
     }
     TRY(chosen_vec5(fdt, p->radix));
+    /* Linux credits these bytes to its random pool at once (and wipes them from the tree):
+     * without them a fresh guest's getrandom() may block until it has gathered entropy. */
+    if (p->rng_seed_len)
+        TRY(fdt_property(fdt, "rng-seed", p->rng_seed, (int)p->rng_seed_len));
     /* virtio devices DMA to guest-physical addresses (no VIRTIO_F_ACCESS_PLATFORM): without
      * this the guest would look for a TCE window on the PHB and warn for every device. */
     if (p->pci)

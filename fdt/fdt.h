@@ -46,6 +46,8 @@ struct fdt_params {
     unsigned n_radix_ap;         /* radix: ibm,processor-radix-AP-encodings */
     uint32_t radix_ap[8];
     const char *bootargs;        /* may be NULL */
+    const uint8_t *rng_seed;     /* entropy for the guest's random pool (/chosen/rng-seed) */
+    size_t rng_seed_len;         /* 0: none */
     uint64_t initrd_start, initrd_end;   /* both 0: no initrd */
     uint64_t rtas_base;
     uint32_t rtas_size;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <libfdt.h>
@@ -515,6 +516,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     memcpy(gpa_ptr(&m->mem, lay.rtas, rtas_blob_size), rtas_blob, rtas_blob_size);
 
     host_cpu_clocks(&tb_hz, &clock_hz);
+    uint8_t seed[32];
+    bool seeded = getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed);
     struct fdt_params fp = {
         .ram_size = m->mem.size,
         .rma_size = mmu.rma_size,
@@ -531,6 +534,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         .n_sps = mmu.n_sps,
         .n_radix_ap = mmu.n_radix_ap,
         .bootargs = c->cmdline,
+        .rng_seed = seed,
+        .rng_seed_len = seeded ? sizeof(seed) : 0,
         .initrd_start = ifile.size ? lay.initrd : 0,
         .initrd_end = ifile.size ? lay.initrd + ifile.size : 0,
         .rtas_base = lay.rtas,

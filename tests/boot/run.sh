@@ -95,7 +95,7 @@ check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printe
 }
 
 check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-POWEROFF" \
-    "KVM-HV, Radix guest MMU, 2 vCPU(s)"
+    "KVM-HV, Radix guest MMU, 2 vCPU(s)" "random: crng init done"
 [ -n "$be" ] && check be-guest 0 "big-endian" "mode=marker cpus=1 mmu=Radix" "arch=ppc64 endian=big" \
     "MINIVMM-GUEST-POWEROFF"
 check panic 4 "the guest printed: " "Kernel panic - not syncing: sysrq triggered crash"

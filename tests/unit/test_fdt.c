@@ -159,6 +159,22 @@ static void test_no_initrd_no_bootargs(void **state)
     assert_null(fdt_getprop(blob, off, "linux,initrd-start", NULL));
     assert_null(fdt_getprop(blob, off, "linux,initrd-end", NULL));
     assert_prop_str("/chosen", "bootargs", "");
+    assert_null(fdt_getprop(blob, off, "rng-seed", NULL));   /* no seed given, none written */
+}
+
+static void test_rng_seed(void **state)
+{
+    (void)state;
+    static const uint8_t seed[32] = {1, 2, 3, 0xfe, [31] = 0x5a};
+    struct fdt_params p;
+    fill_params(&p, true, 1, 1);
+    p.rng_seed = seed;
+    p.rng_seed_len = sizeof(seed);
+    build_ok(&p);
+    int len;
+    const uint8_t *v = prop("/chosen", "rng-seed", &len);
+    assert_int_equal(len, sizeof(seed));
+    assert_memory_equal(v, seed, sizeof(seed));
 }
 
 static void check_vec5(bool radix)
@@ -386,6 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_root_and_chosen),
         cmocka_unit_test(test_no_initrd_no_bootargs),
+        cmocka_unit_test(test_rng_seed),
         cmocka_unit_test(test_vec5_radix),
         cmocka_unit_test(test_vec5_hash),
         cmocka_unit_test(test_memory_nodes),
