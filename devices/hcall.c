@@ -178,20 +178,31 @@ static int64_t h_read(struct machine *m, int cpu, uint64_t *args)
     return H_SUCCESS;
 }
 
-static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {
-    [H_READ / 4] = h_read,
-    [H_GET_TERM_CHAR / 4] = h_get_term_char,
-    [H_PUT_TERM_CHAR / 4] = h_put_term_char,
-    [H_EOI / 4] = h_eoi,
-    [H_CPPR / 4] = h_cppr,
-    [H_IPI / 4] = h_ipi,
-    [H_IPOLL / 4] = h_ipoll,
-    [H_XIRR / 4] = h_xirr,
-    [H_XIRR_X / 4] = h_xirr_x,
-    [H_GET_CPU_CHARACTERISTICS / 4] = h_get_cpu_characteristics,
-    [H_SET_MODE / 4] = h_set_mode,
-    [H_REGISTER_PROC_TBL / 4] = h_register_proc_tbl,
-};
+/* The hcalls served here: one list, from which come the dispatch table (by opcode) and the
+ * names --stats prints. */
+#define PAPR_HCALLS(X)                                                                      \
+    X(H_READ, h_read) X(H_GET_TERM_CHAR, h_get_term_char) X(H_PUT_TERM_CHAR, h_put_term_char) \
+    X(H_EOI, h_eoi) X(H_CPPR, h_cppr) X(H_IPI, h_ipi) X(H_IPOLL, h_ipoll) X(H_XIRR, h_xirr)   \
+    X(H_XIRR_X, h_xirr_x) X(H_GET_CPU_CHARACTERISTICS, h_get_cpu_characteristics)            \
+    X(H_SET_MODE, h_set_mode) X(H_REGISTER_PROC_TBL, h_register_proc_tbl)
+
+#define HANDLER(op, fn) [op / 4] = fn,
+static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {PAPR_HCALLS(HANDLER)};
+#define NAME(op, fn) {op, #op},
+static const struct {
+    uint64_t nr;
+    const char *name;
+} papr_names[] = {PAPR_HCALLS(NAME) {KVMPPC_H_RTAS, "H_RTAS"}};
+#undef HANDLER
+#undef NAME
+
+const char *hcall_name(uint64_t nr)
+{
+    for (size_t i = 0; i < sizeof(papr_names) / sizeof(papr_names[0]); i++)
+        if (papr_names[i].nr == nr)
+            return papr_names[i].name;
+    return NULL;
+}
 
 /* Each string promises the guest a family of hcalls; every one is served either by KVM or by
  * the table above. */

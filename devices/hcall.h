@@ -48,6 +48,9 @@ struct machine;
 
 /* Handles hcall `nr` made by vCPU `cpu`. args[] holds r4..r12 on entry and receives the
  * values returned in r4..r12; the return value goes to r3. */
+/* The name of an hcall this file serves ("H_PUT_TERM_CHAR"), or NULL. */
+const char *hcall_name(uint64_t nr);
+
 int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]);
 
 /* The ibm,hypertas-functions strings that describe what this VMM (with KVM) provides,

@@ -85,6 +85,9 @@ MINIVMM_API int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type t
 MINIVMM_API int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu);
 /* Lets the guest run KVM-HV itself (a Radix guest on a Radix KVM-HV host). */
 MINIVMM_API int minivmm_set_nested_hv(struct minivmm *vm, bool on);
+/* At the end of a run, log (to the diagnostics fd) counts of what brought the vCPUs out of
+ * the guest: exit reasons, hcalls, MMIO reads and writes. */
+MINIVMM_API int minivmm_set_stats(struct minivmm *vm, bool on);
 /* Where the XICS interrupt controller lives: KVM's when the host has one (auto), or minivmm's. */
 MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);

@@ -360,6 +360,13 @@ int minivmm_set_nested_hv(struct minivmm *vm, bool on)
     return MINIVMM_OK;
 }
 
+int minivmm_set_stats(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.stats = on;
+    return MINIVMM_OK;
+}
+
 int minivmm_dump_dtb(struct minivmm *vm, const char *path)
 {
     CONFIGURABLE(vm);

@@ -68,6 +68,8 @@ void cli_usage(FILE *f)
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
 "      --no-seccomp      do not restrict the vCPU and disk threads with seccomp (debugging)\n"
 "  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
+"      --stats           at exit, count what brought the vCPUs out of the guest: exit\n"
+"                        reasons, hcalls by name, MMIO reads and writes (profiling)\n"
 "  -h, --help            this text\n"
 "      --version         print the version\n"
 "\n"
@@ -90,7 +92,7 @@ void cli_usage(FILE *f)
 
 enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
        OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON,
-       OPT_NESTED_HV, OPT_CHECK };
+       OPT_NESTED_HV, OPT_CHECK, OPT_STATS };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -104,6 +106,7 @@ static const struct option options[] = {
     {"mmu", required_argument, NULL, OPT_MMU},
     {"reboot", no_argument, NULL, OPT_REBOOT},
     {"nested-hv", no_argument, NULL, OPT_NESTED_HV},
+    {"stats", no_argument, NULL, OPT_STATS},
     {"check", no_argument, NULL, OPT_CHECK},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
@@ -175,6 +178,7 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             break;
         case OPT_REBOOT: c->reboot = true; break;
         case OPT_NESTED_HV: c->nested_hv = true; break;
+        case OPT_STATS: c->stats = true; break;
         case OPT_CHECK: check = true; break;
         case OPT_CONSOLE:
             if (strcmp(optarg, "vty") == 0) c->console = CONSOLE_VTY;

@@ -33,6 +33,7 @@ struct vm_config {
     bool nested_hv;           /* let the guest run KVM-HV itself (Radix only) */
     bool reboot;              /* restart the guest when it reboots instead of exiting */
     bool verbose;
+    bool stats;               /* log exit counters when the run ends */
     int console_in;           /* guest console input (-1: none) */
     int console_out;          /* guest console output (-1: discard) */
     int log_fd;               /* minivmm's own diagnostics (-1: none) */

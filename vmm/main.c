@@ -57,6 +57,7 @@ static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
     TRY(minivmm_set_stop_fd(vm, stop_fd));
     TRY(minivmm_set_seccomp(vm, c->seccomp));
     TRY(minivmm_set_diagnostics(vm, STDERR_FILENO, c->verbose));
+    TRY(minivmm_set_stats(vm, c->stats));
 #undef TRY
     return r;
 }

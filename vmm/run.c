@@ -123,6 +123,12 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         mvm_fail(e, vm->status, "%s", vm->why);
     e->status = vm->status;
     record_result(vm);
+    if (vm->cfg.stats) {
+        struct vcpu_stats total = {0};
+        for (unsigned i = 0; i < vm->m.ncpus; i++)
+            stats_add(&total, &vm->cpus[i].stats);
+        stats_report(&vm->m, &total, vm->result.seconds_to_exit);
+    }
     return vm->status;
 }
 

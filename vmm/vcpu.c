@@ -39,23 +39,6 @@ static void vcpu_kick(struct vcpu *c)
         pthread_kill(c->thread, SIG_KICK);
 }
 
-static const char *const exit_names[] = {
-    [KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
-    [KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL", [KVM_EXIT_DEBUG] = "DEBUG",
-    [KVM_EXIT_HLT] = "HLT", [KVM_EXIT_MMIO] = "MMIO", [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY", [KVM_EXIT_INTR] = "INTR",
-    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR", [KVM_EXIT_OSI] = "OSI",
-    [KVM_EXIT_PAPR_HCALL] = "PAPR_HCALL", [KVM_EXIT_WATCHDOG] = "WATCHDOG",
-    [KVM_EXIT_EPR] = "EPR", [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-};
-
-static const char *exit_name(uint32_t reason)
-{
-    if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
-        return exit_names[reason];
-    return "unrecognised";
-}
-
 /* Puts the vCPU's registers in the log, so a fatal exit can be diagnosed from a CI log. */
 static void vcpu_dump(struct vcpu *c)
 {
@@ -98,6 +81,7 @@ typedef int (*exit_fn)(struct vcpu *c);
 static int exit_hcall(struct vcpu *c)
 {
     struct kvm_run *run = c->run;
+    stats_count_hcall(&c->stats, run->papr_hcall.nr);
     run->papr_hcall.ret = (uint64_t)hcall_dispatch(&c->vm->m, (int)c->index, run->papr_hcall.nr,
                                                    run->papr_hcall.args);
     pthread_mutex_lock(&c->vm->lock);
@@ -120,6 +104,10 @@ static int exit_hcall(struct vcpu *c)
 static int exit_mmio(struct vcpu *c)
 {
     struct kvm_run *run = c->run;
+    if (run->mmio.is_write)
+        c->stats.mmio_writes++;
+    else
+        c->stats.mmio_reads++;
     if (bus_access(&c->vm->m.bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
                    run->mmio.is_write))
         return 0;
@@ -226,11 +214,12 @@ static void guest_loop(struct vcpu *c)
             return;
         }
         uint32_t reason = c->run->exit_reason;
+        stats_count_exit(&c->stats, reason);
         exit_fn fn = reason < sizeof(exit_table) / sizeof(exit_table[0]) ? exit_table[reason] : NULL;
         if (reason == KVM_EXIT_INTR)
             continue;
         if (!fn) {
-            vcpu_fatal(c, "unexpected KVM exit %u (%s)", reason, exit_name(reason));
+            vcpu_fatal(c, "unexpected KVM exit %u (%s)", reason, stats_exit_name(reason));
             return;
         }
         if (fn(c))

@@ -70,6 +70,7 @@ static void null_context(void)
     CHECK(minivmm_set_kvm_type(NULL, MINIVMM_KVM_AUTO) == E);
     CHECK(minivmm_set_mmu(NULL, MINIVMM_MMU_AUTO) == E);
     CHECK(minivmm_set_nested_hv(NULL, true) == E);
+    CHECK(minivmm_set_stats(NULL, true) == E);
     CHECK(minivmm_check_host(NULL, NULL) == E);
     CHECK(minivmm_set_irqchip(NULL, MINIVMM_IRQCHIP_AUTO) == E);
     CHECK(minivmm_set_mem_path(NULL, "/dev/hugepages") == E);
@@ -230,6 +231,7 @@ static void run_order(void)
     CHECK(minivmm_dump_dtb(vm, "/tmp/minivmm-api.dtb") == E);
     CHECK(minivmm_check_host(vm, NULL) == E);
     CHECK(minivmm_set_nested_hv(vm, true) == E);
+    CHECK(minivmm_set_stats(vm, true) == E);
     CHECK(minivmm_set_memory(vm, 1ULL << 30) == E); /* configuration is over */
     CHECK(minivmm_set_kernel(vm, "vmlinux", NULL, NULL) == E);
     CHECK(minivmm_add_disk(vm, "disk.img", 0, NULL) == E);

@@ -1,0 +1,90 @@
+#include "stats.h"
+
+#include <linux/kvm.h>
+#include <stdio.h>
+
+static const char *const exit_names[STATS_EXIT_REASONS] = {
+    [KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+    [KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL", [KVM_EXIT_DEBUG] = "DEBUG",
+    [KVM_EXIT_HLT] = "HLT", [KVM_EXIT_MMIO] = "MMIO", [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY", [KVM_EXIT_INTR] = "INTR",
+    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR", [KVM_EXIT_OSI] = "OSI",
+    [KVM_EXIT_PAPR_HCALL] = "PAPR_HCALL", [KVM_EXIT_WATCHDOG] = "WATCHDOG",
+    [KVM_EXIT_EPR] = "EPR", [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+};
+
+const char *stats_exit_name(uint32_t reason)
+{
+    if (reason < STATS_EXIT_REASONS && exit_names[reason])
+        return exit_names[reason];
+    return "unrecognised";
+}
+
+void stats_add(struct vcpu_stats *total, const struct vcpu_stats *s)
+{
+    for (unsigned i = 0; i < STATS_EXIT_REASONS; i++)
+        total->exits[i] += s->exits[i];
+    for (unsigned i = 0; i < STATS_HCALL_SLOTS; i++)
+        total->hcalls[i] += s->hcalls[i];
+    total->mmio_reads += s->mmio_reads;
+    total->mmio_writes += s->mmio_writes;
+}
+
+/* Appends "NAME count" for the largest count not yet taken, until the line is full or the
+ * counts run out; taken ones are cleared in the caller's copy. */
+static size_t take_largest(uint64_t *v, unsigned n, char *buf, size_t len, size_t at,
+                           void (*name)(unsigned i, char *out, size_t out_len))
+{
+    for (;;) {
+        unsigned best = n;
+        for (unsigned i = 0; i < n; i++)
+            if (v[i] && (best == n || v[i] > v[best]))
+                best = i;
+        if (best == n || at + 48 >= len)
+            return at;
+        char nm[40];
+        name(best, nm, sizeof(nm));
+        int w = snprintf(buf + at, len - at, "%s%s %llu", at ? ", " : "", nm,
+                         (unsigned long long)v[best]);
+        at += w > 0 ? (size_t)w : 0;
+        v[best] = 0;
+    }
+}
+
+static void exit_label(unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s", stats_exit_name(i));
+}
+
+static void hcall_label(unsigned i, char *out, size_t len)
+{
+    if (i == STATS_HCALL_SLOTS - 1) {
+        snprintf(out, len, "unknown");
+        return;
+    }
+    uint64_t nr = i == STATS_HCALL_SLOTS - 2 ? KVMPPC_H_RTAS : (uint64_t)i * 4;
+    const char *n = hcall_name(nr);
+    if (n)
+        snprintf(out, len, "%s", n);
+    else
+        snprintf(out, len, "0x%llx", (unsigned long long)nr);
+}
+
+void stats_report(struct machine *m, const struct vcpu_stats *total, double seconds)
+{
+    struct vcpu_stats t = *total;
+    uint64_t exits = 0;
+    for (unsigned i = 0; i < STATS_EXIT_REASONS; i++)
+        exits += t.exits[i];
+    char line[400];
+    take_largest(t.exits, STATS_EXIT_REASONS, line, sizeof(line), 0, exit_label);
+    machine_log(m, "stats: %llu exits to minivmm in %.2f s (%.0f/s): %s",
+                (unsigned long long)exits, seconds, seconds > 0 ? (double)exits / seconds : 0.0,
+                exits ? line : "none");
+    line[0] = 0;
+    if (take_largest(t.hcalls, STATS_HCALL_SLOTS, line, sizeof(line), 0, hcall_label))
+        machine_log(m, "stats: hcalls: %s", line);
+    if (t.mmio_reads || t.mmio_writes)
+        machine_log(m, "stats: MMIO: %llu reads, %llu writes",
+                    (unsigned long long)t.mmio_reads, (unsigned long long)t.mmio_writes);
+}
