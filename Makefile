@@ -50,11 +50,11 @@ ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(STRIP_LDFLAGS) $(LDFLAGS)
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
 PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
-                 vmm/console.c vmm/report.c vmm/compat.c vmm/host.c \
+                 vmm/console.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
-KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/stats.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
+KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
 LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
 PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o
@@ -69,20 +69,25 @@ check-fdt-lib:
 	  { echo "missing $(FDT_LIBS): run 'make deps'" >&2; exit 1; }
 
 # The command is a client of the library, linked statically: one file to copy anywhere.
-# Against musl when its ppc64el build is there (deps.sh provides it): static glibc alone
-# weighs some 840 KiB on ppc64le, static musl a few tens. The library itself (libminivmm.a,
-# .so) stays a glibc one, for the programs that link it. MUSL=0 links the command with
-# glibc too.
-MUSL_LIBDIR := $(if $(CROSS_COMPILE),$(SYSROOT))/usr/lib/powerpc64le-linux-musl
-MUSL ?= $(if $(and $(filter powerpc64le-linux-gnu-,$(CROSS_COMPILE))$(filter ppc64le,$(HOST_ARCH)),$(wildcard $(MUSL_LIBDIR)/libc.a)),1,0)
+# Cross-built, it links musl when deps.sh has put Debian's ppc64el musl in the sysroot:
+# static glibc alone weighs some 840 KiB on ppc64le, static musl a few tens. The library
+# itself (libminivmm.a, .so) stays a glibc one, for the programs that link it. MUSL=0 links
+# the command with glibc too, as a native build on POWER does (musl there is untried).
+MUSL_LIBDIR := $(SYSROOT)/usr/lib/powerpc64le-linux-musl
+MUSL ?= $(if $(and $(filter powerpc64le-linux-gnu-,$(CROSS_COMPILE)),$(wildcard $(MUSL_LIBDIR)/libc.a)),1,0)
 M := build/musl
+# Switching MUSL must relink the command even when no object changed: this file changes
+# (and so is newer than the command) exactly when MUSL does.
+LIBC_STAMP := build/libc.stamp
+$(LIBC_STAMP): FORCE
+	@mkdir -p build && echo $(MUSL) | cmp -s - $@ || echo $(MUSL) > $@
 ifeq ($(MUSL),1)
 MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) vmm/main.o firmware/rtas_blob.o)
 # musl's own headers, then the kernel's (linux/kvm.h and friends), then GCC's own; musl
 # threads get the stack size PT_GNU_STACK names (their default is 128 KiB).
-KERNEL_HEADERS := $(if $(CROSS_COMPILE),/usr/powerpc64le-linux-gnu/include,/usr/include)
+KERNEL_HEADERS := /usr/powerpc64le-linux-gnu/include
 MUSL_CFLAGS := -specs=$(M)/musl.specs -isystem $(M)/include
-minivmm: $(MUSL_OBJS) $(M)/musl.specs | check-fdt-lib
+minivmm: $(MUSL_OBJS) $(M)/musl.specs $(LIBC_STAMP) | check-fdt-lib
 	$(CC) $(MUSL_CFLAGS) -o $@ $(MUSL_OBJS) $(FDT_LIBS) $(ALL_LDFLAGS) -Wl,-z,stack-size=1048576
 
 # musl's gcc specs name its files under /usr: point them into the sysroot; and a directory
@@ -91,8 +96,8 @@ $(M)/musl.specs: $(MUSL_LIBDIR)/musl-gcc.specs
 	@mkdir -p $(M)/include
 	ln -sfn $(KERNEL_HEADERS)/linux $(M)/include/linux
 	ln -sfn $(KERNEL_HEADERS)/asm-generic $(M)/include/asm-generic
-	ln -sfn $(or $(wildcard $(KERNEL_HEADERS)/asm),$(KERNEL_HEADERS)/powerpc64le-linux-gnu/asm) $(M)/include/asm
-	sed -e 's|/usr/include/powerpc64le-linux-musl|$(dir $(patsubst %/,%,$(dir $(MUSL_LIBDIR))))include/powerpc64le-linux-musl|g' \
+	ln -sfn $(KERNEL_HEADERS)/asm $(M)/include/asm
+	sed -e 's|/usr/include/powerpc64le-linux-musl|$(SYSROOT)/usr/include/powerpc64le-linux-musl|g' \
 	    -e 's|/usr/lib/powerpc64le-linux-musl|$(MUSL_LIBDIR)|g' $< > $@
 
 $(M)/%.o: %.c $(M)/musl.specs
@@ -103,7 +108,7 @@ $(M)/firmware/rtas_blob.o: build/firmware/rtas_blob.c $(M)/musl.specs
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 else
-minivmm: $(B)/vmm/main.o libminivmm.a
+minivmm: $(B)/vmm/main.o libminivmm.a $(LIBC_STAMP)
 	$(CC) $(ALL_CFLAGS) -o $@ $< libminivmm.a $(ALL_LDFLAGS)
 endif
 

@@ -235,11 +235,11 @@ int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]
 
     /* Each opcode is reported once; everything outside the architected range (and misaligned
      * numbers) shares the last bit, so a guest cannot flood the log. */
-    size_t slot = nr <= H_MAX_OPCODE && nr % 4 == 0 ? nr / 4 : H_MAX_OPCODE / 4 + 1;
+    unsigned slot = hcall_slot(nr);
     uint64_t bit = 1ULL << (slot % 64);
     if (!(__atomic_fetch_or(&m->hcall_warned[slot / 64], bit, __ATOMIC_RELAXED) & bit))
         machine_log(m, "unimplemented hcall 0x%llx: returning H_FUNCTION%s",
-                    (unsigned long long)nr, slot > H_MAX_OPCODE / 4 ? " (further unknown "
+                    (unsigned long long)nr, slot == HCALL_SLOT_OTHER ? " (further unknown "
                     "out-of-range hcalls are not reported)" : "");
     return H_FUNCTION;
 }

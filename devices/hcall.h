@@ -48,10 +48,30 @@ struct machine;
 
 /* Handles hcall `nr` made by vCPU `cpu`. args[] holds r4..r12 on entry and receives the
  * values returned in r4..r12; the return value goes to r3. */
+int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]);
+
 /* The name of an hcall this file serves ("H_PUT_TERM_CHAR"), or NULL. */
 const char *hcall_name(uint64_t nr);
 
-int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]);
+/* Opcodes as small indexes (for per-opcode counters and flags): each architected opcode has
+ * its own slot, KVM's RTAS call the next one, and everything else (misaligned or out of
+ * range: what a guest can make up) shares the last. */
+#define HCALL_SLOT_RTAS (H_MAX_OPCODE / 4 + 1)
+#define HCALL_SLOT_OTHER (H_MAX_OPCODE / 4 + 2)
+#define HCALL_SLOTS (H_MAX_OPCODE / 4 + 3)
+
+static inline unsigned hcall_slot(uint64_t nr)
+{
+    if (nr <= H_MAX_OPCODE && nr % 4 == 0)
+        return (unsigned)(nr / 4);
+    return nr == KVMPPC_H_RTAS ? HCALL_SLOT_RTAS : HCALL_SLOT_OTHER;
+}
+
+/* The opcode of a slot other than HCALL_SLOT_OTHER. */
+static inline uint64_t hcall_of_slot(unsigned slot)
+{
+    return slot == HCALL_SLOT_RTAS ? KVMPPC_H_RTAS : (uint64_t)slot * 4;
+}
 
 /* The ibm,hypertas-functions strings that describe what this VMM (with KVM) provides,
  * NULL-terminated. */

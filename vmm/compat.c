@@ -156,8 +156,8 @@ static int plan_hv_hash(const struct host_facts *h, const struct compat_request 
     p->ci_large_page = p->hpt_max_page >= 64 * KiB;
     if (r->guest_page > p->hpt_max_page) {
         const char *cap = size_str(p->hpt_max_page, c);
-        return mvm_fail(e, MVM_E_HOST, "can't support %s guest pages with %s host pages under "
-                        "KVM-HV: a Hash (HPT) guest's hash pages must be no larger than the "
+        return mvm_fail(e, MVM_E_HOST, "can't support %s guest hash pages with %s host pages "
+                        "under KVM-HV: a Hash (HPT) guest's hash pages must be no larger than the "
                         "host's, so the guest is offered %s ones only (a Linux kernel with "
                         "larger pages still boots, mapping them with %s hash entries). For "
                         "larger hash pages boot the guest in Radix mode (--mmu=radix, on a Radix "

@@ -81,8 +81,8 @@ struct machine {
     /* What each thread that serves the guest does first (restrict itself); NULL: nothing.
      * Returns 0, or -errno and the thread must not serve. */
     int (*thread_init)(struct machine *m);
-    /* One bit per hcall opcode/4 already reported as unimplemented: each is logged once. */
-    uint64_t hcall_warned[(0x1000 / 4 + 1 + 63) / 64];
+    /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
+    uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];
 };
 
 /* Writes one diagnostic line (a newline is added) to the machine's log_fd. */

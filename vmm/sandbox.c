@@ -75,7 +75,7 @@ int sandbox_enter_thread(void)
 {
     enum { N = sizeof(allowed) / sizeof(allowed[0]),
            NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]) };
-    struct sock_filter f[4 + 2 * N + 1 + 3 + 2 * NI + 1];
+    struct sock_filter f[4 + 2 * N + 3 + 2 * NI + 1];
     unsigned i = 0;
     /* Wrong architecture (a 32-bit syscall entry): kill. */
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));

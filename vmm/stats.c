@@ -24,7 +24,7 @@ void stats_add(struct vcpu_stats *total, const struct vcpu_stats *s)
 {
     for (unsigned i = 0; i < STATS_EXIT_REASONS; i++)
         total->exits[i] += s->exits[i];
-    for (unsigned i = 0; i < STATS_HCALL_SLOTS; i++)
+    for (unsigned i = 0; i < HCALL_SLOTS; i++)
         total->hcalls[i] += s->hcalls[i];
     total->mmio_reads += s->mmio_reads;
     total->mmio_writes += s->mmio_writes;
@@ -58,11 +58,11 @@ static void exit_label(unsigned i, char *out, size_t len)
 
 static void hcall_label(unsigned i, char *out, size_t len)
 {
-    if (i == STATS_HCALL_SLOTS - 1) {
+    if (i == HCALL_SLOT_OTHER) {
         snprintf(out, len, "unknown");
         return;
     }
-    uint64_t nr = i == STATS_HCALL_SLOTS - 2 ? KVMPPC_H_RTAS : (uint64_t)i * 4;
+    uint64_t nr = hcall_of_slot(i);
     const char *n = hcall_name(nr);
     if (n)
         snprintf(out, len, "%s", n);
@@ -82,7 +82,7 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
                 (unsigned long long)exits, seconds, seconds > 0 ? (double)exits / seconds : 0.0,
                 exits ? line : "none");
     line[0] = 0;
-    if (take_largest(t.hcalls, STATS_HCALL_SLOTS, line, sizeof(line), 0, hcall_label))
+    if (take_largest(t.hcalls, HCALL_SLOTS, line, sizeof(line), 0, hcall_label))
         machine_log(m, "stats: hcalls: %s", line);
     if (t.mmio_reads || t.mmio_writes)
         machine_log(m, "stats: MMIO: %llu reads, %llu writes",

@@ -10,12 +10,10 @@
 #include "machine.h"
 
 #define STATS_EXIT_REASONS 64
-/* One slot per architected hcall opcode, one for KVM's RTAS call, one for anything else. */
-#define STATS_HCALL_SLOTS (H_MAX_OPCODE / 4 + 3)
 
 struct vcpu_stats {
     uint64_t exits[STATS_EXIT_REASONS];
-    uint64_t hcalls[STATS_HCALL_SLOTS];
+    uint64_t hcalls[HCALL_SLOTS];   /* by hcall_slot() */
     uint64_t mmio_reads, mmio_writes;
 };
 
@@ -29,9 +27,7 @@ static inline void stats_count_exit(struct vcpu_stats *s, uint32_t reason)
 
 static inline void stats_count_hcall(struct vcpu_stats *s, uint64_t nr)
 {
-    unsigned slot = nr <= H_MAX_OPCODE && nr % 4 == 0 ? (unsigned)(nr / 4)
-                    : nr == KVMPPC_H_RTAS ? STATS_HCALL_SLOTS - 2 : STATS_HCALL_SLOTS - 1;
-    s->hcalls[slot]++;
+    s->hcalls[hcall_slot(nr)]++;
 }
 
 /* Adds one vCPU's counts to a total. */

@@ -13,6 +13,7 @@
 #include "../devices/xics.h"
 #include "console.h"
 #include "machine.h"
+#include "stats.h"
 #include "vm.h"
 
 struct vcpu {
@@ -32,6 +33,7 @@ struct vcpu {
     bool in_guest_loop;      /* the thread is between KVM_RUNs and can be kicked */
     unsigned lpcr_gen;       /* generation of vm->lpcr_* last applied to this vCPU */
     uint64_t unassigned_mmio; /* accesses that hit no device */
+    struct vcpu_stats stats;  /* this thread's own: read once it has been joined */
 };
 
 struct vm {

@@ -17,7 +17,7 @@ case_cmd() {   # case_cmd NAME command...
 case_run() { name=$1; shift; case_cmd "$name" "$MINIVMM" "$@"; }   # case_run NAME minivmm-args...
 
 # 1. The foundation: Debian's kernel boots under KVM-HV, Radix, 2 vCPUs, and powers off.
-case_run boot-smp -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -m 512M \
+case_run boot-smp -v --stats -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 -m 512M \
     -a "console=hvc0 minivmm.test=marker"
 # 2. A guest that panics makes minivmm exit non-zero and say why: from the console line, and
 # without console watching from the guest's own ibm,os-term call.

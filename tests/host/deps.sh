@@ -18,7 +18,7 @@ pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-li
       clang libclang-rt-14-dev qemu-user-static pkgconf gcc-powerpc64-linux-gnu
       libc6-dev-ppc64-cross "${kernel_build[@]}")
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
-case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev musl-dev qemu-system-ppc e2fsprogs
+case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
                      clang libclang-rt-14-dev pkgconf "${kernel_build[@]}") ;; esac
 
 missing=()

@@ -25,9 +25,9 @@ static struct dm_ioctl *header(const char *name, size_t size)
 {
     struct dm_ioctl *io = (struct dm_ioctl *)buf;
     memset(buf, 0, sizeof(buf));
+    /* The oldest interface version this speaks: the kernel refuses a caller that claims a
+     * newer minor than its own, as headers newer than the running kernel would. */
     io->version[0] = DM_VERSION_MAJOR;
-    io->version[1] = DM_VERSION_MINOR;
-    io->version[2] = DM_VERSION_PATCHLEVEL;
     io->data_size = (uint32_t)size;
     io->data_start = sizeof(*io);
     snprintf(io->name, sizeof(io->name), "%s", name);

@@ -170,7 +170,7 @@ static void test_hpt_on_4k_host_needs_hugepages(void **state)
     r.guest_page = K64;
     memset(&e, 0, sizeof(e));
     assert_int_equal(compat_plan(&h, &r, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "can't support 64 KiB guest pages with 4 KiB host pages"));
+    assert_non_null(strstr(e.msg, "can't support 64 KiB guest hash pages with 4 KiB host pages"));
 
     /* The user's own --mem-path with 2 MiB pages: no search, just the plan. */
     h = host(HASH_4K);

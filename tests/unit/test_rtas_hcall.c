@@ -17,6 +17,7 @@
 #include "../../firmware/rtas.h"
 #include "../../vmm/err.h"
 #include "../../vmm/machine.h"
+#include "../../vmm/stats.h"
 #include "fake_machine.h"
 
 #define BUF 0x4000u              /* where tests put their RTAS argument buffers */
@@ -221,6 +222,53 @@ static void test_unknown_hcalls(void **state)
     m.log_fd = -1;
     close(logp[0]);
     close(logp[1]);
+}
+
+/* --stats: opcodes map to their own slots (and back), made-up ones to one shared slot; the
+ * report lists the largest counts first, by name, and sums vCPUs. */
+static void test_stats(void **state)
+{
+    (void)state;
+    assert_int_equal(hcall_slot(H_PUT_TERM_CHAR), H_PUT_TERM_CHAR / 4);
+    assert_int_equal(hcall_slot(H_MAX_OPCODE), H_MAX_OPCODE / 4);
+    assert_int_equal(hcall_slot(KVMPPC_H_RTAS), HCALL_SLOT_RTAS);
+    assert_int_equal(hcall_slot(H_MAX_OPCODE + 4), HCALL_SLOT_OTHER);
+    assert_int_equal(hcall_slot(0x59), HCALL_SLOT_OTHER);
+    assert_int_equal(hcall_slot(UINT64_MAX), HCALL_SLOT_OTHER);
+    assert_true(hcall_of_slot(hcall_slot(H_SET_MODE)) == H_SET_MODE);
+    assert_true(hcall_of_slot(HCALL_SLOT_RTAS) == KVMPPC_H_RTAS);
+
+    static struct vcpu_stats a, b, total;
+    for (int i = 0; i < 5; i++)
+        stats_count_hcall(&a, H_PUT_TERM_CHAR);
+    stats_count_hcall(&b, H_PUT_TERM_CHAR);
+    for (int i = 0; i < 3; i++)
+        stats_count_hcall(&b, KVMPPC_H_RTAS);
+    stats_count_hcall(&b, 0x100);        /* served by nobody: shown by number */
+    stats_count_hcall(&b, 0x12345);      /* made up: "unknown" */
+    for (int i = 0; i < 10; i++)
+        stats_count_exit(&a, 19);        /* KVM_EXIT_PAPR_HCALL */
+    stats_count_exit(&b, 6);             /* KVM_EXIT_MMIO */
+    stats_count_exit(&b, 1000);          /* out of range: counted, not out of bounds */
+    a.mmio_reads = 2;
+    stats_add(&total, &a);
+    stats_add(&total, &b);
+    assert_int_equal(total.hcalls[H_PUT_TERM_CHAR / 4], 6);
+
+    int logp[2];
+    assert_int_equal(pipe(logp), 0);
+    m.log_fd = logp[1];
+    stats_report(&m, &total, 2.0);
+    m.log_fd = -1;
+    close(logp[1]);
+    char log[2048] = {0};
+    assert_true(read(logp[0], log, sizeof(log) - 1) > 0);
+    close(logp[0]);
+    assert_non_null(strstr(log, "stats: 12 exits to minivmm in 2.00 s (6/s): PAPR_HCALL 10, "));
+    assert_non_null(strstr(log, "stats: hcalls: H_PUT_TERM_CHAR 6, H_RTAS 3, "));
+    assert_non_null(strstr(log, "0x100 1"));
+    assert_non_null(strstr(log, "unknown 1"));
+    assert_non_null(strstr(log, "stats: MMIO: 2 reads, 0 writes"));
 }
 
 /* H_READ (KVM-PR only): entries come out of the table big-endian, one or an aligned four,
@@ -456,7 +504,7 @@ int main(void)
         T(test_rtas_time_of_day), T(test_rtas_power_reboot), T(test_rtas_os_term),
         T(test_rtas_display_character), T(test_rtas_cpus), T(test_rtas_bad_tokens),
         T(test_rtas_bad_buffers), T(test_rtas_buffer_at_end_of_ram), T(test_rtas_register),
-        T(test_rtas_blob),
+        T(test_rtas_blob), T(test_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
