@@ -30,23 +30,31 @@ void stats_add(struct vcpu_stats *total, const struct vcpu_stats *s)
     total->mmio_writes += s->mmio_writes;
 }
 
-/* Appends "NAME count" for the largest count not yet taken, until the line is full or the
- * counts run out; taken ones are cleared in the caller's copy. */
-static size_t take_largest(uint64_t *v, unsigned n, char *buf, size_t len, size_t at,
-                           void (*name)(unsigned i, char *out, size_t out_len))
+/* Writes "NAME count, NAME count, ..." into buf, largest counts first, as many whole entries
+ * as fit; returns how many. Counts taken are cleared in v (the caller's copy). */
+static unsigned list_largest(uint64_t *v, unsigned n, char *buf, size_t len,
+                             void (*name)(unsigned i, char *out, size_t out_len))
 {
+    size_t at = 0;
+    unsigned listed = 0;
+    buf[0] = 0;
     for (;;) {
         unsigned best = n;
         for (unsigned i = 0; i < n; i++)
             if (v[i] && (best == n || v[i] > v[best]))
                 best = i;
-        if (best == n || at + 48 >= len)
-            return at;
+        if (best == n)
+            return listed;
         char nm[40];
         name(best, nm, sizeof(nm));
         int w = snprintf(buf + at, len - at, "%s%s %llu", at ? ", " : "", nm,
                          (unsigned long long)v[best]);
-        at += w > 0 ? (size_t)w : 0;
+        if (w < 0 || (size_t)w >= len - at) {   /* no room: drop the cut-off entry */
+            buf[at] = 0;
+            return listed;
+        }
+        at += (size_t)w;
+        listed++;
         v[best] = 0;
     }
 }
@@ -77,12 +85,12 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
     for (unsigned i = 0; i < STATS_EXIT_REASONS; i++)
         exits += t.exits[i];
     char line[400];
-    take_largest(t.exits, STATS_EXIT_REASONS, line, sizeof(line), 0, exit_label);
+    if (!list_largest(t.exits, STATS_EXIT_REASONS, line, sizeof(line), exit_label))
+        snprintf(line, sizeof(line), "none");
     machine_log(m, "stats: %llu exits to minivmm in %.2f s (%.0f/s): %s",
                 (unsigned long long)exits, seconds, seconds > 0 ? (double)exits / seconds : 0.0,
-                exits ? line : "none");
-    line[0] = 0;
-    if (take_largest(t.hcalls, HCALL_SLOTS, line, sizeof(line), 0, hcall_label))
+                line);
+    if (list_largest(t.hcalls, HCALL_SLOTS, line, sizeof(line), hcall_label))
         machine_log(m, "stats: hcalls: %s", line);
     if (t.mmio_reads || t.mmio_writes)
         machine_log(m, "stats: MMIO: %llu reads, %llu writes",

@@ -20,6 +20,7 @@ struct vcpu_stats {
 /* The name of a KVM exit reason ("PAPR_HCALL"), or "unrecognised". */
 const char *stats_exit_name(uint32_t reason);
 
+/* A reason beyond the table is counted as UNKNOWN (such an exit ends the run anyway). */
 static inline void stats_count_exit(struct vcpu_stats *s, uint32_t reason)
 {
     s->exits[reason < STATS_EXIT_REASONS ? reason : 0]++;

@@ -12,9 +12,8 @@ log=$out/bench.log
 export ROUNDS=${ROUNDS:-5}
 
 start=$(date +%s)
-# The bench guest: the test guest's /init and modules, plus the hcall loop (make bench builds
-# it first; this keeps the script usable on its own).
-make -C "$top" --no-print-directory -s build/guest/rtas-loop >&2
+# The bench guest: the test guest's /init and modules, plus the hcall loop.
+[ -x "$top/build/guest/rtas-loop" ] || die "build the bench guest's program first (make bench)"
 initrd=$out/guest.cpio.gz
 MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init" \
     "$top/build/guest/rtas-loop=bin/rtas-loop"

@@ -269,6 +269,29 @@ static void test_stats(void **state)
     assert_non_null(strstr(log, "0x100 1"));
     assert_non_null(strstr(log, "unknown 1"));
     assert_non_null(strstr(log, "stats: MMIO: 2 reads, 0 writes"));
+
+    /* More hcalls than one line holds: whole entries only, the first (largest) among them. */
+    static struct vcpu_stats many;
+    for (uint64_t nr = 4; nr <= 400 * 4; nr += 4)
+        for (uint64_t k = 0; k < nr; k++)
+            stats_count_hcall(&many, nr);
+    assert_int_equal(pipe(logp), 0);
+    m.log_fd = logp[1];
+    stats_report(&m, &many, 1.0);
+    m.log_fd = -1;
+    close(logp[1]);
+    memset(log, 0, sizeof(log));
+    assert_true(read(logp[0], log, sizeof(log) - 1) > 0);
+    close(logp[0]);
+    char *hl = strstr(log, "stats: hcalls: 0x640 1600, 0x63c 1596, ");
+    assert_non_null(hl);
+    char *end = strchr(hl, '\n');
+    assert_non_null(end);
+    *end = 0;
+    /* Opcode nr was counted nr times: the last entry must say so in full, not cut short. */
+    unsigned long long nr, count;
+    assert_int_equal(sscanf(strrchr(hl, ',') + 2, "0x%llx %llu", &nr, &count), 2);
+    assert_true(count == nr);
 }
 
 /* H_READ (KVM-PR only): entries come out of the table big-endian, one or an aligned four,
