@@ -32,6 +32,17 @@
 #define SECTOR 512
 #define HDR_LEN 16
 
+/* Requests in hand at once. One would leave the host's other CPUs idle while a large
+ * transfer is copied; the guest keeps many requests queued (dd, writeback). */
+#define BLK_WORKERS 4
+
+struct blk_worker {
+    struct virtio_blk *b;
+    pthread_t thread;
+    bool running;
+    struct virtq_chain chain;        /* the request in hand (big: not on the stack) */
+};
+
 struct virtio_blk {
     struct virtio_dev vdev;          /* first: the transport hands us back this pointer */
     struct disk_config cfg;
@@ -40,11 +51,19 @@ struct virtio_blk {
     uint64_t size;                   /* bytes; the guest sees size / 512 sectors */
     uint32_t blk_size;
     int kick_fd;                     /* eventfd: the driver notified, or we are stopping */
-    pthread_t thread;
-    bool thread_running;
+    pthread_t kick_thread;           /* turns kick_fd into wake-ups of the workers */
+    bool kick_running;
     bool stopping;                   /* atomic */
-    pthread_mutex_t io_lock;         /* held while a batch of requests is in hand */
-    struct virtq_chain chain;        /* the request in hand (big: not on the stack) */
+    /* A worker sleeps until `wakes` moves on from the value it last saw: a wake-up that
+     * comes while it is busy is not lost, it just makes one more (maybe empty) pass. */
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    uint64_t wakes;                  /* guarded by wake_lock */
+    /* Read-held by whoever has requests in hand; a reset takes it for writing to wait
+     * them out, so no request of the old driver completes into the new one's rings. */
+    pthread_rwlock_t io_lock;
+    struct blk_worker worker[BLK_WORKERS];
+    struct virtq_chain chain;        /* for virtio_blk_process() on the caller's thread */
 };
 
 int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
@@ -111,11 +130,11 @@ static void blk_notify(struct virtio_dev *v, uint16_t q)
 
 static void blk_reset(struct virtio_dev *v)
 {
-    /* The queues are already not ready; waiting for the batch in hand to finish means no
-     * request of the old driver completes into the new one's rings. */
+    /* The queues are already not ready, so nothing new is taken; wait for the requests in
+     * hand. */
     struct virtio_blk *b = blk_of(v);
-    pthread_mutex_lock(&b->io_lock);
-    pthread_mutex_unlock(&b->io_lock);
+    pthread_rwlock_wrlock(&b->io_lock);
+    pthread_rwlock_unlock(&b->io_lock);
 }
 
 /* The part of an iovec array that starts `skip` bytes in and is `len` bytes long. */
@@ -221,50 +240,103 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     }
 }
 
-unsigned virtio_blk_process(struct virtio_blk *b)
+/* Wakes one sleeping worker. */
+static void wake_one(struct virtio_blk *b)
+{
+    pthread_mutex_lock(&b->wake_lock);
+    b->wakes++;
+    pthread_cond_signal(&b->wake);
+    pthread_mutex_unlock(&b->wake_lock);
+}
+
+/* Takes, performs and completes one request, using c. Returns false when there was none to
+ * take (or the driver broke the ring). */
+static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_helper)
 {
     struct virtio_dev *v = &b->vdev;
-    unsigned done = 0;
-    bool notify = false;
-    pthread_mutex_lock(&b->io_lock);
-    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
-        pthread_mutex_lock(&v->lock);
-        int r = virtio_pop_locked(v, 0, &b->chain);
-        pthread_mutex_unlock(&v->lock);
-        if (r <= 0)
-            break;
-        struct virtq_chain *c = &b->chain;
-        if (c->out_len < HDR_LEN || c->in_len < 1) {
-            /* No header or nowhere to put the status: nothing sensible can be answered. */
-            virtio_set_broken(v);
-            break;
-        }
-        uint32_t written;
-        uint8_t status = handle(b, c, &written);
-        virtq_write_in(c, c->in_len - 1, &status, 1);
-        pthread_mutex_lock(&v->lock);
-        if (v->vq[0].ready) {   /* not reset or broken meanwhile */
-            virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
-            notify |= virtq_should_notify(&v->vq[0], &v->m->mem);
-        }
-        pthread_mutex_unlock(&v->lock);
-        done++;
+    pthread_mutex_lock(&v->lock);
+    int r = virtio_pop_locked(v, 0, c);
+    pthread_mutex_unlock(&v->lock);
+    if (r <= 0)
+        return false;
+    if (c->out_len < HDR_LEN || c->in_len < 1) {
+        /* No header or nowhere to put the status: nothing sensible can be answered. */
+        virtio_set_broken(v);
+        return false;
     }
-    pthread_mutex_unlock(&b->io_lock);
+    /* There may be more queued: let another worker look while this one does the I/O. A
+     * worker that finds the queue empty goes back to sleep, which ends the chain. */
+    if (wake_helper)
+        wake_one(b);
+    uint32_t written;
+    uint8_t status = handle(b, c, &written);
+    virtq_write_in(c, c->in_len - 1, &status, 1);
+    bool notify = false;
+    pthread_mutex_lock(&v->lock);
+    if (v->vq[0].ready) {   /* not broken meanwhile (a reset waits for us) */
+        virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
+        notify = virtq_should_notify(&v->vq[0], &v->m->mem);
+    }
+    pthread_mutex_unlock(&v->lock);
+    /* Each completion is signalled at once, so the driver can queue more while the other
+     * workers are still busy; while the ISR is unread this costs no more than the lock. */
     if (notify)
         virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+    return true;
+}
+
+static unsigned process_all(struct virtio_blk *b, struct virtq_chain *c, bool wake_helpers)
+{
+    unsigned done = 0;
+    pthread_rwlock_rdlock(&b->io_lock);
+    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) && process_one(b, c, wake_helpers))
+        done++;
+    pthread_rwlock_unlock(&b->io_lock);
     return done;
 }
 
-static void *io_thread(void *arg)
+unsigned virtio_blk_process(struct virtio_blk *b)
+{
+    return process_all(b, &b->chain, false);
+}
+
+/* Disk threads run under the same seccomp filter as vCPUs: they touch guest memory. */
+static bool restrict_thread(struct virtio_blk *b)
+{
+    struct machine *m = b->vdev.m;
+    if (!m->thread_init || m->thread_init(m) == 0)
+        return true;
+    m->ops->shutdown(m, MVM_E_HOST, "a disk thread could not restrict itself with seccomp "
+                     "(kernel without seccomp?); run with --no-seccomp");
+    return false;
+}
+
+static void *worker_thread(void *arg)
+{
+    struct blk_worker *w = arg;
+    struct virtio_blk *b = w->b;
+    if (!restrict_thread(b))
+        return NULL;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&b->wake_lock);
+        while (b->wakes == seen && !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST))
+            pthread_cond_wait(&b->wake, &b->wake_lock);
+        seen = b->wakes;
+        pthread_mutex_unlock(&b->wake_lock);
+        if (__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST))
+            return NULL;
+        process_all(b, &w->chain, true);
+    }
+}
+
+/* The driver's notifications arrive on kick_fd (ioeventfd, or blk_notify); each wakes one
+ * worker, which wakes more as long as it finds requests. */
+static void *kick_thread(void *arg)
 {
     struct virtio_blk *b = arg;
-    struct machine *m = b->vdev.m;
-    if (m->thread_init && m->thread_init(m) != 0) {
-        m->ops->shutdown(m, MVM_E_HOST, "a disk thread could not restrict itself with seccomp "
-                         "(kernel without seccomp?); run with --no-seccomp");
+    if (!restrict_thread(b))
         return NULL;
-    }
     while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
         struct pollfd p = {.fd = b->kick_fd, .events = POLLIN};
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -272,7 +344,7 @@ static void *io_thread(void *arg)
         uint64_t n;
         if (read(b->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
             break;
-        virtio_blk_process(b);
+        wake_one(b);
     }
     return NULL;
 }
@@ -346,7 +418,9 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     b->cfg = *d;
     b->fd = b->kick_fd = -1;
-    pthread_mutex_init(&b->io_lock, NULL);
+    pthread_mutex_init(&b->wake_lock, NULL);
+    pthread_cond_init(&b->wake, NULL);
+    pthread_rwlock_init(&b->io_lock, NULL);
     if (open_image(b, e))
         goto fail;
     b->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -371,10 +445,19 @@ fail:
 
 int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e)
 {
-    int r = pthread_create(&b->thread, NULL, io_thread, b);
+    for (unsigned i = 0; i < BLK_WORKERS; i++) {
+        struct blk_worker *w = &b->worker[i];
+        w->b = b;
+        int r = pthread_create(&w->thread, NULL, worker_thread, w);
+        if (r)
+            return mvm_fail(e, MVM_E_VMM, "cannot start a disk I/O thread: %s", strerror(r));
+        w->running = true;
+    }
+    int r = pthread_create(&b->kick_thread, NULL, kick_thread, b);
     if (r)
-        return mvm_fail(e, MVM_E_VMM, "cannot start the disk I/O thread: %s", strerror(r));
-    b->thread_running = true;
+        return mvm_fail(e, MVM_E_VMM, "cannot start the disk notification thread: %s",
+                        strerror(r));
+    b->kick_running = true;
     return 0;
 }
 
@@ -382,13 +465,20 @@ void virtio_blk_destroy(struct virtio_blk *b)
 {
     if (!b)
         return;
-    if (b->thread_running) {
-        __atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
+    /* Workers finish the request in hand; the notification thread wakes from its poll. */
+    pthread_mutex_lock(&b->wake_lock);
+    __atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&b->wake);
+    pthread_mutex_unlock(&b->wake_lock);
+    if (b->kick_running) {
         uint64_t one = 1;
         ssize_t r = write(b->kick_fd, &one, sizeof(one));
         (void)r;
-        pthread_join(b->thread, NULL);
+        pthread_join(b->kick_thread, NULL);
     }
+    for (unsigned i = 0; i < BLK_WORKERS; i++)
+        if (b->worker[i].running)
+            pthread_join(b->worker[i].thread, NULL);
     if (b->snap)
         munmap(b->snap, b->size);
     if (b->fd >= 0) {
@@ -400,6 +490,8 @@ void virtio_blk_destroy(struct virtio_blk *b)
         close(b->kick_fd);
     if (b->vdev.m)
         virtio_pci_destroy(&b->vdev);
-    pthread_mutex_destroy(&b->io_lock);
+    pthread_rwlock_destroy(&b->io_lock);
+    pthread_cond_destroy(&b->wake);
+    pthread_mutex_destroy(&b->wake_lock);
     free(b);
 }

@@ -1,7 +1,8 @@
 /* virtio-blk: a raw disk image (regular file or block device) as /dev/vdX.
  *
- * Requests run on the device's own I/O thread, so a slow disk never stalls a vCPU: a
- * notification only wakes the thread. Every request is bounds-checked against the image; a
+ * Requests run on the device's own I/O threads, so a slow disk never stalls a vCPU: a
+ * notification only wakes one, and a thread that finds a request wakes another, so as many
+ * are in hand at once as the driver queued (up to a few). Every request is bounds-checked against the image; a
  * host I/O error becomes VIRTIO_BLK_S_IOERR for that request, never a dead VMM.
  */
 #ifndef MINIVMM_VIRTIO_BLK_H
@@ -27,19 +28,20 @@ struct disk_config {
 /* Parses "PATH[,ro][,cache=writeback|none][,serial=S]". */
 int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e);
 
-/* Opens the image and plugs a virtio-blk device into m's PCI host bridge. The I/O thread
- * starts with virtio_blk_start(). */
+/* Opens the image and plugs a virtio-blk device into m's PCI host bridge. The I/O threads
+ * start with virtio_blk_start(). */
 int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct disk_config *d,
                       struct mvm_err *e);
 int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e);
-/* Stops the I/O thread (finishing the request in hand), flushes and closes the image. */
+/* Stops the I/O threads (each finishes the request in hand), flushes and closes the image. */
 void virtio_blk_destroy(struct virtio_blk *b);
 
 /* The transport side, for the VMM to wire up notifications. */
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 
-/* Processes every available request now, on the calling thread (the I/O thread's body; also
- * what the unit tests drive). Returns the number of requests completed. */
+/* Processes every available request now, one at a time on the calling thread (what the unit
+ * tests and fuzzers drive; the I/O threads do the same in parallel). Returns the number of
+ * requests completed. */
 unsigned virtio_blk_process(struct virtio_blk *b);
 
 #endif

@@ -389,6 +389,72 @@ static void test_queue_setup(void **state)
     assert_int_equal(request(0, 1, 512, NULL), 0);
 }
 
+/* Waits (up to 10 s) for the I/O threads to have used `n` chains and raised the line. */
+static void wait_used(uint16_t n)
+{
+    const uint16_t *idx = (const uint16_t *)(m.mem.host + USED + 2);   /* little-endian host */
+    for (int i = 0; i < 10000; i++) {
+        if (__atomic_load_n(idx, __ATOMIC_ACQUIRE) == n &&
+            __atomic_load_n(&fake.irq_level[IRQ], __ATOMIC_ACQUIRE) == 1)
+            return;
+        usleep(1000);
+    }
+    fail_msg("the I/O threads used %u of %u chains", (unsigned)get(USED + 2, 2), (unsigned)n);
+}
+
+/* The threads of a running VM: several requests queued under one notification all complete,
+ * in whatever order, and a reset while the threads run leaves the device usable. */
+static void test_io_threads(void **state)
+{
+    (void)state;
+    struct mvm_err e = {0};
+    static uint8_t want[IMG_SIZE];
+    memcpy(want, pattern, IMG_SIZE);
+    driver_init(VERSION_1 | F_FLUSH);
+    assert_int_equal(virtio_blk_start(b, &e), 0);
+    enum { N = 5, LEN = 1024, WSECT = 100 };
+    for (uint16_t i = 0; i < N; i++) {
+        bool write = i == N - 1;
+        uint64_t hdr = HDR + 16 * i, data = DATA + 0x1000 * i;
+        put(hdr, 4, write), put(hdr + 4, 4, 0), put(hdr + 8, 8, write ? WSECT : 2 * i);
+        memset(m.mem.host + data, write ? 0x5a : 0, LEN);
+        m.mem.host[STATUS + i] = 0xee;
+        desc(3 * i, hdr, 16, F_NEXT, 3 * i + 1);
+        desc(3 * i + 1, data, LEN, F_NEXT | (write ? 0 : F_WRITE), 3 * i + 2);
+        desc(3 * i + 2, STATUS + i, 1, F_WRITE, 0);
+        offer(3 * i);
+    }
+    memset(want + WSECT * 512, 0x5a, LEN);
+    wr(0x300, 2, 0);                                                /* one notification */
+    wait_used(N);
+    bool seen[N] = {false};
+    for (unsigned k = 0; k < N; k++) {
+        uint32_t head = (uint32_t)get(USED + 4 + 8 * k, 4), len = (uint32_t)get(USED + 8 + 8 * k, 4);
+        assert_true(head % 3 == 0 && head / 3 < N && !seen[head / 3]);
+        seen[head / 3] = true;
+        assert_int_equal(len, head / 3 == N - 1 ? 1 : LEN + 1);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        assert_int_equal(m.mem.host[STATUS + i], 0);
+        if (i < N - 1)
+            assert_memory_equal(m.mem.host + DATA + 0x1000 * i, pattern + 1024 * i, LEN);
+    }
+    image_is(want);
+    assert_int_equal(rd(0x100, 1), 1);                              /* ISR: queue */
+
+    /* a reset waits for the threads; then a new driver's request goes through them */
+    wr(0x14, 1, 0);
+    driver_init(VERSION_1 | F_FLUSH);
+    put(HDR, 4, 0), put(HDR + 8, 8, 3);
+    desc(0, HDR, 16, F_NEXT, 1), desc(1, DATA, 512, F_NEXT | F_WRITE, 2);
+    desc(2, STATUS, 1, F_WRITE, 0);
+    offer(0);
+    wr(0x300, 2, 0);
+    wait_used(1);
+    assert_memory_equal(m.mem.host + DATA, pattern + 3 * 512, 512);
+    assert_int_equal(m.mem.host[STATUS], 0);
+}   /* teardown stops the threads */
+
 static void test_disk_parse(void **state)
 {
     (void)state;
@@ -474,7 +540,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_features_and_config), T(test_read), T(test_other_requests), T(test_read_only),
         T(test_broken_chains), T(test_queue_setup), T(test_disk_parse),
-        T(test_disk_parse_serial_twice), T(test_create_errors),
+        T(test_disk_parse_serial_twice), T(test_create_errors), T(test_io_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
