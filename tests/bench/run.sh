@@ -36,12 +36,17 @@ grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
 
 tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
 # One CSV row per run.
-{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s"
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          rate = (v["calls"] != "" && v["hcall_s"] > 0) ? sprintf("%.0f", v["calls"] / v["hcall_s"]) : ""
-         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
+         # What the host saw before the guest kernel started its clock: the VMM, its firmware
+         # and the kernel'"'"'s earliest boot.
+         before = ""
+         if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none")
+             before = sprintf("%.2f", v["marker_s"] - v["guest_up_s"])
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
                 v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"],
-                v["calls"], v["hcall_s"], rate;
+                v["calls"], v["hcall_s"], rate, before;
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
 median() {   # median VMM MODE COLUMN
@@ -60,6 +65,7 @@ q_kb=$(sed -n 's/.*qemu_kb=\([0-9]*\).*/\1/p' <<< "$info")
 mb=$((1024 * 1024))
 
 m_up=$(median minivmm marker marker_s) v_up=$(median qemu-vof marker marker_s) s_up=$(median qemu-slof marker marker_s)
+m_bc=$(median minivmm marker before_clock_s) v_bc=$(median qemu-vof marker before_clock_s) s_bc=$(median qemu-slof marker before_clock_s)
 m_ex=$(median minivmm marker exit_s) v_ex=$(median qemu-vof marker exit_s) s_ex=$(median qemu-slof marker exit_s)
 m_rss=$(median minivmm bench rss_kb) v_rss=$(median qemu-vof bench rss_kb)
 m_w=$(median minivmm bench write_s) v_w=$(median qemu-vof bench write_s)
@@ -71,6 +77,7 @@ tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0) print "-"
 {
 echo "metric,minivmm,qemu_vof,qemu_slof,minivmm_over_vof,minivmm_over_slof"
 echo "start_to_marker_s,$m_up,$v_up,$s_up,$(ratio "$m_up" "$v_up"),$(ratio "$m_up" "$s_up")"
+echo "start_to_guest_clock_s,$m_bc,$v_bc,$s_bc,$(ratio "$m_bc" "$v_bc"),$(ratio "$m_bc" "$s_bc")"
 echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(ratio "$m_ex" "$v_ex"),$(ratio "$m_ex" "$s_ex")"
 echo "vmm_memory_kib,$m_rss,$v_rss,,$(ratio "$m_rss" "$v_rss"),"
 echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q_kb"),"
@@ -84,8 +91,11 @@ echo "minivmm vs QEMU $( ( [ -x "$(command -v qemu-system-ppc64)" ] && qemu-syst
 echo "emulated POWER9 host, same run, $ROUNDS alternating rounds, medians. Absolute times inside"
 echo "an emulated host mean little; compare the ratios. ($(( $(date +%s) - start )) s in all)"
 echo
-awk -F, '{ printf "%-18s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' "$out/summary.csv"
+awk -F, '{ printf "%-22s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' "$out/summary.csv"
 echo
+echo "start_to_guest_clock_s: start_to_marker_s minus the guest's uptime at the marker: the"
+echo "VMM, its firmware and the kernel's earliest boot (before it starts its clock); the rest"
+echo "is the same kernel and /init, whichever VMM runs them."
 echo "vmm_memory_kib: resident memory of the VMM process outside guest RAM, at the guest's"
 echo "/init marker. on_disk_kib: the static minivmm binary vs QEMU's binary, libraries and"
 echo "firmware. hcall_rtas_per_s: guest user-space rtas(2) get-time-of-day calls per second;"
