@@ -53,7 +53,7 @@ run() {   # run VMM MODE ROUND [DISK]
     st=$?
     exit_s=$(since "$t0")
     [ "$up" = none ] && grep -q MINIVMM-GUEST-UP "$T/out" && up=$exit_s
-    guest=$(tr -d '\r' < "$T/out" | sed -n 's/^MINIVMM-GUEST-UP .*uptime=\([0-9.]*\).*/\1/p' | head -n1)
+    guest=$(tr -d '\r' < "$T/out" | sed -n 's/.*MINIVMM-GUEST-UP .*uptime=\([0-9.]*\).*/\1/p' | head -n1)
     line="BENCH vmm=$vmm mode=$mode round=$round status=$st marker_s=$up exit_s=$exit_s rss_kb=$rss"
     line="$line guest_up_s=${guest:-none}"
     # BENCH-CON and BENCH-HCALL both say seconds=: the hcall one becomes hcall_s=.

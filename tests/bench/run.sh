@@ -58,6 +58,18 @@ median() {   # median VMM MODE COLUMN
               print (n % 2) ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2 }' "$out/results.csv"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# The median over rounds of a run's value over its peer's in the same round. A round's runs
+# are back to back, so a slow spell of the emulated host (they come and go, from 1x to 2x)
+# weighs on both sides of each ratio instead of on whichever medians it fell into.
+paired() {   # paired VMM PEER MODE COLUMN [rate]: "rate" compares the inverse (times -> rates)
+    awk -F, -v a="$1" -v b="$2" -v mode="$3" -v col="$4" -v rate="${5:-}" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        $2 == mode && $4 == 0 && $c != "" && $c != "none" { if ($1 == a) x[$3] = $c; if ($1 == b) y[$3] = $c }
+        END { for (r in x) if ((r in y) && x[r] > 0 && y[r] > 0) q[n++] = rate ? y[r] / x[r] : x[r] / y[r]
+              if (!n) { print "-"; exit }
+              for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+              printf "%.2f", (n % 2) ? q[int(n / 2)] : (q[n / 2 - 1] + q[n / 2]) / 2 }' "$out/results.csv"
+}
 
 info=$(tr -d '\r' < "$log" | grep '^BENCH-INFO' | head -n1)
 mv_bytes=$(sed -n 's/.*minivmm_bytes=\([0-9]*\).*/\1/p' <<< "$info")
@@ -76,20 +88,21 @@ tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0) print "-"
 
 {
 echo "metric,minivmm,qemu_vof,qemu_slof,minivmm_over_vof,minivmm_over_slof"
-echo "start_to_marker_s,$m_up,$v_up,$s_up,$(ratio "$m_up" "$v_up"),$(ratio "$m_up" "$s_up")"
-echo "start_to_guest_clock_s,$m_bc,$v_bc,$s_bc,$(ratio "$m_bc" "$v_bc"),$(ratio "$m_bc" "$s_bc")"
-echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(ratio "$m_ex" "$v_ex"),$(ratio "$m_ex" "$s_ex")"
+echo "start_to_marker_s,$m_up,$v_up,$s_up,$(paired minivmm qemu-vof marker marker_s),$(paired minivmm qemu-slof marker marker_s)"
+echo "start_to_guest_clock_s,$m_bc,$v_bc,$s_bc,$(paired minivmm qemu-vof marker before_clock_s),$(paired minivmm qemu-slof marker before_clock_s)"
+echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(paired minivmm qemu-vof marker exit_s),$(paired minivmm qemu-slof marker exit_s)"
 echo "vmm_memory_kib,$m_rss,$v_rss,,$(ratio "$m_rss" "$v_rss"),"
 echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q_kb"),"
-echo "blk_write_mib_s,$(tput "$m_w" 32),$(tput "$v_w" 32),,$(ratio "$(tput "$m_w" 32)" "$(tput "$v_w" 32)"),"
-echo "blk_read_mib_s,$(tput "$m_r" 32),$(tput "$v_r" 32),,$(ratio "$(tput "$m_r" 32)" "$(tput "$v_r" 32)"),"
-echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(ratio "$(tput "$m_c" 64)" "$(tput "$v_c" 64)"),"
-echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(ratio "$m_h" "$v_h"),$(ratio "$m_h" "$s_h")"
+echo "blk_write_mib_s,$(tput "$m_w" 32),$(tput "$v_w" 32),,$(paired minivmm qemu-vof bench write_s rate),"
+echo "blk_read_mib_s,$(tput "$m_r" 32),$(tput "$v_r" 32),,$(paired minivmm qemu-vof bench read_s rate),"
+echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(paired minivmm qemu-vof bench con_s rate),"
+echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_s),$(paired minivmm qemu-slof bench hcall_per_s)"
 } > "$out/summary.csv"
 
 echo "minivmm vs QEMU $( ( [ -x "$(command -v qemu-system-ppc64)" ] && qemu-system-ppc64 --version | head -n1 ) || echo) in the same"
-echo "emulated POWER9 host, same run, $ROUNDS alternating rounds, medians. Absolute times inside"
-echo "an emulated host mean little; compare the ratios. ($(( $(date +%s) - start )) s in all)"
+echo "emulated POWER9 host, same run, $ROUNDS alternating rounds: medians, and as ratios the median"
+echo "of each round's own ratio. Absolute times inside an emulated host mean little; compare the"
+echo "ratios. ($(( $(date +%s) - start )) s in all)"
 echo
 awk -F, '{ printf "%-22s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' "$out/summary.csv"
 echo
