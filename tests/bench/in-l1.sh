@@ -70,7 +70,7 @@ for r in $(seq "$ROUNDS"); do
         run $vmm marker "$r"
     done
     for vmm in minivmm qemu-vof; do
-        dd if=/dev/zero of="$T/disk.img" bs=1M count=40 2>/dev/null
+        dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null   # the guest uses 128
         run $vmm bench "$r" "$T/disk.img"
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.

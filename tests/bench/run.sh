@@ -74,7 +74,8 @@ paired() {   # paired VMM PEER MODE COLUMN [rate]: "rate" compares the inverse (
 info=$(tr -d '\r' < "$log" | grep '^BENCH-INFO' | head -n1)
 mv_bytes=$(sed -n 's/.*minivmm_bytes=\([0-9]*\).*/\1/p' <<< "$info")
 q_kb=$(sed -n 's/.*qemu_kb=\([0-9]*\).*/\1/p' <<< "$info")
-mb=$((1024 * 1024))
+# How much the guest moved through its disk each way (its BENCH-BLK line says).
+mib=$(grep -o ' mib=[0-9]*' "$out/runs.txt" | head -n1 | cut -d= -f2)
 
 m_up=$(median minivmm marker marker_s) v_up=$(median qemu-vof marker marker_s) s_up=$(median qemu-slof marker marker_s)
 m_bc=$(median minivmm marker before_clock_s) v_bc=$(median qemu-vof marker before_clock_s) s_bc=$(median qemu-slof marker before_clock_s)
@@ -93,8 +94,8 @@ echo "start_to_guest_clock_s,$m_bc,$v_bc,$s_bc,$(paired minivmm qemu-vof marker 
 echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(paired minivmm qemu-vof marker exit_s),$(paired minivmm qemu-slof marker exit_s)"
 echo "vmm_memory_kib,$m_rss,$v_rss,,$(ratio "$m_rss" "$v_rss"),"
 echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q_kb"),"
-echo "blk_write_mib_s,$(tput "$m_w" 32),$(tput "$v_w" 32),,$(paired minivmm qemu-vof bench write_s rate),"
-echo "blk_read_mib_s,$(tput "$m_r" 32),$(tput "$v_r" 32),,$(paired minivmm qemu-vof bench read_s rate),"
+echo "blk_write_mib_s,$(tput "$m_w" "$mib"),$(tput "$v_w" "$mib"),,$(paired minivmm qemu-vof bench write_s rate),"
+echo "blk_read_mib_s,$(tput "$m_r" "$mib"),$(tput "$v_r" "$mib"),,$(paired minivmm qemu-vof bench read_s rate),"
 echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(paired minivmm qemu-vof bench con_s rate),"
 echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_s),$(paired minivmm qemu-slof bench hcall_per_s)"
 } > "$out/summary.csv"
