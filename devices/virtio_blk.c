@@ -60,7 +60,9 @@ struct virtio_blk {
     pthread_cond_t wake;
     uint64_t wakes;                  /* guarded by wake_lock */
     /* Read-held by whoever has requests in hand; a reset takes it for writing to wait
-     * them out, so no request of the old driver completes into the new one's rings. */
+     * them out, so no request of the old driver completes into the new one's rings. No
+     * writer preference is needed (glibc and musl have none): once the queue is not ready,
+     * readers take nothing and let go at once. */
     pthread_rwlock_t io_lock;
     struct blk_worker worker[BLK_WORKERS];
     struct virtq_chain chain;        /* for virtio_blk_process() on the caller's thread */
@@ -271,17 +273,17 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
     uint32_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
-    bool notify = false;
     pthread_mutex_lock(&v->lock);
-    if (v->vq[0].ready) {   /* not broken meanwhile (a reset waits for us) */
+    /* Not broken or reset meanwhile (a reset waits for the requests in hand, but the queue
+     * is marked not ready before it waits). Each completion is signalled at once, so the
+     * driver can queue more while the other workers are busy; while the ISR is unread this
+     * costs nothing more. */
+    if (v->vq[0].ready) {
         virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
-        notify = virtq_should_notify(&v->vq[0], &v->m->mem);
+        if (virtq_should_notify(&v->vq[0], &v->m->mem))
+            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
     }
     pthread_mutex_unlock(&v->lock);
-    /* Each completion is signalled at once, so the driver can queue more while the other
-     * workers are still busy; while the ISR is unread this costs no more than the lock. */
-    if (notify)
-        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
     return true;
 }
 

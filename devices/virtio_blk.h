@@ -2,8 +2,9 @@
  *
  * Requests run on the device's own I/O threads, so a slow disk never stalls a vCPU: a
  * notification only wakes one, and a thread that finds a request wakes another, so as many
- * are in hand at once as the driver queued (up to a few). Every request is bounds-checked against the image; a
- * host I/O error becomes VIRTIO_BLK_S_IOERR for that request, never a dead VMM.
+ * are in hand at once as the driver queued (up to a few). Every request is bounds-checked
+ * against the image; a host I/O error becomes VIRTIO_BLK_S_IOERR for that request, never a
+ * dead VMM.
  */
 #ifndef MINIVMM_VIRTIO_BLK_H
 #define MINIVMM_VIRTIO_BLK_H

@@ -271,13 +271,18 @@ void virtio_pci_destroy(struct virtio_dev *v)
     pthread_mutex_destroy(&v->lock);
 }
 
-void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)
+void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits)
 {
-    pthread_mutex_lock(&v->lock);
     bool was = v->isr != 0;
     v->isr |= isr_bits;
     if (!was)
         v->m->ops->irq_set(v->m, v->pci.irq, 1);
+}
+
+void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)
+{
+    pthread_mutex_lock(&v->lock);
+    virtio_interrupt_locked(v, isr_bits);
     pthread_mutex_unlock(&v->lock);
 }
 

@@ -72,6 +72,9 @@ uint64_t virtio_pci_notify_addr(const struct virtio_dev *v, uint16_t q);
 /* Both take vdev->lock themselves. */
 /* Signals the driver (ISR bits, INTx asserted). */
 void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits);
+/* The same with vdev->lock held: a worker that checks the queue is still ready and signals
+ * under one lock cannot raise the line of a device reset in between. */
+void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits);
 /* The driver broke a ring: the device stops and asks to be reset (NEEDS_RESET plus a
  * configuration interrupt), instead of guessing what the driver meant. */
 void virtio_set_broken(struct virtio_dev *v);

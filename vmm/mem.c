@@ -158,8 +158,8 @@ int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, stru
     if (size % page)
         return mvm_fail(e, MVM_E_INPUT, "guest memory must be a multiple of the %llu KiB page size",
                         (unsigned long long)(page >> 10));
-    /* MAP_NORESERVE: guest RAM is touched lazily; a 2G guest that uses 100M costs 100M.
-     * Aligned, so that transparent huge pages can back it and KVM can map them whole: a
+    /* MAP_NORESERVE: guest RAM is touched lazily; a 2G guest that uses 100M costs about
+     * 100M (rounded up to the huge pages a touch faults in, 2 or 16 MiB). Aligned, so that transparent huge pages can back it and KVM can map them whole: a
      * 2 MiB (Radix) or 16 MiB (Hash) mapping needs guest-physical and host-virtual addresses
      * that agree modulo its size. Only the address range is over-allocated, then trimmed. */
     if (size > UINT64_MAX - RAM_ALIGN)
@@ -172,8 +172,7 @@ int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, stru
     uint8_t *p = (uint8_t *)(((uintptr_t)raw + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
     if (p > raw)
         munmap(raw, (size_t)(p - raw));
-    if (p - raw < (ptrdiff_t)RAM_ALIGN)
-        munmap(p + size, (size_t)(RAM_ALIGN - (uint64_t)(p - raw)));
+    munmap(p + size, (size_t)(RAM_ALIGN - (uint64_t)(p - raw)));   /* never empty */
     /* A hint, as QEMU gives: where the host's THP setting is "madvise" this is what turns them
      * on; where THP is missing it fails harmlessly. The rules of --check still go by the base
      * page, the only size the host promises. */

@@ -42,7 +42,9 @@ tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
          # What the host saw before the guest kernel started its clock: the VMM, its firmware
          # and the kernel'"'"'s earliest boot.
          before = ""
-         if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none")
+         # (Not when the marker was only found after the exit: then marker_s is exit_s.)
+         if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none" &&
+             v["marker_s"] != v["exit_s"])
              before = sprintf("%.2f", v["marker_s"] - v["guest_up_s"])
          printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
                 v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"],
@@ -75,7 +77,7 @@ info=$(tr -d '\r' < "$log" | grep '^BENCH-INFO' | head -n1)
 mv_bytes=$(sed -n 's/.*minivmm_bytes=\([0-9]*\).*/\1/p' <<< "$info")
 q_kb=$(sed -n 's/.*qemu_kb=\([0-9]*\).*/\1/p' <<< "$info")
 # How much the guest moved through its disk each way (its BENCH-BLK line says).
-mib=$(grep -o ' mib=[0-9]*' "$out/runs.txt" | head -n1 | cut -d= -f2)
+mib=$(awk 'match($0, / mib=[0-9]+/) { print substr($0, RSTART + 5, RLENGTH - 5); exit }' "$out/runs.txt")
 
 m_up=$(median minivmm marker marker_s) v_up=$(median qemu-vof marker marker_s) s_up=$(median qemu-slof marker marker_s)
 m_bc=$(median minivmm marker before_clock_s) v_bc=$(median qemu-vof marker before_clock_s) s_bc=$(median qemu-slof marker before_clock_s)
@@ -85,7 +87,7 @@ m_w=$(median minivmm bench write_s) v_w=$(median qemu-vof bench write_s)
 m_r=$(median minivmm bench read_s) v_r=$(median qemu-vof bench read_s)
 m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
 m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
-tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0) print "-"; else printf "%.1f", amount / s }'; }
+tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0 || amount == "") print "-"; else printf "%.1f", amount / s }'; }
 
 {
 echo "metric,minivmm,qemu_vof,qemu_slof,minivmm_over_vof,minivmm_over_slof"
@@ -101,9 +103,9 @@ echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_
 } > "$out/summary.csv"
 
 echo "minivmm vs QEMU $( ( [ -x "$(command -v qemu-system-ppc64)" ] && qemu-system-ppc64 --version | head -n1 ) || echo) in the same"
-echo "emulated POWER9 host, same run, $ROUNDS alternating rounds: medians, and as ratios the median"
-echo "of each round's own ratio. Absolute times inside an emulated host mean little; compare the"
-echo "ratios. ($(( $(date +%s) - start )) s in all)"
+echo "emulated POWER9 host, same run, $ROUNDS alternating rounds: medians, and as ratios of times and"
+echo "rates the median of each round's own ratio. Absolute times inside an emulated host mean"
+echo "little; compare the ratios. ($(( $(date +%s) - start )) s in all)"
 echo
 awk -F, '{ printf "%-22s %10s %10s %10s %17s %18s\n", $1, $2, $3, $4, $5, $6 }' "$out/summary.csv"
 echo

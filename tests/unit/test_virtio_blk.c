@@ -223,7 +223,7 @@ static void test_read(void **state)
     driver_init(VERSION_1 | F_FLUSH);
     assert_int_equal(virtio_blk_process(b), 0);
     assert_int_equal(fake.irq_calls, 0);
-    wr(0x300, 2, 0);                                        /* notify: wakes the I/O thread */
+    wr(0x300, 2, 0);                                        /* notify (no threads run here) */
     wr(0x304, 2, 1);                                        /* no queue 1: ignored */
     assert_int_equal(rd(0x300, 2), 0);
     assert_int_equal(request(0, 1, 512, &used_len), 0);
@@ -403,7 +403,7 @@ static void wait_used(uint16_t n)
 }
 
 /* The threads of a running VM: several requests queued under one notification all complete,
- * in whatever order, and a reset while the threads run leaves the device usable. */
+ * in whatever order, and a reset with the threads running leaves the device usable. */
 static void test_io_threads(void **state)
 {
     (void)state;
@@ -442,7 +442,7 @@ static void test_io_threads(void **state)
     image_is(want);
     assert_int_equal(rd(0x100, 1), 1);                              /* ISR: queue */
 
-    /* a reset waits for the threads; then a new driver's request goes through them */
+    /* a reset (the threads are idle by now), then a new driver's request through them */
     wr(0x14, 1, 0);
     driver_init(VERSION_1 | F_FLUSH);
     put(HDR, 4, 0), put(HDR + 8, 8, 3);
