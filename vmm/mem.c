@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,9 +158,10 @@ int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, stru
         return mvm_fail(e, MVM_E_INPUT, "guest memory must be a multiple of the %llu KiB page size",
                         (unsigned long long)(page >> 10));
     /* MAP_NORESERVE: guest RAM is touched lazily; a 2G guest that uses 100M costs about
-     * 100M (rounded up to the huge pages a touch faults in, 2 or 16 MiB). Aligned, so that transparent huge pages can back it and KVM can map them whole: a
-     * 2 MiB (Radix) or 16 MiB (Hash) mapping needs guest-physical and host-virtual addresses
-     * that agree modulo its size. Only the address range is over-allocated, then trimmed. */
+     * 100M (rounded up to the huge pages a touch faults in, 2 or 16 MiB). Aligned, so that
+     * transparent huge pages can back it and KVM can map them whole: a 2 MiB (Radix) or
+     * 16 MiB (Hash) mapping needs guest-physical and host-virtual addresses that agree
+     * modulo its size. Only the address range is over-allocated, then trimmed. */
     if (size > UINT64_MAX - RAM_ALIGN)
         return mvm_fail(e, MVM_E_INPUT, "guest memory size too large");
     uint8_t *raw = mmap(NULL, size + RAM_ALIGN, PROT_READ | PROT_WRITE,
