@@ -148,6 +148,23 @@ static int map_hugetlbfs(struct guest_mem *m, uint64_t size, const char *dir, st
     return 0;
 }
 
+void *map_anon_aligned(size_t size, size_t align, int flags)
+{
+    if (size > SIZE_MAX - align) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint8_t *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uint8_t *p = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    munmap(p + size, align - (size_t)(p - raw));   /* never empty */
+    return p;
+}
+
 int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, struct mvm_err *e)
 {
     memset(m, 0, sizeof(*m));
@@ -161,18 +178,11 @@ int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, stru
      * 100M (rounded up to the huge pages a touch faults in, 2 or 16 MiB). Aligned, so that
      * transparent huge pages can back it and KVM can map them whole: a 2 MiB (Radix) or
      * 16 MiB (Hash) mapping needs guest-physical and host-virtual addresses that agree
-     * modulo its size. Only the address range is over-allocated, then trimmed. */
-    if (size > UINT64_MAX - RAM_ALIGN)
-        return mvm_fail(e, MVM_E_INPUT, "guest memory size too large");
-    uint8_t *raw = mmap(NULL, size + RAM_ALIGN, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED)
+     * modulo its size. */
+    void *p = map_anon_aligned(size, RAM_ALIGN, MAP_NORESERVE);
+    if (!p)
         return mvm_fail(e, MVM_E_HOST, "cannot allocate %llu MiB of guest memory: %s",
                         (unsigned long long)(size >> 20), strerror(errno));
-    uint8_t *p = (uint8_t *)(((uintptr_t)raw + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    munmap(p + size, (size_t)(RAM_ALIGN - (uint64_t)(p - raw)));   /* never empty */
     /* A hint, as QEMU gives: where the host's THP setting is "madvise" this is what turns them
      * on; where THP is missing it fails harmlessly. The rules of --check still go by the base
      * page, the only size the host promises. */

@@ -26,6 +26,11 @@ struct guest_mem {
 int guest_mem_map(struct guest_mem *m, uint64_t size, const char *mem_path, struct mvm_err *e);
 void guest_mem_unmap(struct guest_mem *m);
 
+/* Private anonymous memory starting at a multiple of align (a power of two, at least a page),
+ * with extra mmap flags: the range is over-allocated by align and trimmed at both ends. NULL
+ * with errno set on failure. */
+void *map_anon_aligned(size_t size, size_t align, int flags);
+
 /* The page size of hugetlbfs mount dir; fails (with the fix) if dir is not one. */
 int hugetlbfs_page_size(const char *dir, uint64_t *page, struct mvm_err *e);
 

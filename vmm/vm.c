@@ -227,17 +227,11 @@ static void filter_page_sizes(struct mmu_plan *p, const struct kvm_ppc_smmu_info
 static int alloc_pr_htab(struct vm *vm, unsigned shift, struct mvm_err *e)
 {
     size_t size = (size_t)1 << shift;
-    /* SDR1 wants the table aligned to its size: over-allocate and trim. */
-    uint8_t *raw = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
-    if (raw == MAP_FAILED)
+    /* SDR1 wants the table aligned to its size. */
+    vm->pr_htab = map_anon_aligned(size, size, 0);
+    if (!vm->pr_htab)
         return mvm_fail(e, MVM_E_HOST, "cannot allocate the guest's %zu KiB hashed page table: "
                         "%s", size >> 10, strerror(errno));
-    uintptr_t start = ((uintptr_t)raw + size - 1) & ~(uintptr_t)(size - 1);
-    if (start > (uintptr_t)raw)
-        munmap(raw, start - (uintptr_t)raw);
-    munmap((uint8_t *)start + size, (uintptr_t)raw + 2 * size - start - size);
-    vm->pr_htab = (void *)start;
     vm->pr_htab_size = size;
     vm->m.hpt = vm->pr_htab;
     vm->m.hpt_size = size;

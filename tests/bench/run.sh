@@ -51,26 +51,28 @@ tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
                 v["calls"], v["hcall_s"], rate, before;
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
+# awk: the median of x[0..n-1] (sorts x), and the column named col of the CSV header.
+AWK_LIB='
+function med(x, n,    i, j, t) {
+    for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+    return (n % 2) ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2
+}
+NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+'
 median() {   # median VMM MODE COLUMN
-    awk -F, -v vmm="$1" -v mode="$2" -v col="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+    awk -F, -v vmm="$1" -v mode="$2" -v col="$3" "$AWK_LIB"'
         $1 == vmm && $2 == mode && $4 == 0 && $c != "" && $c != "none" { x[n++] = $c }
-        END { if (!n) { print "-"; exit }
-              for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
-              print (n % 2) ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2 }' "$out/results.csv"
+        END { if (!n) print "-"; else print med(x, n) }' "$out/results.csv"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 # The median over rounds of a run's value over its peer's in the same round. A round's runs
 # are back to back, so a slow spell of the emulated host (they come and go, from 1x to 2x)
 # weighs on both sides of each ratio instead of on whichever medians it fell into.
 paired() {   # paired VMM PEER MODE COLUMN [rate]: "rate" compares the inverse (times -> rates)
-    awk -F, -v a="$1" -v b="$2" -v mode="$3" -v col="$4" -v rate="${5:-}" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+    awk -F, -v a="$1" -v b="$2" -v mode="$3" -v col="$4" -v rate="${5:-}" "$AWK_LIB"'
         $2 == mode && $4 == 0 && $c != "" && $c != "none" { if ($1 == a) x[$3] = $c; if ($1 == b) y[$3] = $c }
         END { for (r in x) if ((r in y) && x[r] > 0 && y[r] > 0) q[n++] = rate ? y[r] / x[r] : x[r] / y[r]
-              if (!n) { print "-"; exit }
-              for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
-              printf "%.2f", (n % 2) ? q[int(n / 2)] : (q[n / 2 - 1] + q[n / 2]) / 2 }' "$out/results.csv"
+              if (!n) print "-"; else printf "%.2f", med(q, n) }' "$out/results.csv"
 }
 
 info=$(tr -d '\r' < "$log" | grep '^BENCH-INFO' | head -n1)
