@@ -2,6 +2,7 @@
  * change that would make the guest run, in the words of the seed document where it has them. */
 #include "compat.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,17 +239,53 @@ struct compat_request compat_request_of(const struct vm_config *c, uint64_t back
                                    .backing_page = backing_page, .nested_hv = c->nested_hv};
 }
 
+/* Why /dev/kvm cannot serve a POWER guest, by cause: each has its own fix, and advice for
+ * another cause (joining the kvm group as root, loading a module into an x86 kernel) would
+ * send the user the wrong way. */
+int compat_kvm_usable(const struct host_facts *h, struct mvm_err *e)
+{
+    if (h->arch == HOST_ARCH_OTHER)
+        return mvm_fail(e, MVM_E_HOST, "this is not a POWER host (its CPU: %s): its /dev/kvm, if "
+                        "any, cannot run POWER guests. Run minivmm on a POWER machine, or off "
+                        "POWER inside the emulated POWER host ('make demo')",
+                        h->cpu[0] ? h->cpu : "not named in /proc/cpuinfo");
+    switch (h->kvm_error) {
+    case 0:
+        return 0;
+    case ENOENT:
+        return mvm_fail(e, MVM_E_HOST, "/dev/kvm does not exist: KVM is not available. On a POWER "
+                        "host load a KVM module: 'modprobe kvm-hv' (POWER8 and later) or "
+                        "'modprobe kvm-pr' (Hash-MMU hosts)");
+    case EACCES:
+        if (h->root)
+            return mvm_fail(e, MVM_E_HOST, "permission denied opening /dev/kvm, even as root: "
+                            "a security module (SELinux, AppArmor) or a read-only mount of /dev "
+                            "refuses it; allow minivmm to use /dev/kvm there");
+        return mvm_fail(e, MVM_E_HOST, "permission denied opening /dev/kvm: add your user to the "
+                        "kvm group ('usermod -aG kvm $USER') and log out and in again");
+    case EPERM:
+        return mvm_fail(e, MVM_E_HOST, "/dev/kvm exists but this container may not use it: "
+                        "pass the device in (e.g. 'docker run --device /dev/kvm', or allow "
+                        "character device 10:232 in the container's device rules)");
+    case ENXIO:
+    case ENODEV:
+        return mvm_fail(e, MVM_E_HOST, "/dev/kvm exists but no KVM module serves it: "
+                        "'modprobe kvm-hv' (POWER8 and later) or 'modprobe kvm-pr' (Hash-MMU "
+                        "hosts)");
+    case EPROTO:
+        return mvm_fail(e, MVM_E_HOST, "/dev/kvm does not answer with the KVM API version "
+                        "minivmm speaks: it is not KVM's device, or a KVM of another era");
+    default:
+        return mvm_fail(e, MVM_E_HOST, "cannot open /dev/kvm: %s", strerror(h->kvm_error));
+    }
+}
+
 int compat_plan(const struct host_facts *h, const struct compat_request *r,
                 struct compat_plan *p, struct mvm_err *e)
 {
     memset(p, 0, sizeof(*p));
-    if (!h->kvm_exists)
-        return mvm_fail(e, MVM_E_HOST, "/dev/kvm does not exist: KVM is not available. On a POWER "
-                        "host load a KVM module: 'modprobe kvm-hv' (POWER8 and later) or "
-                        "'modprobe kvm-pr' (Hash-MMU hosts)");
-    if (!h->kvm_access)
-        return mvm_fail(e, MVM_E_HOST, "permission denied opening /dev/kvm: add your user to the "
-                        "kvm group ('usermod -aG kvm $USER') and log out and in again");
+    if (compat_kvm_usable(h, e))
+        return -1;
     switch (r->kvm) {
     case KVM_TYPE_HV:
         return plan_hv(h, r, p, e);

@@ -16,6 +16,10 @@
 #include "err.h"
 
 enum host_mmu { HOST_MMU_UNKNOWN, HOST_MMU_RADIX, HOST_MMU_HASH };
+/* Whether /proc/cpuinfo describes a POWER machine. An x86 or Arm host has a /dev/kvm too
+ * (most laptops and CI runners do), but its KVM cannot run a POWER guest, and a POWER binary
+ * there runs under qemu-user, whose uname says ppc64le: only cpuinfo tells the truth. */
+enum host_arch { HOST_ARCH_UNKNOWN, HOST_ARCH_POWER, HOST_ARCH_OTHER };
 
 #define HOST_MAX_HUGE 4
 
@@ -30,12 +34,16 @@ struct host_facts {
     enum host_mmu mmu;        /* "MMU" in /proc/cpuinfo */
     uint64_t page_size;       /* the host kernel's base page size */
     bool partition;           /* the host is itself a guest (pseries LPAR or nested) */
-    char cpu[64];             /* e.g. "POWER9 (architected), altivec supported" */
+    char cpu[64];             /* e.g. "POWER9 (architected), altivec supported", or another
+                               * architecture's "model name" */
+    enum host_arch arch;
     unsigned nhuge;
     struct hugepage_pool huge[HOST_MAX_HUGE];
     bool hv_module, pr_module;   /* kvm_hv / kvm_pr loaded (or built in) */
     /* From /dev/kvm (probe.c). */
-    bool kvm_exists, kvm_access;
+    int kvm_error;            /* 0: opened, a KVM of the expected API; else the errno of
+                               * opening it (ENOENT: no such file), EPROTO: not KVM's API */
+    bool root;                /* effective uid 0: then "join the kvm group" is no fix */
     bool hv, pr;              /* a VM of that flavour could be created */
     bool hv_radix;            /* KVM-HV offers Radix guests */
     bool hv_hash;             /* KVM-HV offers Hash (HPT) guests */
@@ -71,6 +79,10 @@ struct compat_request compat_request_of(const struct vm_config *c, uint64_t back
  * (status MVM_E_HOST) whose message gives the reason and the fix. */
 int compat_plan(const struct host_facts *h, const struct compat_request *r,
                 struct compat_plan *p, struct mvm_err *e);
+
+/* 0 when /dev/kvm can serve a POWER guest as far as the facts tell, else -1 and the cause
+ * with its fix (MVM_E_HOST). compat_plan starts with this. */
+int compat_kvm_usable(const struct host_facts *h, struct mvm_err *e);
 
 /* The hashed page table for mem_size bytes: 1/128 of guest memory, within 256 KiB..64 TiB. */
 unsigned compat_htab_shift(uint64_t mem_size);

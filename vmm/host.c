@@ -2,6 +2,7 @@
 #include "host.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,23 +41,38 @@ static const char *value_of(char *line, const char *key)
     return v;
 }
 
+/* POWER's /proc/cpuinfo ends with a summary ("platform", "MMU", "timebase") that no other
+ * architecture prints; another one names its CPU in "model name" (x86) or not at all. */
 static void read_cpuinfo(struct host_facts *h, const char *root)
 {
     FILE *f = open_under(root, "/proc/cpuinfo");
     if (!f)
-        return;
-    char line[256];
+        return;   /* no /proc: nothing known, nothing refused on that ground */
+    char line[256], model[64] = "";
     const char *v;
+    bool power = false, any = false;
     while (fgets(line, sizeof(line), f)) {
-        if ((v = value_of(line, "MMU")))
+        any = true;
+        if ((v = value_of(line, "MMU"))) {
+            power = true;
             h->mmu = !strcmp(v, "Radix") ? HOST_MMU_RADIX
                      : !strcmp(v, "Hash") ? HOST_MMU_HASH : HOST_MMU_UNKNOWN;
-        else if ((v = value_of(line, "platform")))
+        } else if ((v = value_of(line, "platform"))) {
+            power = true;
             h->partition = !strcmp(v, "pSeries");   /* PowerNV: bare metal */
-        else if ((v = value_of(line, "cpu")) && !h->cpu[0])
+        } else if ((v = value_of(line, "timebase"))) {
+            power = true;
+        } else if ((v = value_of(line, "cpu")) && !h->cpu[0]) {
             snprintf(h->cpu, sizeof(h->cpu), "%s", v);
+        } else if ((v = value_of(line, "model name")) && !model[0]) {
+            snprintf(model, sizeof(model), "%s", v);
+        }
     }
     fclose(f);
+    if (any)
+        h->arch = power ? HOST_ARCH_POWER : HOST_ARCH_OTHER;
+    if (h->arch == HOST_ARCH_OTHER)
+        snprintf(h->cpu, sizeof(h->cpu), "%s", model);
 }
 
 static struct hugepage_pool *pool_of(struct host_facts *h, uint64_t size)
@@ -174,15 +190,34 @@ static const struct {
     {"Radix guest running KVM-HV (nested HV)", KVM_TYPE_HV, MMU_RADIX, 0, true},
 };
 
+static const char *kvm_state(const struct host_facts *h)
+{
+    if (h->arch == HOST_ARCH_OTHER)
+        return h->kvm_error ? "missing (and this is not a POWER host)"
+                            : "another architecture's KVM, not POWER's";
+    switch (h->kvm_error) {
+    case 0: return "usable";
+    case ENOENT: return "missing";
+    case EACCES: return "no permission";
+    case EPERM: return "not allowed in this container";
+    case ENXIO:
+    case ENODEV: return "no KVM module behind it";
+    case EPROTO: return "not KVM's API";
+    default: return "cannot be opened";
+    }
+}
+
 void host_print_report(FILE *f, const struct host_facts *h, uint64_t mem_size)
 {
     char a[32], b[32];
-    fprintf(f, "host: %s, %s MMU, %s pages, %s\n", h->cpu[0] ? h->cpu : "unknown CPU",
-            h->mmu == HOST_MMU_RADIX ? "Radix" : h->mmu == HOST_MMU_HASH ? "Hash" : "unknown",
-            size_str(h->page_size, a),
-            h->partition ? "itself a guest (pseries partition)" : "bare metal");
-    fprintf(f, "/dev/kvm: %s\n", !h->kvm_exists ? "missing" : h->kvm_access ? "usable"
-                                                   : "no permission");
+    if (h->arch == HOST_ARCH_OTHER)
+        fprintf(f, "host: %s, not a POWER processor\n", h->cpu[0] ? h->cpu : "unknown CPU");
+    else
+        fprintf(f, "host: %s, %s MMU, %s pages, %s\n", h->cpu[0] ? h->cpu : "unknown CPU",
+                h->mmu == HOST_MMU_RADIX ? "Radix" : h->mmu == HOST_MMU_HASH ? "Hash" : "unknown",
+                size_str(h->page_size, a),
+                h->partition ? "itself a guest (pseries partition)" : "bare metal");
+    fprintf(f, "/dev/kvm: %s\n", kvm_state(h));
     /* A module built in shows in /sys/module only if it has parameters: "present" is
      * certain, its absence is not. */
     fprintf(f, "KVM-HV: %s%s", yes(h->hv), h->hv_module ? " (kvm_hv present)" : "");
@@ -197,8 +232,9 @@ void host_print_report(FILE *f, const struct host_facts *h, uint64_t mem_size)
         fprintf(f, "%s %s: %llu free, %s%s", i ? ";" : "", size_str(h->huge[i].size, a),
                 (unsigned long long)h->huge[i].free,
                 h->huge[i].mount[0] ? "hugetlbfs at " : "no hugetlbfs mount", h->huge[i].mount);
-    if (!h->kvm_exists || !h->kvm_access) {
-        fprintf(f, "\nguests this host can run: none without a usable /dev/kvm\n");
+    struct mvm_err e = {0};
+    if (compat_kvm_usable(h, &e)) {
+        fprintf(f, "\nguests this host can run: none: %s\n", e.msg);
         return;
     }
     fprintf(f, "\nguests of %s this host can run:\n", size_str(mem_size, b));
@@ -207,7 +243,7 @@ void host_print_report(FILE *f, const struct host_facts *h, uint64_t mem_size)
                                    .guest_page = kinds[i].guest_page, .mem_size = mem_size,
                                    .nested_hv = kinds[i].nested_hv};
         struct compat_plan p;
-        struct mvm_err e = {0};
+        e = (struct mvm_err){0};
         if (compat_plan(h, &r, &p, &e) == 0)
             fprintf(f, "  %-40s yes%s%s\n", kinds[i].name,
                     p.hugetlbfs ? ", with hugepages from " : "", p.hugetlbfs ? p.hugetlbfs : "");

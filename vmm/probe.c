@@ -22,10 +22,16 @@ static void probe_hv(struct host_facts *h, int vm)
 int host_gather_facts(struct host_facts *h, const char *dev, struct kvm_candidates *k)
 {
     host_read_facts(h, "", (uint64_t)sysconf(_SC_PAGESIZE));
+    h->root = geteuid() == 0;
     k->kvm_fd = k->hv_vm = k->pr_vm = -1;
+    /* Another architecture's KVM cannot run a POWER guest whatever it answers; asking it to
+     * create VMs of POWER's types could even succeed (an x86 KVM has a VM type 1 too). */
+    if (h->arch == HOST_ARCH_OTHER) {
+        h->kvm_error = access(dev, F_OK) ? errno : 0;
+        return -ENODEV;
+    }
     int fd = kvm_open_dev(dev);
-    h->kvm_exists = fd != -ENOENT;
-    h->kvm_access = fd >= 0;
+    h->kvm_error = fd < 0 ? -fd : 0;
     if (fd < 0)
         return fd;
     k->kvm_fd = fd;

@@ -13,8 +13,8 @@ struct kvm_candidates {
     int kvm_fd, hv_vm, pr_vm;
 };
 
-/* Fills *h. Returns 0, or -errno when dev cannot be opened (h->kvm_exists / h->kvm_access
- * then say why, and k holds nothing open). */
+/* Fills *h. Returns 0, or -errno when dev cannot be used (h->kvm_error and h->arch then say
+ * why, compat_kvm_usable() explains it, and k holds nothing open). */
 int host_gather_facts(struct host_facts *h, const char *dev, struct kvm_candidates *k);
 void kvm_candidates_close(struct kvm_candidates *k);
 

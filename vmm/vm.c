@@ -138,11 +138,7 @@ static int choose_kvm(struct vm *vm, struct compat_plan *plan, struct mvm_err *e
     const struct vm_config *c = &vm->cfg;
     struct host_facts h = {0};
     struct kvm_candidates k;
-    int r = host_gather_facts(&h, c->kvm_dev, &k);
-    if (r == -EPROTO)
-        return mvm_fail(e, MVM_E_HOST, "%s speaks an unexpected KVM API version", c->kvm_dev);
-    if (r < 0 && r != -ENOENT && r != -EACCES && r != -EPERM)
-        return mvm_fail(e, MVM_E_HOST, "cannot open %s: %s", c->kvm_dev, strerror(-r));
+    host_gather_facts(&h, c->kvm_dev, &k);   /* why it failed is one of the facts */
     /* --mem-path memory is already mapped: its page size is a given, not a choice. */
     struct compat_request req = compat_request_of(c, vm->m.mem.hugetlb ? vm->m.mem.page_size : 0);
     if (compat_plan(&h, &req, plan, e)) {
@@ -161,7 +157,7 @@ static int choose_kvm(struct vm *vm, struct compat_plan *plan, struct mvm_err *e
     kvm_candidates_close(&k);
     vm->hv = plan->hv;
     if (c->nested_hv) {
-        r = kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_NESTED_HV, 1, 0);
+        int r = kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_NESTED_HV, 1, 0);
         if (r)
             return mvm_fail(e, MVM_E_HOST, "KVM refused nested HV for this guest: %s "
                             "(kvm-hv's 'nested' parameter must be on)", strerror(-r));

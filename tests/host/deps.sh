@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing minivmm needs, once, from Debian's archive:
 # the ppc64le cross compiler, QEMU's POWER system emulator (the emulated POWER host) and its
-# user-mode emulator (runs the API checks off POWER), dtc, cpio, e2fsprogs (test images),
+# user-mode emulator (runs the API checks off POWER), dtc and python3 (the unit tests read
+# back the device tree and the JSON report with them), cpio, e2fsprogs (test images),
 # cmocka and libfdt for native unit tests, clang and its sanitizer runtime (fuzzing),
 # pkgconf (the examples build as users would), and a ppc64el libfdt and musl unpacked into a
 # private sysroot (libfdt-dev is not Multi-Arch, so the native and ppc64el copies cannot both
@@ -14,12 +15,12 @@ set -euo pipefail
 
 kernel_build=(linux-source-6.1 flex bison bc libssl-dev libelf-dev xz-utils)
 pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
-      libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs
+      libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs python3
       clang libclang-rt-14-dev qemu-user-static pkgconf gcc-powerpc64-linux-gnu
       libc6-dev-ppc64-cross "${kernel_build[@]}")
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
 case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
-                     clang libclang-rt-14-dev pkgconf "${kernel_build[@]}") ;; esac
+                     python3 clang libclang-rt-14-dev pkgconf "${kernel_build[@]}") ;; esac
 
 missing=()
 for p in "${pkgs[@]}"; do

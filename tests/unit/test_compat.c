@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ enum host_kind { RADIX_4K, HASH_4K, RADIX_64K, HASH_64K, RADIX_GUEST, HASH_GUEST
 
 static struct host_facts host(enum host_kind k)
 {
-    struct host_facts h = {.kvm_exists = true, .kvm_access = true, .hv_pages_real = true};
+    struct host_facts h = {.arch = HOST_ARCH_POWER, .hv_pages_real = true};
     bool radix = k == RADIX_4K || k == RADIX_64K || k == RADIX_GUEST;
     h.mmu = radix ? HOST_MMU_RADIX : HOST_MMU_HASH;
     h.page_size = (k == RADIX_4K || k == HASH_4K) ? K4 : K64;
@@ -261,14 +262,61 @@ static void test_auto(void **state)
     memset(&e, 0, sizeof(e));
     assert_int_equal(compat_plan(&none, &r, &p, &e), -1);
     assert_non_null(strstr(e.msg, "neither kvm-hv nor kvm-pr is loaded"));
-    none.kvm_access = false;
-    memset(&e, 0, sizeof(e));
-    assert_int_equal(compat_plan(&none, &r, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "usermod -aG kvm"));
-    none.kvm_exists = false;
-    memset(&e, 0, sizeof(e));
-    assert_int_equal(compat_plan(&none, &r, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "/dev/kvm does not exist"));
+}
+
+/* Each reason /dev/kvm cannot serve, with its own fix and never another's: both sides of
+ * every branch a host can take (root or not, another architecture's KVM or none). */
+static void test_kvm_unusable(void **state)
+{
+    (void)state;
+    static const struct {
+        enum host_arch arch;
+        int error;
+        bool root;
+        const char *says, *never;
+    } cases[] = {
+        {HOST_ARCH_POWER, ENOENT, false, "/dev/kvm does not exist", "usermod"},
+        {HOST_ARCH_POWER, EACCES, false, "usermod -aG kvm", "even as root"},
+        {HOST_ARCH_POWER, EACCES, true, "even as root: a security module", "usermod"},
+        {HOST_ARCH_POWER, EPERM, true, "this container may not use it", "usermod"},
+        {HOST_ARCH_POWER, ENXIO, false, "no KVM module serves it", "usermod"},
+        {HOST_ARCH_POWER, ENODEV, true, "no KVM module serves it", "usermod"},
+        {HOST_ARCH_POWER, EPROTO, true, "does not answer with the KVM API version", "usermod"},
+        {HOST_ARCH_POWER, EIO, true, "cannot open /dev/kvm: ", "usermod"},
+        /* An x86 laptop: its KVM opens, or not, or is absent: never POWER KVM. */
+        {HOST_ARCH_OTHER, 0, true, "this is not a POWER host (its CPU: Xeon)", "modprobe"},
+        {HOST_ARCH_OTHER, EACCES, false, "this is not a POWER host", "usermod"},
+        {HOST_ARCH_OTHER, ENOENT, false, "'make demo'", "modprobe"},
+        /* No /proc/cpuinfo to tell: judged by /dev/kvm alone. */
+        {HOST_ARCH_UNKNOWN, ENOENT, false, "/dev/kvm does not exist", "not a POWER host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct host_facts h = host(RADIX_64K);
+        h.arch = cases[i].arch;
+        h.kvm_error = cases[i].error;
+        h.root = cases[i].root;
+        snprintf(h.cpu, sizeof(h.cpu), "%s", h.arch == HOST_ARCH_OTHER ? "Xeon" : "POWER9");
+        struct compat_request r = {.kvm = KVM_TYPE_AUTO, .mmu = MMU_AUTO, .mem_size = GiB};
+        struct compat_plan p;
+        struct mvm_err e = {0};
+        assert_int_equal(compat_plan(&h, &r, &p, &e), -1);
+        assert_int_equal(e.status, MVM_E_HOST);
+        if (!strstr(e.msg, cases[i].says) || strstr(e.msg, cases[i].never))
+            fail_msg("case %zu: \"%s\"", i, e.msg);
+        /* --check says the same, and names no guest kind as runnable. */
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        host_print_report(f, &h, GiB);
+        fclose(f);
+        assert_non_null(strstr(out, "guests this host can run: none: "));
+        assert_non_null(strstr(out, cases[i].says));
+        assert_null(strstr(out, "Radix guest, 64 KiB pages"));
+        free(out);
+    }
+    struct host_facts ok = host(RADIX_64K);
+    struct mvm_err e = {0};
+    assert_int_equal(compat_kvm_usable(&ok, &e), 0);
 }
 
 static void test_htab_and_vrma_bounds(void **state)
@@ -332,8 +380,10 @@ static void test_host_facts(void **state)
     assert_int_equal(h.huge[1].size, 16ULL * GiB);
     assert_string_equal(h.huge[1].mount, "");
 
+    assert_int_equal(h.arch, HOST_ARCH_POWER);
+
     /* The report names each guest kind; a Hash guest host with PR can run PR guests. */
-    h.kvm_exists = h.kvm_access = h.pr = true;
+    h.pr = true;
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -351,7 +401,19 @@ static void test_host_facts(void **state)
     host_read_facts(&empty, "/nonexistent-root", K64);
     assert_int_equal(empty.mmu, HOST_MMU_UNKNOWN);
     assert_int_equal(empty.nhuge, 0);
-    char cmd[600];
+    assert_int_equal(empty.arch, HOST_ARCH_UNKNOWN);
+
+    /* An x86 machine (where a ppc64le minivmm runs under qemu-user): not POWER, named. */
+    char cmd[600], x86[] = "/tmp/minivmm-x86-XXXXXX";
+    assert_non_null(mkdtemp(x86));
+    put(x86, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n"
+        "model\t\t: 85\nmodel name\t: Intel(R) Xeon(R) Processor\ncpu MHz\t\t: 2000.000\n");
+    struct host_facts xh = {0};
+    host_read_facts(&xh, x86, K4);
+    assert_int_equal(xh.arch, HOST_ARCH_OTHER);
+    assert_string_equal(xh.cpu, "Intel(R) Xeon(R) Processor");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", x86);
+    assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
     assert_int_equal(system(cmd), 0);
 }
@@ -364,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_hpt_on_64k_host),
         cmocka_unit_test(test_nested_hv),
         cmocka_unit_test(test_auto),
+        cmocka_unit_test(test_kvm_unusable),
         cmocka_unit_test(test_htab_and_vrma_bounds),
         cmocka_unit_test(test_host_facts),
     };
