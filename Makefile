@@ -50,7 +50,7 @@ ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(STRIP_LDFLAGS) $(LDFLAGS)
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
 PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
-                 vmm/console.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
+                 vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c
 # The KVM layer and what drives it: POWER only.
@@ -204,8 +204,29 @@ $(N)/tests/%: tests/unit/%.c $(NATIVE_OBJS)
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(NATIVE_CFLAGS) -Itests/unit -o $@ $< $(NATIVE_OBJS) -lfdt -lcmocka -pthread $(SAN)
 
-check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS))
-	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
+	@set -e; for t in $(filter $(N)/tests/%,$^); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+# The unit tests whose code runs on several threads (console output and stopping, the end of
+# a run, the disk's I/O threads), again under ThreadSanitizer.
+TS := build/tsan
+TSAN_TESTS := test_console test_run_end test_virtio_blk
+# (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
+TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
+TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o
+$(TS)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(TSAN_CFLAGS) -c -o $@ $<
+$(TS)/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(TSAN_CFLAGS) -c -o $@ $<
+$(TS)/tests/%: tests/unit/%.c $(TSAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< \
+	  $(TSAN_OBJS) -lfdt -lcmocka -pthread -fsanitize=thread
+.PHONY: check-tsan
+check-tsan: $(addprefix $(TS)/tests/,$(TSAN_TESTS))
+	@set -e; for t in $^; do echo "== $$t (ThreadSanitizer)"; TSAN_OPTIONS=halt_on_error=1 $$t; done
 
 # dmtable creates the failing block device of a boot test (device-mapper, no dmsetup needed).
 build/tests/dmtable: tests/host/dmtable.c
@@ -248,4 +269,5 @@ clean:
 
 # Keep objects when a test fails, and rebuild tests when a header they include changes.
 .SECONDARY:
--include $(OBJS:.o=.d) $(MUSL_OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) $(wildcard $(N)/tests/*.d)
+-include $(OBJS:.o=.d) $(MUSL_OBJS:.o=.d) $(NATIVE_OBJS:.o=.d) $(wildcard $(N)/tests/*.d) \
+         $(TSAN_OBJS:.o=.d) $(wildcard $(TS)/tests/*.d)

@@ -1,6 +1,7 @@
 #include "console.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,28 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Output must never hold a thread that is asked to stop: stdout can be a pipe nobody reads,
+ * and it is a blocking file the caller shares with others (its O_NONBLOCK flag is not ours
+ * to change). So the stop flag is looked at before every write, a write is made only when
+ * poll says the fd takes data, and no write is larger than PIPE_BUF, which a pipe that polls
+ * writable takes without blocking. Should a write block all the same (a terminal, a socket,
+ * a second writer on the same pipe), the stopper's repeated kicks interrupt it. */
 int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborted)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        if (aborted && __atomic_load_n(aborted, __ATOMIC_SEQ_CST))
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int r = poll(&p, 1, 100);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            continue;
+        if (r < 0 || (p.revents & (POLLERR | POLLNVAL)))
+            return -1;
+        ssize_t n = write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
-        } else if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-            if (aborted && __atomic_load_n(aborted, __ATOMIC_SEQ_CST))
-                return -1;
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            poll(&p, 1, 100);
-        } else {
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
             return -1;
         }
     }

@@ -69,8 +69,8 @@ void console_sink_start(struct console_sink *s);
 int console_sink_write(struct console_sink *s, const uint8_t *buf, size_t len);
 void console_sink_abort(struct console_sink *s);
 
-/* Writes all of buf to fd, waiting (in 100 ms polls) while the fd is full, and giving up if
- * *aborted becomes true. Returns 0 or -1. */
+/* Writes all of buf to fd, waiting (in 100 ms polls) while the fd is full, and giving up as
+ * soon as *aborted is true, whether fd is blocking or not. Returns 0 or -1. */
 int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborted);
 
 #endif

@@ -14,7 +14,7 @@
 
 void vm_request_stop(struct vm *vm, enum mvm_status status, const char *why)
 {
-    vm->m.ops->shutdown(&vm->m, status, why);
+    vm_end(vm, status, why, NULL);
 }
 
 /* Hands what the tap pipe holds to the embedding program's output callback. */
@@ -119,9 +119,11 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         vcpus_join(vm);
         deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
     }
-    if (vm->status != MVM_OK && vm->why[0])
-        mvm_fail(e, vm->status, "%s", vm->why);
-    e->status = vm->status;
+    /* The run has ended and every thread that could end it is joined: no lock needed. */
+    const struct run_end *end = &vm->end;
+    if (end->status != MVM_OK && end->why[0])
+        mvm_fail(e, end->status, "%s", end->why);
+    e->status = end->status;
     record_result(vm);
     if (vm->cfg.stats) {
         struct vcpu_stats total = {0};
@@ -129,7 +131,7 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
             stats_add(&total, &vm->cpus[i].stats);
         stats_report(&vm->m, &total, vm->result.seconds_to_exit);
     }
-    return vm->status;
+    return end->status;
 }
 
 static void record_result(struct vm *vm)
@@ -145,9 +147,10 @@ static void record_result(struct vm *vm)
         ? (double)(vm->sink.first_output_ns - vm->sink.start_ns) / 1e9 : -1;
     r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
     pthread_mutex_unlock(&vm->sink.lock);
-    r->status = vm->status;
-    r->reason = report_reason(vm->status, r->pattern[0] != '\0', true);
-    snprintf(r->message, sizeof(r->message), "%s", vm->why);
+    r->status = vm->end.status;
+    snprintf(r->pattern, sizeof(r->pattern), "%s", vm->end.pattern);
+    r->reason = report_reason(r->status, r->pattern[0] != '\0', true);
+    snprintf(r->message, sizeof(r->message), "%s", vm->end.why);
 }
 
 void vm_get_result(const struct vm *vm, struct vm_result *r)

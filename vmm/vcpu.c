@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../devices/hcall.h"
@@ -374,29 +375,39 @@ static int op_cpu_irq(struct machine *m, uint32_t server, int level)
     return kvm_interrupt(c->fd, level ? KVM_INTERRUPT_SET_LEVEL : KVM_INTERRUPT_UNSET);
 }
 
-static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
+/* Makes every thread serving the guest let go: called with vm->lock held, once when the run
+ * ends and again while vcpus_join() waits, since one signal can be spent before it helps (a
+ * write that returns short, a thread not yet in the call that blocks). */
+static void let_go(struct vm *vm)
 {
-    struct vm *vm = vm_of(m);
-    /* Everything under the lock: a caller on another thread must be done with the vm before
-     * vm_run() can return and the vm be destroyed (vm_destroy takes the lock first). */
-    pthread_mutex_lock(&vm->lock);
-    if (!vm->stopping) {
-        __atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
-        vm->status = status;
-        snprintf(vm->why, sizeof(vm->why), "%s", why ? why : "");
-        pthread_cond_broadcast(&vm->cond);
-    }
-    /* A vCPU blocked on console output gives up rather than hang. */
+    struct machine *m = &vm->m;
     vty_abort(&m->vty);
     if (m->virtio_port)
         vty_abort(m->virtio_port);
     console_sink_abort(&vm->sink);
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_kick(&vm->cpus[i]);
+}
+
+void vm_end(struct vm *vm, enum mvm_status status, const char *why, const char *pattern)
+{
+    /* Everything under the lock: a caller on another thread must be done with the vm before
+     * vm_run() can return and the vm be destroyed (vm_destroy takes the lock first). */
+    pthread_mutex_lock(&vm->lock);
+    if (run_end_record(&vm->end, status, why, pattern)) {
+        __atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST);
+        pthread_cond_broadcast(&vm->cond);
+    }
+    let_go(vm);
     uint64_t one = 1;
     ssize_t r = write(vm->wake_fd, &one, sizeof(one));
     (void)r;
     pthread_mutex_unlock(&vm->lock);
+}
+
+static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
+{
+    vm_end(vm_of(m), status, why, NULL);
 }
 
 const struct machine_ops vm_machine_ops = {
@@ -488,6 +499,7 @@ int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err
     return 0;
 }
 
+/* The run has ended (vm->stopping): kicks go on every 100 ms until each thread is gone. */
 void vcpus_join(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->m.ncpus; i++) {
@@ -495,8 +507,20 @@ void vcpus_join(struct vm *vm)
         bool started = vm->cpus[i].thread_started;
         pthread_t t = vm->cpus[i].thread;
         pthread_mutex_unlock(&vm->lock);
-        if (started)
-            pthread_join(t, NULL);
+        while (started) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            if (pthread_timedjoin_np(t, NULL, &until) != ETIMEDOUT)
+                break;
+            pthread_mutex_lock(&vm->lock);
+            let_go(vm);
+            pthread_mutex_unlock(&vm->lock);
+        }
         pthread_mutex_lock(&vm->lock);
         vm->cpus[i].thread_started = false;
         pthread_mutex_unlock(&vm->lock);

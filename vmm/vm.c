@@ -81,13 +81,9 @@ static void on_console_match(void *opaque, enum console_pattern_kind kind, const
         snprintf(why, sizeof(why), "the guest printed: %s", line);
     else
         snprintf(why, sizeof(why), "the console showed \"%s\"", pattern);
-    pthread_mutex_lock(&vm->lock);
-    if (!vm->stopping)   /* a run that is already ending keeps the reason it has */
-        snprintf(vm->result.pattern, sizeof(vm->result.pattern), "%s", pattern);
-    pthread_mutex_unlock(&vm->lock);
     enum mvm_status st = kind == PATTERN_EXPECT ? MVM_OK
                          : kind == PATTERN_PANIC ? MVM_PANIC : MVM_FAIL_PATTERN;
-    vm->m.ops->shutdown(&vm->m, st, why);
+    vm_end(vm, st, why, pattern);
 }
 
 static int restrict_thread(struct machine *m)

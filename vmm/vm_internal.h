@@ -13,6 +13,7 @@
 #include "../devices/xics.h"
 #include "console.h"
 #include "machine.h"
+#include "run_end.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -62,8 +63,7 @@ struct vm {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stopping;           /* also read without the lock, atomically, by vCPU loops */
-    enum mvm_status status;
-    char why[512];
+    struct run_end end;      /* how the run ended: recorded once, by vm_end() */
     uint64_t lpcr_mask, lpcr_val;   /* H_SET_MODE state every vCPU must carry */
     unsigned lpcr_gen;
 };
@@ -79,6 +79,10 @@ int setup_devices(struct vm *vm, struct mvm_err *e);
 
 /* vcpu.c */
 extern const struct machine_ops vm_machine_ops;
+/* Ends the run, unless it has ended already: records status, message and the console pattern
+ * behind it (or NULL) at once, then makes every thread that serves the guest let go. Safe from
+ * any thread. */
+void vm_end(struct vm *vm, enum mvm_status status, const char *why, const char *pattern);
 int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, struct mvm_err *e);
 void vcpu_destroy(struct vcpu *c);
 int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err *e);

@@ -34,6 +34,50 @@ echo "flood lines: $(grep -c '^FLOOD-LINE-' "$T/flood.out") last: $(grep '^FLOOD
 grep -q MINIVMM-FLOOD-END "$T/flood.out" && echo "flood complete"
 echo "=== RESULT slow-stdout status=$st"
 
+# A stop that always stops: stdout a pipe nobody reads, the guest filling a console from both
+# vCPUs, so vCPU threads are blocked writing when the stop comes. --timeout must end the run
+# at its time, SIGTERM within a second, for the vty and for the virtio console.
+uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }   # hundredths of a second
+mkfifo "$T/stuck"
+exec 7<>"$T/stuck"   # a reader that never reads: writes block once the pipe is full
+for con in hvc0 hvc1; do
+    args="-c 2 -k $GK -i $GI"   # (paths without blanks) and the command line apart:
+    append="console=hvc0 quiet minivmm.test=flood-forever minivmm.flood=$con"
+    [ $con = hvc1 ] && args="--console=virtio $args"
+    echo "=== CASE stuck-stdout-timeout-$con"
+    t0=$(uptime_cs)
+    timeout "$LIMIT" "$MINIVMM" --timeout 10 --log "$T/stuck.log" $args -a "$append" \
+        </dev/null >"$T/stuck" 2>"$T/stuck.err"
+    st=$?
+    t1=$(uptime_cs)
+    cat "$T/stuck.err"
+    grep -q "^FLOOD-" "$T/stuck.log" && echo "the guest was flooding"
+    [ $((t1 - t0)) -le 1100 ] && echo "ended within 11 s"
+    echo "took $((t1 - t0))0 ms"
+    echo "=== RESULT stuck-stdout-timeout-$con status=$st"
+
+    echo "=== CASE stuck-stdout-sigterm-$con"
+    rm -f "$T/stuck.log"
+    "$MINIVMM" --log "$T/stuck.log" $args -a "$append" </dev/null >"$T/stuck" 2>"$T/stuck.err" &
+    pid=$!
+    for i in $(seq 600); do grep -q "^FLOOD-" "$T/stuck.log" 2>/dev/null && break; sleep 0.2; done
+    sleep 2   # the pipe is full and the vCPUs are blocked on it by now
+    t0=$(uptime_cs)
+    kill -TERM $pid
+    for i in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+    t1=$(uptime_cs)
+    kill -0 $pid 2>/dev/null && { echo "still running 15 s after SIGTERM"; kill -KILL $pid; }
+    wait $pid
+    st=$?
+    cat "$T/stuck.err"
+    grep -q "^FLOOD-" "$T/stuck.log" && echo "the guest was flooding"
+    [ $((t1 - t0)) -le 100 ] && echo "ended within 1 s of the signal"
+    echo "took $((t1 - t0))0 ms"
+    echo "=== RESULT stuck-stdout-sigterm-$con status=$st"
+done
+exec 7<&-
+rm -f "$T/stuck" "$T/stuck.log" "$T/stuck.err"
+
 # SIGTERM stops the run cleanly, with its status.
 echo "=== CASE sigterm"
 timeout "$LIMIT" "$MINIVMM" -k "$GK" -i "$GI" -a "console=hvc0 quiet minivmm.test=hang" \

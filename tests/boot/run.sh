@@ -166,6 +166,11 @@ check bad-mem-path-no-pages 2 "has 0 free 2048 KiB hugepages but the guest needs
 check hugetlbfs-boot 0 "512 MiB hugetlbfs memory" "MINIVMM-GUEST-UP mode=marker"
 check slow-stdout 0 "flood lines: 5000 last: FLOOD-LINE-5000" "flood complete"
 check sigterm 6 "stopped by signal"
+for con in hvc0 hvc1; do
+    check stuck-stdout-timeout-$con 7 "the guest was flooding" "ended within 11 s" "--timeout"
+    check stuck-stdout-sigterm-$con 6 "the guest was flooding" "ended within 1 s of the signal" \
+        "stopped by signal"
+done
 if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then
     check disk-full 0 "MINIVMM-BLK-FIRST-OK" "MINIVMM-BLK-SECOND-FAILED" "MINIVMM-GUEST-POWEROFF"
     check disk-full-check 0 "flushed data intact"

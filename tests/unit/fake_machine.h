@@ -96,8 +96,8 @@ static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
 {
     (void)mm;
     fake.irq_calls++, fake.irq_last = irq;
-    if (irq < FAKE_MAX_IRQ)
-        fake.irq_level[irq] = level;
+    if (irq < FAKE_MAX_IRQ)   /* I/O threads raise lines while a test polls them */
+        __atomic_store_n(&fake.irq_level[irq], level, __ATOMIC_RELEASE);
     return 0;
 }
 

@@ -363,6 +363,97 @@ static void test_write_all_drained(void **state)
     close(p[1]);
 }
 
+/* ---- a blocking stdout that nobody reads (the real one is blocking: not ours to change) ---- */
+
+struct blocked_writer {
+    int fd;
+    size_t len;
+    bool *aborted;
+    struct console_sink *sink;   /* write through the sink instead, if set */
+    int result;
+    bool done;                   /* atomic */
+};
+
+static void *write_blocked(void *arg)
+{
+    struct blocked_writer *w = arg;
+    size_t len = w->len;
+    uint8_t *buf = calloc(1, len);
+    w->result = w->sink ? console_sink_write(w->sink, buf, len)
+                        : console_write_all(w->fd, buf, len, w->aborted);
+    free(buf);
+    __atomic_store_n(&w->done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void kick_handler(int sig)
+{
+    (void)sig;
+}
+
+/* Waits up to `limit` seconds for the writer to give up; a writer stuck for ever is a
+ * failure of the test, not a hung test run. */
+static bool gave_up_within(struct blocked_writer *w, pthread_t t, double limit)
+{
+    double t0 = now_s();
+    while (!__atomic_load_n(&w->done, __ATOMIC_SEQ_CST) && now_s() - t0 < limit) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (!__atomic_load_n(&w->done, __ATOMIC_SEQ_CST))
+        return false;   /* the thread is left blocked: the process ends with the test */
+    pthread_join(t, NULL);
+    return true;
+}
+
+/* A write larger than the pipe holds, on a blocking pipe: the stop flag and one signal (all
+ * that a stop used to send each vCPU) must end it, although the signal lands after part of
+ * the write went in, where write() returns short rather than failing with EINTR. */
+static void test_blocking_pipe_stops(void **state)
+{
+    (void)state;
+    struct sigaction sa = {.sa_handler = kick_handler};   /* no SA_RESTART, like the VMM */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    int p[2];
+    assert_int_equal(pipe(p), 0);   /* blocking, never read */
+    bool aborted = false;
+    struct blocked_writer w = {.fd = p[1], .len = 1 << 20, .aborted = &aborted};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_blocked, &w), 0);
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);   /* the pipe is full by now */
+    __atomic_store_n(&aborted, true, __ATOMIC_SEQ_CST);
+    pthread_kill(t, SIGUSR2);
+    assert_true(gave_up_within(&w, t, 2.0));
+    assert_int_equal(w.result, -1);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Two vCPUs writing to the same full, blocking stdout: the one waiting for the sink's lock
+ * must not enter a blocking write once the run is stopping. */
+static void test_sink_second_writer_stops(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    s.out_fd = p[1];
+    struct blocked_writer a = {.len = 1 << 20, .sink = &s}, b = {.len = 1 << 20, .sink = &s};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, write_blocked, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, write_blocked, &b), 0);
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    console_sink_abort(&s);
+    assert_true(gave_up_within(&a, ta, 2.0));
+    assert_true(gave_up_within(&b, tb, 2.0));
+    assert_int_equal(a.result, -1);
+    assert_int_equal(b.result, -1);
+    close(p[0]);
+    close(p[1]);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, csetup, cteardown)
 
 int main(void)
@@ -371,7 +462,8 @@ int main(void)
         T(test_copies_and_timing), T(test_expect_split), T(test_fail_waits_for_line),
         T(test_panic_and_first_match), T(test_earliest_in_write), T(test_exit_code),
         T(test_exit_code_after_match_same_write), T(test_pattern_limits), T(test_big_write),
-        T(test_write_all_aborted), T(test_write_all_drained),
+        T(test_write_all_aborted), T(test_write_all_drained), T(test_blocking_pipe_stops),
+        T(test_sink_second_writer_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
