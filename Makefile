@@ -210,7 +210,7 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 # The unit tests whose code runs on several threads (console output and stopping, the end of
 # a run, the disk's I/O threads), again under ThreadSanitizer.
 TS := build/tsan
-TSAN_TESTS := test_console test_run_end test_virtio_blk
+TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
 TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o

@@ -37,10 +37,10 @@ int virtq_check_rings(const struct virtq *q, const struct guest_mem *m)
 
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
 {
-    /* The avail index is the driver's "published up to here": read it, then order the ring
-     * reads after it. */
-    uint16_t avail_idx = ld16(m, q->avail + 2);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    /* The avail index is the driver's "published up to here": an acquire load orders the
+     * ring reads after it (2-byte aligned: virtq_check wants the avail ring so). */
+    uint16_t avail_idx = le16toh(__atomic_load_n((const uint16_t *)gpa_ptr(m, q->avail + 2, 2),
+                                                 __ATOMIC_ACQUIRE));
     uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
     if (pending == 0)
         return 0;

@@ -15,6 +15,13 @@
  * There is no global state: contexts are independent, and after minivmm_free() nothing is
  * left behind (memory, file descriptors, threads).
  *
+ * Threads: a context belongs to the thread that configures and runs it, with two exceptions.
+ * minivmm_stop() is safe from any thread at any moment (also from the console callback, and
+ * while minivmm_run/minivmm_start are still building the VM: the stop then applies as soon
+ * as it exists). The accessors (minivmm_exit_reason, minivmm_exit_status,
+ * minivmm_guest_exit_code, minivmm_error_message) may be called from any thread while a run
+ * goes on: they report nothing yet (MINIVMM_EXIT_NONE, 0, -1, "") until it is over.
+ *
  * Process-wide effects to know of: a running VM uses SIGUSR2 to interrupt its vCPU threads
  * (installed as a no-op handler; other threads keep it blocked), and its threads block SIGPIPE.
  */

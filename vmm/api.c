@@ -23,8 +23,12 @@ struct minivmm {
     minivmm_output_fn output;
     void *output_opaque;
 
-    pthread_mutex_t lock;     /* state and vm, for minivmm_stop from other threads */
+    /* A run's thread and minivmm_stop() (any thread) meet here. state is written under the
+     * lock and read atomically; err and the result are written by the run before it is DONE
+     * and never after, so a reader that sees DONE (acquire) reads them whole. */
+    pthread_mutex_t lock;
     enum state state;
+    bool stop_requested;      /* minivmm_stop() came before the VM existed */
     struct vm *vm;
     pthread_t thread;
     bool thread_running;
@@ -43,12 +47,24 @@ static int misuse(struct minivmm *vm, const char *what)
     return MINIVMM_E_MISUSE;
 }
 
+static enum state state_of(const struct minivmm *vm)
+{
+    return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
+
+static void set_state(struct minivmm *vm, enum state s)
+{
+    pthread_mutex_lock(&vm->lock);
+    __atomic_store_n(&vm->state, s, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&vm->lock);
+}
+
 /* Setters are allowed only before the run. */
 #define CONFIGURABLE(vm)                                                        \
     do {                                                                        \
         if (!(vm))                                                              \
             return MINIVMM_E_MISUSE;                                            \
-        if ((vm)->state != NEW)                                                 \
+        if (state_of(vm) != NEW)                                                \
             return misuse(vm, "the VM has already been started: configure before running"); \
     } while (0)
 
@@ -311,20 +327,24 @@ static int begin(struct minivmm *vm)
         pthread_mutex_unlock(&vm->lock);
         return misuse(vm, "a context runs its VM once: create a new context to run again");
     }
-    vm->state = RUNNING;
+    __atomic_store_n(&vm->state, RUNNING, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&vm->lock);
-    if (!vm->cfg.kernel)
-        return vm->state = DONE, misuse(vm, "no kernel: call minivmm_set_kernel first");
+    if (!vm->cfg.kernel) {
+        int r = misuse(vm, "no kernel: call minivmm_set_kernel first");
+        set_state(vm, DONE);
+        return r;
+    }
     memset(&vm->err, 0, sizeof(vm->err));
     struct vm *v;
     if (vm_create(&v, &vm->cfg, &vm->err)) {
-        pthread_mutex_lock(&vm->lock);
-        vm->state = DONE;
-        pthread_mutex_unlock(&vm->lock);
+        set_state(vm, DONE);
         return error_code(vm->err.status);
     }
+    /* A stop asked for while the VM was being built applies to it now, not never. */
     pthread_mutex_lock(&vm->lock);
     vm->vm = v;
+    if (v && vm->stop_requested)
+        vm_request_stop(v, MVM_STOPPED, "stopped by the embedding program");
     pthread_mutex_unlock(&vm->lock);
     return MINIVMM_OK;
 }
@@ -337,7 +357,7 @@ static int finish(struct minivmm *vm)
     pthread_mutex_lock(&vm->lock);
     struct vm *v = vm->vm;
     vm->vm = NULL;
-    vm->state = DONE;
+    __atomic_store_n(&vm->state, DONE, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&vm->lock);
     vm_destroy(v);
     /* A run that ended for any reason the guest or the user caused is a completed run;
@@ -376,7 +396,7 @@ int minivmm_dump_dtb(struct minivmm *vm, const char *path)
     if (r)
         return r;
     r = begin(vm);   /* with dump_dtb set, vm_create writes the tree and makes no VM */
-    vm->state = DONE;
+    set_state(vm, DONE);
     return r;
 }
 
@@ -400,9 +420,12 @@ int minivmm_start(struct minivmm *vm)
         return r;
     r = pthread_create(&vm->thread, NULL, run_thread, vm);
     if (r) {
-        vm_destroy(vm->vm);
+        pthread_mutex_lock(&vm->lock);
+        struct vm *v = vm->vm;
         vm->vm = NULL;
-        vm->state = DONE;
+        __atomic_store_n(&vm->state, DONE, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&vm->lock);
+        vm_destroy(v);
         return r == ENOMEM || r == EAGAIN ? MINIVMM_E_NOMEM : MINIVMM_E_VMM;
     }
     vm->thread_running = true;
@@ -425,13 +448,22 @@ int minivmm_stop(struct minivmm *vm)
     pthread_mutex_lock(&vm->lock);
     if (vm->vm)
         vm_request_stop(vm->vm, MVM_STOPPED, "stopped by the embedding program");
+    else if (vm->state == RUNNING)
+        vm->stop_requested = true;   /* the VM is being built: begin() passes it on */
     pthread_mutex_unlock(&vm->lock);
     return MINIVMM_OK;
 }
 
+/* What a run left: meaningful once it is DONE; while it runs, nothing yet (and nothing that
+ * the run's thread is still writing). */
+static bool finished(const struct minivmm *vm)
+{
+    return vm && state_of(vm) == DONE;
+}
+
 enum minivmm_exit minivmm_exit_reason(const struct minivmm *vm)
 {
-    if (!vm || !vm->have_result)
+    if (!finished(vm) || !vm->have_result)
         return MINIVMM_EXIT_NONE;
     switch (vm->result.status) {
     case MVM_OK:
@@ -449,18 +481,22 @@ int minivmm_exit_status(const struct minivmm *vm)
 {
     if (!vm)
         return MVM_E_INPUT;
+    if (state_of(vm) == RUNNING)
+        return MVM_OK;
     return vm->have_result ? (int)vm->result.status : (int)vm->err.status;
 }
 
 int minivmm_guest_exit_code(const struct minivmm *vm)
 {
-    return vm && vm->have_result ? vm->result.guest_exit_code : -1;
+    return finished(vm) && vm->have_result ? vm->result.guest_exit_code : -1;
 }
 
 const char *minivmm_error_message(const struct minivmm *vm)
 {
     if (!vm)
         return "no context (NULL)";
+    if (state_of(vm) == RUNNING)
+        return "";
     if (vm->err.msg[0])
         return vm->err.msg;
     return vm->have_result ? vm->result.message : "";
@@ -468,7 +504,7 @@ const char *minivmm_error_message(const struct minivmm *vm)
 
 int minivmm_write_json(const struct minivmm *vm, const char *path)
 {
-    if (!vm || !path)
+    if (!vm || !path || state_of(vm) == RUNNING)
         return MINIVMM_E_MISUSE;
     if (!vm->have_result && !vm->err.msg[0])
         return MINIVMM_E_MISUSE;   /* nothing has happened yet to report */

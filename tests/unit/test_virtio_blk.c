@@ -145,10 +145,12 @@ static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16
     put(DESC + 16 * i + 12, 2, flags), put(DESC + 16 * i + 14, 2, next);
 }
 
+/* Publishes a chain as a driver does: the ring entry, then the index with a release store
+ * (I/O threads may be reading it right now). */
 static void offer(uint16_t head)
 {
     put(AVAIL + 4 + 2 * (avail_idx % QS), 2, head);
-    put(AVAIL + 2, 2, ++avail_idx);
+    __atomic_store_n((uint16_t *)(m.mem.host + AVAIL + 2), htole16(++avail_idx), __ATOMIC_RELEASE);
 }
 
 /* One request: header, then `len` data bytes at DATA (device-writable for reads and
