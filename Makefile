@@ -87,8 +87,11 @@ MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) vmm/main.o firmware/rtas_blob.o
 # threads get the stack size PT_GNU_STACK names (their default is 128 KiB).
 KERNEL_HEADERS := /usr/powerpc64le-linux-gnu/include
 MUSL_CFLAGS := -specs=$(M)/musl.specs -isystem $(M)/include
+# -z norelro: musl protects no RELRO segment in a static, non-PIE program (only its dynamic
+# linker does), and the segment's 64 KiB alignment would pad the file by up to 64 KiB.
 minivmm: $(MUSL_OBJS) $(M)/musl.specs $(LIBC_STAMP) | check-fdt-lib
-	$(CC) $(MUSL_CFLAGS) -o $@ $(MUSL_OBJS) $(FDT_LIBS) $(ALL_LDFLAGS) -Wl,-z,stack-size=1048576
+	$(CC) $(MUSL_CFLAGS) -o $@ $(MUSL_OBJS) $(FDT_LIBS) $(ALL_LDFLAGS) -Wl,-z,stack-size=1048576 \
+	    -Wl,-z,norelro
 
 # musl's gcc specs name its files under /usr: point them into the sysroot; and a directory
 # holding only the kernel's header trees, so no glibc header is reachable.
