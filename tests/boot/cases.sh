@@ -27,8 +27,13 @@ case_run panic-os-term -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M --no-defaul
     -a "console=hvc0 quiet minivmm.test=panic"
 # A big-endian kernel boots too (tests/host/guest-be.sh: its own /init, a static program).
 if [ -n "${GUEST_KERNEL_BE:-}" ]; then
-    case_run be-guest -v -k "$GUEST_KERNEL_BE" -i "$GUEST_INITRD_BE" -m 512M \
+    { echo "written by the host"; head -c 4096 /dev/zero; } > "$T/be.img"
+    case_run be-guest -v -k "$GUEST_KERNEL_BE" -i "$GUEST_INITRD_BE" -m 512M -d "$T/be.img" \
         -a "console=hvc0"
+    echo "=== CASE be-guest-disk-check"
+    [ "$(dd if="$T/be.img" bs=512 skip=1 count=1 2>/dev/null | head -n 1)" = MINIVMM-BE-WROTE ] &&
+        echo "the guest's sector reached the image"
+    echo "=== RESULT be-guest-disk-check status=0"
 fi
 # 3. A reboot request ends the run with its own status.
 case_run reboot -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -m 512M \

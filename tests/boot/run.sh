@@ -27,7 +27,7 @@ ppc64le|ppc64)
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     initrd=$log_dir/guest.cpio.gz
     MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init" \
-        $(guest_kvm_files "$kdir")
+        $(guest_test_files "$kdir")
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         EXAMPLES=$top/build/examples \
@@ -101,7 +101,9 @@ check boot-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix" "MINIVMM-GUEST-
 skip() { echo "skip - $1: $2"; skipped=$((skipped + 1)); }
 if [ -z "$be" ]; then skip be-guest "no big-endian cross compiler (powerpc64-linux-gnu-gcc; tests/host/deps.sh installs it off POWER)"
 else check be-guest 0 "big-endian" "mode=marker cpus=1 mmu=Radix" "arch=ppc64 endian=big" \
-    "MINIVMM-GUEST-POWEROFF"; fi
+        "MINIVMM-BE-DISK read [written by the host]" "MINIVMM-BE-DISK written" \
+        "MINIVMM-GUEST-POWEROFF"
+    check be-guest-disk-check 0 "the guest's sector reached the image"; fi
 check panic 4 "the guest printed: " "Kernel panic - not syncing: sysrq triggered crash"
 check panic-os-term 4 "the guest terminated (ibm,os-term)" "sysrq triggered crash"
 check reboot 3 "the guest requested a reboot"
@@ -136,7 +138,7 @@ check nested-hv-hash 2 "--nested-hv needs a Radix guest"
 check irqchip-user 0 "interrupts: userspace XICS" "mode=blk-write cpus=2" "MINIVMM-BLK-WRITTEN"
 check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)"
 check blk-write-check 0 "pattern intact" "rest untouched"
-check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED"
+check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED" "MINIVMM-BLK-RO-RAW-WRITE-REFUSED"
 check blk-ro-check 0 "image unchanged"
 check blk-ext4 0 "MINIVMM-EXT4: hello from an ext4 image made on the host"
 check blk-root 0 "MINIVMM-ROOTFS-UP root=/dev/vda ext4"
@@ -154,7 +156,7 @@ check ci-exit-code 0 '"exit_reason": "poweroff"' '"guest_exit_code": 42' \
     "MINIVMM-GUEST-UP mode=exitcode"
 check lib-run-in-vm 3 "hello-from-the-sandbox"
 check lib-sequence 0 "vm-sequence: 3 runs, nothing left behind"
-check snapshot 0 "MINIVMM-BLK-WRITTEN"
+check snapshot 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-READBACK-OK"
 check snapshot-check 0 "image unchanged"
 check bad-memory-zero 1 "too little memory"
 check bad-cpus-many 1 "the number of vCPUs must be 1 to 256"

@@ -1,7 +1,8 @@
 /* /init for a guest whose user space is this one static program: the big-endian test guest,
  * which has no busybox of its own byte order. It does what tests/guest/init's "marker" mode
  * does: print the line the boot tests look for (with the CPU count, MMU, kernel release,
- * machine and byte order as the guest sees them), then power the guest off. */
+ * machine and byte order as the guest sees them), then power the guest off. With a virtio
+ * disk it first prints the text of its first sector and writes a line to its second. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,6 +49,27 @@ static void cpuinfo(int *cpus, char *mmu, size_t mmu_len)
     fclose(f);
 }
 
+/* A big-endian driver on virtio's little-endian rings: what the host wrote reads back, and
+ * what the guest writes reaches the image (the host checks it after the run). */
+static void disk(void)
+{
+    int fd = open("/dev/vda", O_RDWR | O_SYNC);
+    if (fd < 0)
+        return;
+    char sector[512];
+    ssize_t n = pread(fd, sector, sizeof(sector), 0);
+    if (n > 0) {
+        sector[n - 1] = 0;
+        sector[strcspn(sector, "\n")] = 0;
+        printf("MINIVMM-BE-DISK read [%s]\n", sector);
+    }
+    memset(sector, 0, sizeof(sector));
+    snprintf(sector, sizeof(sector), "MINIVMM-BE-WROTE\n");
+    if (pwrite(fd, sector, sizeof(sector), 512) == (ssize_t)sizeof(sector) && fsync(fd) == 0)
+        printf("MINIVMM-BE-DISK written\n");
+    close(fd);
+}
+
 int main(void)
 {
     open_console();
@@ -61,6 +83,7 @@ int main(void)
     const union { unsigned short s; unsigned char b[2]; } probe = {.s = 1};
     printf("MINIVMM-GUEST-UP mode=marker cpus=%d mmu=%s kernel=%s arch=%s endian=%s\n", cpus,
            mmu, u.release, u.machine, probe.b[0] ? "little" : "big");
+    disk();
     printf("MINIVMM-GUEST-POWEROFF\n");
     fflush(stdout);
     sync();

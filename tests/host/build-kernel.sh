@@ -97,6 +97,13 @@ CONFIG_BINFMT_ELF=y
 CONFIG_DEVTMPFS=y
 CONFIG_PROC_FS=y
 CONFIG_SYSFS=y
+# A virtio disk behind the sPAPR PCI host bridge: a big-endian driver on little-endian rings.
+CONFIG_PCI=y
+CONFIG_BLOCK=y
+CONFIG_BLK_DEV=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_BLK=y
 '
 
 case $kind in

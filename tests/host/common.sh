@@ -8,9 +8,17 @@ mkdir -p "$MINIVMM_CACHE"
 # Kernel modules the test guest's initramfs carries (Debian builds virtio and ext4 as modules).
 GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4"
 # KVM modules the test guest carries but does not load (its "kvm" mode does, under --nested-hv).
-guest_kvm_files() {   # guest_kvm_files KERNEL_DIR: SRC=DEST arguments for mkinitramfs.sh
-    local k=$1/modules/kernel/arch/powerpc/kvm
-    echo "$k/kvm.ko=lib/kvm/kvm.ko $k/kvm-hv.ko=lib/kvm/kvm-hv.ko"
+# Files the test guest's /init uses beyond busybox and GUEST_MODULES: KVM (the nested-HV case)
+# and device-mapper with its table tool (the read-only disk case writes around the guest
+# kernel's own check). SRC=DEST arguments for mkinitramfs.sh.
+guest_test_files() {   # guest_test_files KERNEL_DIR
+    local k=$1/modules/kernel top
+    top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    echo "$k/arch/powerpc/kvm/kvm.ko=lib/kvm/kvm.ko $k/arch/powerpc/kvm/kvm-hv.ko=lib/kvm/kvm-hv.ko"
+    # (dmtable is built by make check-boot; other users of the guest do without it.)
+    [ -f "$top/build/tests/dmtable" ] &&
+        echo "$k/drivers/md/dm-mod.ko=lib/dm-mod.ko $top/build/tests/dmtable=bin/dmtable"
+    return 0
 }
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }

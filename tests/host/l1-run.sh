@@ -48,7 +48,7 @@ esac
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 MODULES="$GUEST_MODULES" bash "$here/mkinitramfs.sh" "$work/guest.cpio.gz" "$top/tests/guest/init" \
-    $(guest_kvm_files "$kdir")
+    $(guest_test_files "$kdir")
 bash "$here/mkinitramfs.sh" "$work/l1.cpio.gz" "$here/l1-init" \
     "$top/minivmm=bin/minivmm" "$script=tests.sh" ${kvm_modules[@]+"${kvm_modules[@]}"} \
     "$kdir/vmlinux=guest/vmlinux" "$work/guest.cpio.gz=guest/initrd.gz" ${L1_EXTRA:-}
