@@ -193,8 +193,8 @@ static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, uint64_t o
 }
 
 /* Performs one request; returns its status and sets *written to the data bytes written into
- * the guest's buffers (not counting the status byte). */
-static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
+ * the guest's buffers (not counting the status byte), always less than 4 GiB - 1. */
+static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_t *written)
 {
     struct iovec io[VIRTQ_MAX_SIZE];
     uint8_t hdr[HDR_LEN];
@@ -219,12 +219,17 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
         if (len % SECTOR || __builtin_mul_overflow(sector, SECTOR, &off) ||
             __builtin_add_overflow(off, len, &end) || end > b->size)
             return VIRTIO_BLK_S_IOERR;
+        /* The used ring tells the driver what was read, status byte included, in 32 bits:
+         * a longer read (buffers may repeat, so their sum is not bounded by guest RAM) could
+         * only be reported wrapped. No driver needs one; refuse it. */
+        if (!wr && len > UINT32_MAX - 1)
+            return VIRTIO_BLK_S_IOERR;
         unsigned n = wr ? iov_slice(c->iov, c->n_out, HDR_LEN, len, io)
                         : iov_slice(c->iov + c->n_out, c->n_in, 0, len, io);
         if (do_io(b, io, n, off, wr) != 0)
             return VIRTIO_BLK_S_IOERR;
         if (!wr)
-            *written = (uint32_t)len;
+            *written = len;
         return VIRTIO_BLK_S_OK;
     }
     case VIRTIO_BLK_T_FLUSH:
@@ -234,7 +239,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     case VIRTIO_BLK_T_GET_ID: {
         char id[DISK_SERIAL_MAX] = {0};
         memcpy(id, b->cfg.serial, strnlen(b->cfg.serial, DISK_SERIAL_MAX));
-        *written = (uint32_t)virtq_write_in(c, 0, id, data_in < sizeof(id) ? data_in : sizeof(id));
+        *written = virtq_write_in(c, 0, id, data_in < sizeof(id) ? data_in : sizeof(id));
         return VIRTIO_BLK_S_OK;
     }
     default:
@@ -270,7 +275,7 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
      * worker that finds the queue empty goes back to sleep, which ends the chain. */
     if (wake_helper)
         wake_one(b);
-    uint32_t written;
+    uint64_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
     pthread_mutex_lock(&v->lock);
@@ -279,7 +284,7 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
      * driver can queue more while the other workers are busy; while the ISR is unread this
      * costs nothing more. */
     if (v->vq[0].ready) {
-        virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
+        virtq_push(&v->vq[0], &v->m->mem, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
         if (virtq_should_notify(&v->vq[0], &v->m->mem))
             virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
     }

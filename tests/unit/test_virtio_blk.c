@@ -124,19 +124,25 @@ static uint64_t negotiate(uint64_t features)
     return rd(0x14, 1);
 }
 
-/* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0. */
-static void driver_init(uint64_t features)
+/* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0 with `size`
+ * entries (the rings' places leave room for VIRTQ_MAX_SIZE). */
+static void driver_init_size(uint64_t features, uint16_t size)
 {
     assert_int_equal(negotiate(features), 0xb);
     memset(m.mem.host + DESC, 0, 0x3000);
     avail_idx = 0;
-    wr(0x16, 2, 0), wr(0x18, 2, QS);
+    wr(0x16, 2, 0), wr(0x18, 2, size);
     wr(0x20, 4, DESC), wr(0x24, 4, 0), wr(0x28, 4, AVAIL), wr(0x2c, 4, 0);
     wr(0x30, 4, USED), wr(0x34, 4, 0);
     wr(0x1c, 2, 1);
     assert_int_equal(rd(0x1c, 2), 1);
     wr(0x14, 1, 0xf);
     assert_int_equal(rd(0x14, 1), 0xf);
+}
+
+static void driver_init(uint64_t features)
+{
+    driver_init_size(features, QS);
 }
 
 static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -291,6 +297,38 @@ static void test_other_requests(void **state)
     expect(0, 0, 100, 1, 1), expect(1, 0, 513, 1, 1), expect(1, 0, 511, 1, 1);
     image_is(want);
     expect(0, 0, 0, 0, 1);                                          /* an empty read */
+}
+
+/* A read whose buffers add up to more than 4 GiB (the same 32 MiB of guest memory, many
+ * times over) from a disk that large: the used ring's 32-bit length could not say how much
+ * was read, so the device must refuse it rather than report the length modulo 4 GiB. */
+static void test_read_past_4g(void **state)
+{
+    (void)state;
+    enum { N = 128 };
+    const uint64_t ram = 64u << 20, big = 0x1000000, chunk = 32u << 20;
+    virtio_blk_destroy(b);
+    b = NULL;
+    free(m.mem.host);
+    m.mem.host = calloc(1, ram);
+    m.mem.size = ram;
+    assert_non_null(m.mem.host);
+    assert_int_equal(ftruncate(img_fd, (4ll << 30) + (1 << 20)), 0);    /* sparse */
+    assert_int_equal(create(""), 0);
+    driver_init_size(VERSION_1, VIRTQ_MAX_SIZE);
+    put(HDR, 4, 0), put(HDR + 4, 4, 0), put(HDR + 8, 8, 0);
+    desc(0, HDR, 16, F_NEXT, 1);
+    for (uint16_t i = 1; i <= N; i++)                                /* N * 32 MiB = 4 GiB */
+        desc(i, big, chunk, F_NEXT | F_WRITE, i + 1);
+    desc(N + 1, big, 512, F_NEXT | F_WRITE, N + 2);                 /* and one sector more */
+    desc(N + 2, STATUS, 1, F_WRITE, 0);
+    m.mem.host[STATUS] = 0xee;
+    offer(0);
+    assert_int_equal(virtio_blk_process(b), 1);
+    assert_int_equal(get(USED + 2, 2), 1);
+    assert_int_equal(get(USED + 4, 4), 0);                          /* head */
+    assert_int_equal(get(USED + 8, 4), 1);                          /* the status byte only */
+    assert_int_equal(m.mem.host[STATUS], 1);                        /* IOERR */
 }
 
 static void test_read_only(void **state)
@@ -538,7 +576,8 @@ static void test_create_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_features_and_config), T(test_read), T(test_other_requests), T(test_read_only),
+        T(test_features_and_config), T(test_read), T(test_other_requests), T(test_read_past_4g),
+        T(test_read_only),
         T(test_broken_chains), T(test_queue_setup), T(test_disk_parse),
         T(test_disk_parse_serial_twice), T(test_create_errors), T(test_io_threads),
     };
