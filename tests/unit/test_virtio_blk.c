@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "../../devices/pci.h"
@@ -571,6 +572,66 @@ static void test_create_errors(void **state)
     assert_int_equal(rd(0x200, 8), 1);
 }
 
+/* cache=none on a regular file: the guest is told the alignment the kernel says O_DIRECT
+ * needs there (statx, Linux 6.1+), not the file system's preferred I/O size (st_blksize). */
+static void test_direct_block_size(void **state)
+{
+    (void)state;
+    virtio_blk_destroy(b);
+    b = NULL;
+    if (create(",cache=none") != 0) {
+        skip();   /* no O_DIRECT where mkstemp put the image */
+        return;
+    }
+    struct statx stx;
+    uint32_t want = 4096;      /* what the kernel does not say: the safe guess */
+    assert_int_equal(statx(img_fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx), 0);
+    if (stx.stx_mask & STATX_DIOALIGN) {
+        want = stx.stx_dio_offset_align > stx.stx_dio_mem_align ? stx.stx_dio_offset_align
+                                                                : stx.stx_dio_mem_align;
+        want = want < 512 ? 512 : want;
+    }
+    print_message("statx: O_DIRECT alignment %u (st_blksize %u)\n", want, stx.stx_blksize);
+    assert_int_equal(rd(0x214, 4), want);
+    driver_init(VERSION_1);
+    put(HDR, 4, 0), put(HDR + 8, 8, 8);
+    desc(0, HDR, 16, F_NEXT, 1), desc(1, DATA, 4096, F_NEXT | F_WRITE, 2);
+    desc(2, STATUS, 1, F_WRITE, 0);
+    offer(0);
+    assert_int_equal(virtio_blk_process(b), 1);
+    assert_int_equal(m.mem.host[STATUS], 0);          /* and O_DIRECT takes it */
+    assert_memory_equal(m.mem.host + DATA, pattern + 4096, 4096);
+}
+
+static uint32_t dio_block(bool blockdev, bool statx_dio, uint32_t mem, uint32_t off,
+                          uint32_t lbs)
+{
+    struct dio_facts f = {.blockdev = blockdev, .statx_dio = statx_dio, .mem_align = mem,
+                          .offset_align = off, .logical_block = lbs};
+    return virtio_blk_dio_block(&f);
+}
+
+/* The choice itself, from made-up facts: statx when the kernel reports it, else a block
+ * device's logical block, else 4096 for a file; never a size a guest would refuse. */
+static void test_dio_block(void **state)
+{
+    (void)state;
+    assert_int_equal(dio_block(false, true, 512, 512, 0), 512);     /* ext4 on 512-byte sectors */
+    assert_int_equal(dio_block(false, true, 4, 512, 0), 512);       /* NVMe: buffers need 4 */
+    assert_int_equal(dio_block(false, true, 512, 4096, 0), 4096);   /* a 4Kn disk */
+    assert_int_equal(dio_block(false, true, 4096, 512, 0), 4096);   /* buffers need more */
+    assert_int_equal(dio_block(false, true, 4, 4, 0), 512);         /* never below a sector */
+    assert_int_equal(dio_block(false, true, 0, 0, 0), 0);           /* no O_DIRECT for this file */
+    assert_int_equal(dio_block(true, true, 512, 4096, 512), 4096);  /* statx wins */
+    assert_int_equal(dio_block(true, false, 0, 0, 512), 512);       /* BLKSSZGET */
+    assert_int_equal(dio_block(true, false, 0, 0, 4096), 4096);
+    assert_int_equal(dio_block(true, false, 0, 0, 0), 4096);        /* nothing known */
+    assert_int_equal(dio_block(false, false, 0, 0, 0), 4096);       /* a file, older kernel */
+    assert_int_equal(dio_block(false, true, 512, 8192, 0), 0);      /* more than a guest takes */
+    assert_int_equal(dio_block(true, false, 0, 0, 65536), 0);
+    assert_int_equal(dio_block(false, true, 512, 1536, 0), 0);      /* not a power of two */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_blk, teardown_blk)
 
 int main(void)
@@ -580,6 +641,7 @@ int main(void)
         T(test_read_only),
         T(test_broken_chains), T(test_queue_setup), T(test_disk_parse),
         T(test_disk_parse_serial_twice), T(test_create_errors), T(test_io_threads),
+        T(test_direct_block_size), cmocka_unit_test(test_dio_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
