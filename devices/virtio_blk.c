@@ -3,12 +3,15 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -193,8 +196,8 @@ static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, uint64_t o
 }
 
 /* Performs one request; returns its status and sets *written to the data bytes written into
- * the guest's buffers (not counting the status byte). */
-static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_t *written)
+ * the guest's buffers (not counting the status byte), always less than 4 GiB - 1. */
+static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_t *written)
 {
     struct iovec io[VIRTQ_MAX_SIZE];
     uint8_t hdr[HDR_LEN];
@@ -219,12 +222,17 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
         if (len % SECTOR || __builtin_mul_overflow(sector, SECTOR, &off) ||
             __builtin_add_overflow(off, len, &end) || end > b->size)
             return VIRTIO_BLK_S_IOERR;
+        /* The used ring tells the driver what was read, status byte included, in 32 bits:
+         * a longer read (buffers may repeat, so their sum is not bounded by guest RAM) could
+         * only be reported wrapped. No driver needs one; refuse it. */
+        if (!wr && len > UINT32_MAX - 1)
+            return VIRTIO_BLK_S_IOERR;
         unsigned n = wr ? iov_slice(c->iov, c->n_out, HDR_LEN, len, io)
                         : iov_slice(c->iov + c->n_out, c->n_in, 0, len, io);
         if (do_io(b, io, n, off, wr) != 0)
             return VIRTIO_BLK_S_IOERR;
         if (!wr)
-            *written = (uint32_t)len;
+            *written = len;
         return VIRTIO_BLK_S_OK;
     }
     case VIRTIO_BLK_T_FLUSH:
@@ -234,7 +242,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     case VIRTIO_BLK_T_GET_ID: {
         char id[DISK_SERIAL_MAX] = {0};
         memcpy(id, b->cfg.serial, strnlen(b->cfg.serial, DISK_SERIAL_MAX));
-        *written = (uint32_t)virtq_write_in(c, 0, id, data_in < sizeof(id) ? data_in : sizeof(id));
+        *written = virtq_write_in(c, 0, id, data_in < sizeof(id) ? data_in : sizeof(id));
         return VIRTIO_BLK_S_OK;
     }
     default:
@@ -270,7 +278,7 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
      * worker that finds the queue empty goes back to sleep, which ends the chain. */
     if (wake_helper)
         wake_one(b);
-    uint32_t written;
+    uint64_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
     pthread_mutex_lock(&v->lock);
@@ -279,7 +287,7 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
      * driver can queue more while the other workers are busy; while the ISR is unread this
      * costs nothing more. */
     if (v->vq[0].ready) {
-        virtq_push(&v->vq[0], &v->m->mem, c->head, written + 1);
+        virtq_push(&v->vq[0], &v->m->mem, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
         if (virtq_should_notify(&v->vq[0], &v->m->mem))
             virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
     }
@@ -375,6 +383,46 @@ static const struct virtio_ops blk_ops = {
 };
 
 
+uint32_t virtio_blk_dio_block(const struct dio_facts *f)
+{
+    uint32_t need = 4096;   /* a regular file the kernel says nothing about: enough anywhere */
+    if (f->statx_dio) {
+        if (f->offset_align == 0)
+            return 0;
+        need = f->offset_align > f->mem_align ? f->offset_align : f->mem_align;
+    } else if (f->blockdev && f->logical_block) {
+        need = f->logical_block;
+    }
+    if (need < SECTOR)
+        need = SECTOR;
+    /* Linux refuses a block size that is not a power of two or exceeds its page size (4 KiB
+     * for some guests). */
+    return need > 4096 || (need & (need - 1)) ? 0 : need;
+}
+
+/* statx's direct I/O alignment, read from the kernel's struct statx at its fixed offsets
+ * (include/uapi/linux/stat.h): the C libraries' own struct statx may lack these fields (musl's
+ * does, and musl before 1.2.5 has no statx at all), while the system call is the same. */
+#define STATX_DIOALIGN_BIT 0x2000u
+#define STX_DIO_MEM_ALIGN 0x98
+#define STX_DIO_OFFSET_ALIGN 0x9c
+
+static void dio_facts_of(int fd, bool blockdev, struct dio_facts *f)
+{
+    uint32_t stx[256 / 4] = {0};     /* struct statx, stx_mask first */
+    int lbs;
+    memset(f, 0, sizeof(*f));
+    f->blockdev = blockdev;
+    if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN_BIT, stx) == 0 &&
+        (stx[0] & STATX_DIOALIGN_BIT)) {
+        f->statx_dio = true;
+        f->mem_align = stx[STX_DIO_MEM_ALIGN / 4];
+        f->offset_align = stx[STX_DIO_OFFSET_ALIGN / 4];
+    }
+    if (blockdev && ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > 0)
+        f->logical_block = (uint32_t)lbs;
+}
+
 static int open_image(struct virtio_blk *b, struct mvm_err *e)
 {
     const struct disk_config *d = &b->cfg;
@@ -405,9 +453,18 @@ static int open_image(struct virtio_blk *b, struct mvm_err *e)
                             strerror(errno));
         b->snap = p;
     }
-    /* O_DIRECT transfers must be aligned to the device's logical block; telling the guest
-     * that size makes it issue only such requests. */
-    b->blk_size = d->direct ? (st.st_blksize >= 4096 ? 4096 : SECTOR) : SECTOR;
+    /* O_DIRECT transfers must be aligned as the kernel says (not to st_blksize, the preferred
+     * I/O size); telling the guest that block size makes it issue only such requests. */
+    b->blk_size = SECTOR;
+    if (d->direct) {
+        struct dio_facts f;
+        dio_facts_of(b->fd, S_ISBLK(st.st_mode), &f);
+        b->blk_size = virtio_blk_dio_block(&f);
+        if (!b->blk_size)
+            return mvm_fail(e, MVM_E_INPUT, "disk %s: cache=none: the host cannot do O_DIRECT on "
+                            "it in blocks a guest takes (512 to 4096 bytes); use cache=writeback",
+                            d->path);
+    }
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #define MINIVMM_VIRTIO_BLK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../vmm/err.h"
 
@@ -36,6 +37,19 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
 int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e);
 /* Stops the I/O threads (each finishes the request in hand), flushes and closes the image. */
 void virtio_blk_destroy(struct virtio_blk *b);
+
+/* What the host says about O_DIRECT on an image (cache=none); 0 where it says nothing. */
+struct dio_facts {
+    bool blockdev;                   /* a block device, else a regular file */
+    bool statx_dio;                  /* statx reported STATX_DIOALIGN (Linux 6.1+)... */
+    uint32_t mem_align, offset_align;   /* ...these: both 0 if the file has no O_DIRECT */
+    uint32_t logical_block;          /* BLKSSZGET, for a block device */
+};
+
+/* The block size to tell the guest so that its requests suit O_DIRECT on the image (offsets,
+ * lengths and, mostly, buffers aligned to it), or 0 if no size a guest accepts will do.
+ * Pure, for the tests: open_image() gathers the facts. */
+uint32_t virtio_blk_dio_block(const struct dio_facts *f);
 
 /* The transport side, for the VMM to wire up notifications. */
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int mvm_fail(struct mvm_err *e, enum mvm_status status, const char *fmt, ...)
 {
@@ -13,4 +14,17 @@ int mvm_fail(struct mvm_err *e, enum mvm_status status, const char *fmt, ...)
     va_end(ap);
     e->status = status;
     return -1;
+}
+
+const char *mvm_strerror(int err)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+    /* The text itself, no translation (glibc 2.32+); NULL for a number it does not know. */
+    const char *s = strerrordesc_np(err);
+    return s ? s : "Unknown error";
+#else
+    /* musl (the command, cross-built): its messages are built in, and a translation, if
+     * any, was loaded by setlocale(); strerror opens nothing. */
+    return strerror(err);
+#endif
 }

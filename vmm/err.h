@@ -30,4 +30,10 @@ struct mvm_err {
 int mvm_fail(struct mvm_err *e, enum mvm_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* strerror() that never touches a file, for the threads under seccomp (vCPUs, disk I/O):
+ * glibc's strerror translates its text through gettext, which opens a message catalogue once
+ * an embedding program has set a locale (even "C.UTF-8"), and the filter forbids opening
+ * files. The text is always the untranslated English one. */
+const char *mvm_strerror(int err);
+
 #endif

@@ -19,10 +19,50 @@ const char *report_reason(enum mvm_status status, bool pattern_matched, bool sta
     }
 }
 
+/* The length of the well-formed UTF-8 sequence at p (Unicode's table 3-7: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), or 0 if there is none there; then *bad is how many
+ * bytes one U+FFFD replaces: the longest start of a sequence that could have been well
+ * formed, as Unicode recommends. A NUL is never a continuation byte, so a sequence cut short
+ * by the end of the string stops there. */
+static size_t utf8_len(const unsigned char *p, size_t *bad)
+{
+    unsigned char lo = 0x80, hi = 0xbf;   /* the range of the second byte */
+    size_t n;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+    else
+        n = 0;   /* not a lead byte: C0 and C1 could only start overlong forms */
+    for (size_t i = 1; i < n; i++, lo = 0x80, hi = 0xbf) {
+        if (p[i] < lo || p[i] > hi) {
+            *bad = i;
+            return 0;
+        }
+    }
+    *bad = 1;
+    return n;
+}
+
 void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t bad, n = utf8_len(p, &bad);
+        if (n == 0) {
+            fputs("\xef\xbf\xbd", f);   /* U+FFFD */
+            p += bad;
+            continue;
+        }
+        if (n > 1) {
+            fwrite(p, 1, n, f);
+            p += n;
+            continue;
+        }
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
@@ -30,11 +70,12 @@ void json_string(FILE *f, const char *s)
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (*p < 0x20 || *p >= 0x7f)
+            if (*p < 0x20 || *p == 0x7f)   /* DEL: allowed raw, but invisible */
                 fprintf(f, "\\u%04x", *p);
             else
                 fputc(*p, f);
         }
+        p++;
     }
     fputc('"', f);
 }

@@ -14,8 +14,9 @@
  * failure while running. The one place these names are decided. */
 const char *report_reason(enum mvm_status status, bool pattern_matched, bool started);
 
-/* Writes s as a JSON string (quotes included), escaping what JSON requires and any byte that
- * is not printable ASCII as \u00XX, so the output is valid whatever the guest printed. */
+/* Writes s as a JSON string (quotes included): well-formed UTF-8 as it is, control characters
+ * escaped, and each ill-formed UTF-8 sequence replaced by U+FFFD, so the output is valid UTF-8
+ * and valid JSON whatever the guest printed. */
 void json_string(FILE *f, const char *s);
 
 /* Writes r as one JSON object followed by a newline. */

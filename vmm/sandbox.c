@@ -14,11 +14,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "term.h"
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define AUDIT_ARCH_SELF AUDIT_ARCH_PPC64LE
 #else
 #define AUDIT_ARCH_SELF AUDIT_ARCH_PPC64
 #endif
+
+/* tcsetattr's requests, for on_sigsys: glibc reads the terminal, sets it and reads it back;
+ * musl sets it. On powerpc the numbers encode the kernel's 44-byte struct termios, which is
+ * what both libraries pass; glibc's own TCGETS and TCSETS macros use its 60-byte struct and
+ * come out wrong (0x403c7413, 0x803c7414). */
+#define KERNEL_TCGETS _IOR('t', 19, char[44])
+#define KERNEL_TCSETS _IOW('t', 20, char[44])
 
 /* The ioctls these threads make (checked by request number, so that, say, TIOCSTI on the
  * user's terminal or creating KVM objects stays out of reach). */
@@ -26,6 +35,7 @@ static const unsigned long allowed_ioctls[] = {
     KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_ONE_REG, KVM_SET_ONE_REG,   /* vCPU loop */
     KVM_IRQ_LINE, KVM_INTERRUPT,                   /* interrupts, from disk threads too */
     KVM_PPC_CONFIGURE_V3_MMU, KVM_PPC_GET_CPU_CHAR,   /* hcalls */
+    KERNEL_TCGETS, KERNEL_TCSETS,                  /* on_sigsys puts a raw terminal back */
 };
 
 /* Everything else the vCPU loop, the console paths and the disk I/O loop do after set-up. */
@@ -50,6 +60,8 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
     int n = snprintf(msg, sizeof(msg), "\nminivmm: seccomp: a VMM thread made system call %d, "
                      "which its filter forbids; stopping (--no-seccomp to debug)\n",
                      info->si_syscall);
+    /* _exit skips every ordinary restore of the terminal: the README promises it anyway. */
+    term_restore_fatal();
     ssize_t r = write(STDERR_FILENO, msg, n > 0 ? (size_t)n : 0);
     (void)r;
     _exit(5);

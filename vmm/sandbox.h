@@ -6,7 +6,7 @@
 
 /* Installs (once per process) the SIGSYS handler that reports a violation and ends the
  * process with status 5: a VMM thread making an unexpected system call is taken to be
- * compromised. Returns 0 or -errno. */
+ * compromised. Terminals in raw mode (term_raw) are put back first. Returns 0 or -errno. */
 int sandbox_prepare(void);
 
 /* Restricts the calling thread to the system calls the VMM's loops need. Returns 0 or

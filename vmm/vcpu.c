@@ -190,17 +190,18 @@ static bool vm_stopping(struct vm *vm)
     return __atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST);
 }
 
-/* Runs the guest on this vCPU until it stops itself or the VM stops. */
+/* Runs the guest on this vCPU until it stops itself or the VM stops. Under seccomp: error
+ * text comes from mvm_strerror(), never strerror(). */
 static void guest_loop(struct vcpu *c)
 {
     int r;
     if ((r = load_start_regs(c)) != 0) {
-        vcpu_fatal(c, "cannot set registers: %s", strerror(-r));
+        vcpu_fatal(c, "cannot set registers: %s", mvm_strerror(-r));
         return;
     }
     for (;;) {
         if ((r = apply_lpcr(c)) != 0) {
-            vcpu_fatal(c, "cannot update LPCR: %s", strerror(-r));
+            vcpu_fatal(c, "cannot update LPCR: %s", mvm_strerror(-r));
             return;
         }
         if (vm_stopping(c->vm))
@@ -211,7 +212,7 @@ static void guest_loop(struct vcpu *c)
             continue;
         }
         if (r < 0) {
-            vcpu_fatal(c, "KVM_RUN failed: %s", strerror(-r));
+            vcpu_fatal(c, "KVM_RUN failed: %s", mvm_strerror(-r));
             return;
         }
         uint32_t reason = c->run->exit_reason;

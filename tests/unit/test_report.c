@@ -43,9 +43,39 @@ static void test_json_string(void **state)
     expect_json("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
     expect_json("\x01\x1b[0m\x1f", "\"\\u0001\\u001b[0m\\u001f\"");
     expect_json("\x7f", "\"\\u007f\"");
-    expect_json("\x80\xff", "\"\\u0080\\u00ff\"");
-    expect_json("caf\xc3\xa9", "\"caf\\u00c3\\u00a9\"");   /* UTF-8, byte by byte */
     expect_json("\b\f/", "\"\\u0008\\u000c/\"");
+}
+
+#define FFFD "\xef\xbf\xbd"   /* U+FFFD REPLACEMENT CHARACTER, in UTF-8 */
+
+/* Well-formed UTF-8 goes out as it is; anything else becomes U+FFFD, one for each maximal
+ * start of a sequence that could have been well formed (Unicode's recommended practice), so
+ * the report is valid UTF-8 and valid JSON whatever the guest printed. */
+static void test_json_utf8(void **state)
+{
+    (void)state;
+    expect_json("caf\xc3\xa9", "\"caf\xc3\xa9\"");                      /* é */
+    expect_json("\xe6\x97\xa5\xe6\x9c\xac", "\"\xe6\x97\xa5\xe6\x9c\xac\"");  /* 日本 */
+    expect_json("\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\"");          /* U+1F600 */
+    expect_json("\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf",              /* the edges */
+                "\"\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf\"");
+    expect_json("\xc3\xa9\"\n", "\"\xc3\xa9\\\"\\n\"");                  /* and escapes after */
+
+    expect_json("\x80\xff", "\"" FFFD FFFD "\"");                    /* bad lead bytes */
+    expect_json("a\xbf" "b\xfe", "\"a" FFFD "b" FFFD "\"");
+    expect_json("\xc3", "\"" FFFD "\"");                             /* truncated by the end */
+    expect_json("\xe6\x97", "\"" FFFD "\"");
+    expect_json("\xf0\x9f\x98", "\"" FFFD "\"");
+    expect_json("\xe6\x97x\xc3 ", "\"" FFFD "x" FFFD " \"");        /* truncated in the middle */
+    expect_json("\xc0\xaf\xc1\xbf", "\"" FFFD FFFD FFFD FFFD "\"");     /* overlong */
+    expect_json("\xe0\x80\xaf", "\"" FFFD FFFD FFFD "\"");
+    expect_json("\xf0\x8f\xbf\xbf", "\"" FFFD FFFD FFFD FFFD "\"");
+    expect_json("\xed\xa0\x80\xed\xbf\xbf",                                  /* surrogates */
+                "\"" FFFD FFFD FFFD FFFD FFFD FFFD "\"");
+    expect_json("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");                    /* U+D7FF is fine */
+    expect_json("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"");     /* past U+10FFFF */
+    expect_json("\xf5\x80\xf8\xff", "\"" FFFD FFFD FFFD FFFD "\"");
+    expect_json("\xe6\x97\xe6\x97\xa5", "\"" FFFD "\xe6\x97\xa5\"");       /* bad, then good */
 }
 
 static void fill(struct vm_result *r)
@@ -160,8 +190,8 @@ static void validate(const char *path)
 {
     assert_int_equal(system("command -v python3 >/dev/null 2>&1"), 0);
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s",
-             path);
+    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+             "json.load(open(sys.argv[1], encoding=\"utf-8\"))' %s", path);   /* strict UTF-8 */
     assert_int_equal(system(cmd), 0);
 }
 
@@ -214,7 +244,8 @@ static void test_report_file_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_string), cmocka_unit_test(test_report_fields),
+        cmocka_unit_test(test_json_string), cmocka_unit_test(test_json_utf8),
+        cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_report_file), cmocka_unit_test(test_report_file_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

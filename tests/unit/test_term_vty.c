@@ -1,4 +1,5 @@
-/* term_escape_filter() (the Ctrl-A escape) and the vty console ring. */
+/* The terminal (raw mode, its restoration on a fatal exit, the Ctrl-A escape) and the vty
+ * console ring. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,9 +7,16 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../devices/vty.h"
@@ -118,6 +126,107 @@ static void test_pending_across_calls(void **state)
     assert_int_equal(f.n, 0);
 }
 
+/* ---- raw mode and a fatal exit ---- */
+
+/* What sandbox.c's SIGSYS handler does, less the message. */
+static void die_like_a_seccomp_violation(int sig)
+{
+    (void)sig;
+    term_restore_fatal();
+    _exit(5);
+}
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG1_LO offsetof(struct seccomp_data, args[1])
+#else
+#define ARG1_LO (offsetof(struct seccomp_data, args[1]) + 4)
+#endif
+
+/* The part of sandbox.c's filter that matters here: of the ioctls on a terminal, only TCGETS
+ * and TCSETS are allowed, so the handler's restore must make do with them (a second SIGSYS
+ * inside the handler would kill the process, terminal still raw). Anything else goes. */
+static void sandbox_ioctls(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LO),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCGETS, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCSETS, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        _exit(3);
+}
+
+static bool is_raw(int fd)
+{
+    struct termios t;
+    return tcgetattr(fd, &t) == 0 && !(t.c_lflag & (ECHO | ICANON | ISIG));
+}
+
+/* In the child: three terminals in raw mode, as two VMs and something else in one process
+ * might have, the second twice (two VMs on one terminal), the third put back the ordinary way
+ * and then given a mode of its own; many raw/restore cycles before, so that a slot left taken
+ * would show; then a seccomp violation (TIOCSTI, which the VMM's filter also forbids). */
+static void child_dies_raw(const int *slave)
+{
+    struct term_saved t[4];
+    signal(SIGSYS, die_like_a_seccomp_violation);
+    for (int i = 0; i < 50; i++) {
+        if (term_raw(&t[0], slave[0]) != 0 || !t[0].active)
+            _exit(1);
+        term_restore(&t[0]);
+    }
+    for (int i = 0; i < 3; i++)
+        if (term_raw(&t[i], slave[i]) != 0 || !is_raw(slave[i]))
+            _exit(1);
+    term_restore(&t[2]);
+    if (term_raw(&t[3], slave[1]) != 0)      /* takes the slot t[2] left, after t[1]'s */
+        _exit(1);
+    struct termios own;
+    tcgetattr(slave[2], &own);
+    own.c_lflag &= ~(tcflag_t)ECHO;           /* not what term_raw saved: must stay */
+    tcsetattr(slave[2], TCSANOW, &own);
+    sandbox_ioctls();
+    ioctl(slave[0], TIOCSTI, "x");
+    _exit(2);
+}
+
+static void test_fatal_exit_restores(void **state)
+{
+    (void)state;
+    int master[3], slave[3];
+    struct termios before[3], after;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(openpty(&master[i], &slave[i], NULL, NULL, NULL), 0);
+        assert_int_equal(tcgetattr(slave[i], &before[i]), 0);
+        assert_false(is_raw(slave[i]));
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child_dies_raw(slave);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 5);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(tcgetattr(slave[i], &after), 0);
+        assert_int_equal(after.c_lflag, before[i].c_lflag);
+        assert_int_equal(after.c_iflag, before[i].c_iflag);
+        assert_memory_equal(after.c_cc, before[i].c_cc, sizeof(after.c_cc));
+    }
+    assert_int_equal(tcgetattr(slave[2], &after), 0);
+    assert_int_equal(after.c_lflag, before[2].c_lflag & ~(tcflag_t)ECHO);
+    for (int i = 0; i < 3; i++)
+        close(master[i]), close(slave[i]);
+}
+
 /* ---- vty ---- */
 
 static void fill_pattern(uint8_t *b, size_t n, unsigned seed)
@@ -218,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_quit),
         cmocka_unit_test(test_escaped_escape),
         cmocka_unit_test(test_pending_across_calls),
+        cmocka_unit_test(test_fatal_exit_restores),
         cmocka_unit_test(test_ring_full),
         cmocka_unit_test(test_ring_wraparound),
         cmocka_unit_test(test_vty_write),

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "../../devices/pci.h"
@@ -124,19 +125,25 @@ static uint64_t negotiate(uint64_t features)
     return rd(0x14, 1);
 }
 
-/* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0. */
-static void driver_init(uint64_t features)
+/* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0 with `size`
+ * entries (the rings' places leave room for VIRTQ_MAX_SIZE). */
+static void driver_init_size(uint64_t features, uint16_t size)
 {
     assert_int_equal(negotiate(features), 0xb);
     memset(m.mem.host + DESC, 0, 0x3000);
     avail_idx = 0;
-    wr(0x16, 2, 0), wr(0x18, 2, QS);
+    wr(0x16, 2, 0), wr(0x18, 2, size);
     wr(0x20, 4, DESC), wr(0x24, 4, 0), wr(0x28, 4, AVAIL), wr(0x2c, 4, 0);
     wr(0x30, 4, USED), wr(0x34, 4, 0);
     wr(0x1c, 2, 1);
     assert_int_equal(rd(0x1c, 2), 1);
     wr(0x14, 1, 0xf);
     assert_int_equal(rd(0x14, 1), 0xf);
+}
+
+static void driver_init(uint64_t features)
+{
+    driver_init_size(features, QS);
 }
 
 static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -293,6 +300,38 @@ static void test_other_requests(void **state)
     expect(0, 0, 100, 1, 1), expect(1, 0, 513, 1, 1), expect(1, 0, 511, 1, 1);
     image_is(want);
     expect(0, 0, 0, 0, 1);                                          /* an empty read */
+}
+
+/* A read whose buffers add up to more than 4 GiB (the same 32 MiB of guest memory, many
+ * times over) from a disk that large: the used ring's 32-bit length could not say how much
+ * was read, so the device must refuse it rather than report the length modulo 4 GiB. */
+static void test_read_past_4g(void **state)
+{
+    (void)state;
+    enum { N = 128 };
+    const uint64_t ram = 64u << 20, big = 0x1000000, chunk = 32u << 20;
+    virtio_blk_destroy(b);
+    b = NULL;
+    free(m.mem.host);
+    m.mem.host = calloc(1, ram);
+    m.mem.size = ram;
+    assert_non_null(m.mem.host);
+    assert_int_equal(ftruncate(img_fd, (4ll << 30) + (1 << 20)), 0);    /* sparse */
+    assert_int_equal(create(""), 0);
+    driver_init_size(VERSION_1, VIRTQ_MAX_SIZE);
+    put(HDR, 4, 0), put(HDR + 4, 4, 0), put(HDR + 8, 8, 0);
+    desc(0, HDR, 16, F_NEXT, 1);
+    for (uint16_t i = 1; i <= N; i++)                                /* N * 32 MiB = 4 GiB */
+        desc(i, big, chunk, F_NEXT | F_WRITE, i + 1);
+    desc(N + 1, big, 512, F_NEXT | F_WRITE, N + 2);                 /* and one sector more */
+    desc(N + 2, STATUS, 1, F_WRITE, 0);
+    m.mem.host[STATUS] = 0xee;
+    offer(0);
+    assert_int_equal(virtio_blk_process(b), 1);
+    assert_int_equal(get(USED + 2, 2), 1);
+    assert_int_equal(get(USED + 4, 4), 0);                          /* head */
+    assert_int_equal(get(USED + 8, 4), 1);                          /* the status byte only */
+    assert_int_equal(m.mem.host[STATUS], 1);                        /* IOERR */
 }
 
 static void test_read_only(void **state)
@@ -535,14 +574,76 @@ static void test_create_errors(void **state)
     assert_int_equal(rd(0x200, 8), 1);
 }
 
+/* cache=none on a regular file: the guest is told the alignment the kernel says O_DIRECT
+ * needs there (statx, Linux 6.1+), not the file system's preferred I/O size (st_blksize). */
+static void test_direct_block_size(void **state)
+{
+    (void)state;
+    virtio_blk_destroy(b);
+    b = NULL;
+    if (create(",cache=none") != 0) {
+        skip();   /* no O_DIRECT where mkstemp put the image */
+        return;
+    }
+    struct statx stx;
+    uint32_t want = 4096;      /* what the kernel does not say: the safe guess */
+    assert_int_equal(statx(img_fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx), 0);
+    if (stx.stx_mask & STATX_DIOALIGN) {
+        want = stx.stx_dio_offset_align > stx.stx_dio_mem_align ? stx.stx_dio_offset_align
+                                                                : stx.stx_dio_mem_align;
+        want = want < 512 ? 512 : want;
+    }
+    print_message("statx: O_DIRECT alignment %u (st_blksize %u)\n", want, stx.stx_blksize);
+    assert_int_equal(rd(0x214, 4), want);
+    driver_init(VERSION_1);
+    put(HDR, 4, 0), put(HDR + 8, 8, 8);
+    desc(0, HDR, 16, F_NEXT, 1), desc(1, DATA, 4096, F_NEXT | F_WRITE, 2);
+    desc(2, STATUS, 1, F_WRITE, 0);
+    offer(0);
+    assert_int_equal(virtio_blk_process(b), 1);
+    assert_int_equal(m.mem.host[STATUS], 0);          /* and O_DIRECT takes it */
+    assert_memory_equal(m.mem.host + DATA, pattern + 4096, 4096);
+}
+
+static uint32_t dio_block(bool blockdev, bool statx_dio, uint32_t mem, uint32_t off,
+                          uint32_t lbs)
+{
+    struct dio_facts f = {.blockdev = blockdev, .statx_dio = statx_dio, .mem_align = mem,
+                          .offset_align = off, .logical_block = lbs};
+    return virtio_blk_dio_block(&f);
+}
+
+/* The choice itself, from made-up facts: statx when the kernel reports it, else a block
+ * device's logical block, else 4096 for a file; never a size a guest would refuse. */
+static void test_dio_block(void **state)
+{
+    (void)state;
+    assert_int_equal(dio_block(false, true, 512, 512, 0), 512);     /* ext4 on 512-byte sectors */
+    assert_int_equal(dio_block(false, true, 4, 512, 0), 512);       /* NVMe: buffers need 4 */
+    assert_int_equal(dio_block(false, true, 512, 4096, 0), 4096);   /* a 4Kn disk */
+    assert_int_equal(dio_block(false, true, 4096, 512, 0), 4096);   /* buffers need more */
+    assert_int_equal(dio_block(false, true, 4, 4, 0), 512);         /* never below a sector */
+    assert_int_equal(dio_block(false, true, 0, 0, 0), 0);           /* no O_DIRECT for this file */
+    assert_int_equal(dio_block(true, true, 512, 4096, 512), 4096);  /* statx wins */
+    assert_int_equal(dio_block(true, false, 0, 0, 512), 512);       /* BLKSSZGET */
+    assert_int_equal(dio_block(true, false, 0, 0, 4096), 4096);
+    assert_int_equal(dio_block(true, false, 0, 0, 0), 4096);        /* nothing known */
+    assert_int_equal(dio_block(false, false, 0, 0, 0), 4096);       /* a file, older kernel */
+    assert_int_equal(dio_block(false, true, 512, 8192, 0), 0);      /* more than a guest takes */
+    assert_int_equal(dio_block(true, false, 0, 0, 65536), 0);
+    assert_int_equal(dio_block(false, true, 512, 1536, 0), 0);      /* not a power of two */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_blk, teardown_blk)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_features_and_config), T(test_read), T(test_other_requests), T(test_read_only),
+        T(test_features_and_config), T(test_read), T(test_other_requests), T(test_read_past_4g),
+        T(test_read_only),
         T(test_broken_chains), T(test_queue_setup), T(test_disk_parse),
         T(test_disk_parse_serial_twice), T(test_create_errors), T(test_io_threads),
+        T(test_direct_block_size), cmocka_unit_test(test_dio_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
