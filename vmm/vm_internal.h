@@ -11,6 +11,7 @@
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_console.h"
 #include "../devices/xics.h"
+#include "../fdt/fdt.h"
 #include "console.h"
 #include "machine.h"
 #include "run_end.h"
@@ -72,6 +73,21 @@ static inline struct vm *vm_of(struct machine *m)
 {
     return (struct vm *)m;
 }
+
+/* mmu.c: what the guest MMU is and offers, as KVM reports it. */
+struct compat_plan;
+struct mmu_plan {
+    bool radix;
+    uint64_t rma_size;
+    unsigned htab_shift;
+    bool ci_large_page;
+    bool segs_1t;
+    unsigned n_sps;
+    struct fdt_seg_page_size sps[FDT_SPS_MAX];
+    unsigned n_radix_ap;
+    uint32_t radix_ap[8];
+};
+int plan_mmu(struct vm *vm, const struct compat_plan *cp, struct mmu_plan *p, struct mvm_err *e);
 
 /* board.c: the interrupt controller (KVM's or minivmm's) and the devices. */
 int setup_xics(struct vm *vm, struct mvm_err *e);
