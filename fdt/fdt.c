@@ -2,6 +2,7 @@
 
 #include <libfdt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../devices/pci.h"
@@ -10,7 +11,9 @@
 
 #define XICS_PHANDLE 0x1000
 
-/* libfdt calls return 0 or a negative FDT_ERR_*; the first failure ends the build. */
+/* libfdt calls return 0 or a negative FDT_ERR_*; the first failure ends the build.
+ * -FDT_ERR_NOSPACE means the buffer is full (fdt_build() retries in a bigger one); a value too
+ * long for one of the fixed limits in fdt.h is -FDT_ERR_BADVALUE, which no buffer cures. */
 #define TRY(call)                     \
     do {                              \
         int r_ = (call);              \
@@ -28,7 +31,7 @@ static int prop_cells(void *fdt, const char *name, const uint32_t *cells, unsign
 {
     fdt32_t v[7 * 32];
     if (n > sizeof(v) / sizeof(v[0]))
-        return -FDT_ERR_NOSPACE;
+        return -FDT_ERR_BADVALUE;
     for (unsigned i = 0; i < n; i++)
         v[i] = cpu_to_fdt32(cells[i]);
     return fdt_property(fdt, name, v, n * sizeof(v[0]));
@@ -36,12 +39,12 @@ static int prop_cells(void *fdt, const char *name, const uint32_t *cells, unsign
 
 static int prop_strings(void *fdt, const char *name, const char *const *list)
 {
-    char buf[512];
+    char buf[FDT_HYPERTAS_MAX];
     size_t len = 0;
     for (; *list; list++) {
         size_t n = strlen(*list) + 1;
         if (len + n > sizeof(buf))
-            return -FDT_ERR_NOSPACE;
+            return -FDT_ERR_BADVALUE;
         memcpy(buf + len, *list, n);
         len += n;
     }
@@ -115,12 +118,12 @@ static int cpu_pa_features(void *fdt, const struct fdt_params *p)
 
 static int cpu_segment_page_sizes(void *fdt, const struct fdt_params *p)
 {
-    uint32_t cells[64];
+    uint32_t cells[FDT_SPS_CELLS_MAX];
     unsigned n = 0;
     for (unsigned i = 0; i < p->n_sps; i++) {
         const struct fdt_seg_page_size *s = &p->sps[i];
-        if (n + 3 + 2 * s->n > 64)
-            return -FDT_ERR_NOSPACE;
+        if (s->n > FDT_SPS_MAX || n + 3 + 2 * s->n > FDT_SPS_CELLS_MAX)
+            return -FDT_ERR_BADVALUE;
         cells[n++] = s->shift;
         cells[n++] = s->slb_enc;
         cells[n++] = s->n;
@@ -195,8 +198,12 @@ static int node_rtas(void *fdt, const struct fdt_params *p)
     TRY(fdt_property_u32(fdt, "rtas-size", p->rtas_size));
     /* Promises that ibm,os-term returns, so Linux calls it on panic (and we learn why). */
     TRY(fdt_property_u32(fdt, "ibm,extended-os-term", 1));
-    for (unsigned i = 0; i < p->rtas->n; i++)
-        TRY(fdt_property_u32(fdt, p->rtas->svc[i]->name, RTAS_TOKEN_BASE + i));
+    for (unsigned i = 0; i < p->rtas->n; i++) {
+        const char *name = p->rtas->svc[i]->name;
+        if (strnlen(name, FDT_RTAS_NAME_MAX) == FDT_RTAS_NAME_MAX)
+            return -FDT_ERR_BADVALUE;
+        TRY(fdt_property_u32(fdt, name, RTAS_TOKEN_BASE + i));
+    }
     return fdt_end_node(fdt);
 }
 
@@ -330,14 +337,47 @@ static int build(void *fdt, size_t size, const struct fdt_params *p)
     return 0;
 }
 
-int fdt_build(void *buf, size_t size, const struct fdt_params *p, struct mvm_err *e)
+static bool consistent(const struct fdt_params *p)
 {
-    if (p->rma_size == 0 || p->rma_size > p->ram_size || p->ncpus == 0 || p->vcpu_id_stride == 0)
+    return p->rma_size && p->rma_size <= p->ram_size && p->ncpus && p->vcpu_id_stride &&
+           p->cpu_model && strnlen(p->cpu_model, FDT_CPU_MODEL_MAX) < FDT_CPU_MODEL_MAX &&
+           p->rng_seed_len <= FDT_RNG_SEED_MAX && p->n_sps <= FDT_SPS_MAX &&
+           p->n_radix_ap <= sizeof(p->radix_ap) / sizeof(p->radix_ap[0]) &&
+           p->rtas && p->hypertas;
+}
+
+/* Starts with room for what usually fits (a vCPU takes 0.5 to 0.8 KiB) and doubles: a retry
+ * only costs a rebuild, and the tree is small next to guest memory. */
+int fdt_build(const struct fdt_params *p, struct fdt_blob *out, struct mvm_err *e)
+{
+    out->data = NULL;
+    out->size = 0;
+    if (!consistent(p))
         return mvm_fail(e, MVM_E_VMM, "device tree: inconsistent machine description");
-    int r = build(buf, size, p);
-    if (r < 0)
-        return mvm_fail(e, MVM_E_VMM, "device tree: %s%s", fdt_strerror(r),
-                        r == -FDT_ERR_NOSPACE ? " (the command line or the machine is too large "
-                                                "for the device-tree area)" : "");
-    return 0;
+    size_t args = p->bootargs ? strlen(p->bootargs) : 0;
+    size_t size = 0x4000 + (size_t)p->ncpus * 0x400 + args;
+    if (size > FDT_SIZE_LIMIT || args > FDT_SIZE_LIMIT || p->ncpus > FDT_SIZE_LIMIT / 0x400)
+        size = FDT_SIZE_LIMIT;
+    int r;
+    for (;;) {
+        void *buf = malloc(size);
+        if (!buf)
+            return mvm_fail(e, MVM_E_VMM, "out of memory");
+        r = build(buf, size, p);
+        if (r == 0) {
+            out->data = buf;
+            out->size = fdt_totalsize(buf);
+            return 0;
+        }
+        free(buf);
+        if (r != -FDT_ERR_NOSPACE || size >= FDT_SIZE_LIMIT)
+            break;
+        size = size * 2 < FDT_SIZE_LIMIT ? size * 2 : FDT_SIZE_LIMIT;
+    }
+    if (r == -FDT_ERR_NOSPACE)
+        return mvm_fail(e, MVM_E_INPUT, "the device tree would exceed %u KiB (%u vCPUs, a "
+                        "%zu-byte kernel command line): shorten the command line (-a)",
+                        FDT_SIZE_LIMIT >> 10, p->ncpus, args);
+    return mvm_fail(e, MVM_E_VMM, "device tree: %s%s", fdt_strerror(r),
+                    r == -FDT_ERR_BADVALUE ? " (a value beyond the limits of fdt.h)" : "");
 }

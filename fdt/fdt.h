@@ -18,8 +18,17 @@
 struct rtas;
 struct pci_host;
 
-#define FDT_MAX_SIZE 0x10000
 #define FDT_SPS_MAX 8
+#define FDT_SPS_CELLS_MAX 64      /* ibm,segment-page-sizes, all entries together */
+/* Fixed limits on what the description may hold: they are what lets fdt_size_bound() size a
+ * tree before the host has answered (a longer value is refused as an internal error). */
+#define FDT_CPU_MODEL_MAX 16      /* cpu_model, with its NUL */
+#define FDT_RTAS_NAME_MAX 32      /* an RTAS service name, with its NUL */
+#define FDT_HYPERTAS_MAX 512      /* ibm,hypertas-functions, every NUL included */
+#define FDT_RNG_SEED_MAX 64
+/* No machine minivmm builds comes near this (256 vCPUs need 200 KiB at the very most): only an
+ * enormous command line can reach it. */
+#define FDT_SIZE_LIMIT (1u << 20)
 
 /* One ibm,segment-page-sizes entry: a segment (base) page size and the actual page sizes
  * usable in it, with their SLB and PTE encodings (as KVM_PPC_GET_SMMU_INFO reports them). */
@@ -56,7 +65,27 @@ struct fdt_params {
     const struct pci_host *pci;  /* NULL: no PCI host bridge */
 };
 
-/* Writes the tree into buf (at most size bytes). */
-int fdt_build(void *buf, size_t size, const struct fdt_params *p, struct mvm_err *e);
+/* A finished tree on the heap: data (free() it) holds exactly size = fdt_totalsize() bytes. */
+struct fdt_blob {
+    void *data;
+    size_t size;
+};
+
+/* Builds the tree for p into a buffer that grows until the tree fits. Fails with
+ * MVM_E_INPUT when it would exceed FDT_SIZE_LIMIT (only a huge command line does that), and
+ * with MVM_E_VMM on a description that breaks the limits above. */
+int fdt_build(const struct fdt_params *p, struct fdt_blob *out, struct mvm_err *e);
+
+/* What a tree's size depends on that is known before the host is asked. */
+struct fdt_shape {
+    unsigned ncpus;
+    uint32_t vcpu_id_stride;     /* as KVM spaces vCPU ids (1, the least, before it has said) */
+    unsigned npci;               /* devices on the PCI host bridge (0: no bridge) */
+    const char *bootargs;        /* may be NULL */
+};
+
+/* An upper bound on the size of any tree fdt_build() writes for a machine of this shape,
+ * whatever the host and the board decide later (fdt/size.c says how). */
+int fdt_size_bound(const struct fdt_shape *s, size_t *size, struct mvm_err *e);
 
 #endif

@@ -25,6 +25,7 @@
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 #define RTAS_AREA 0x10000ULL   /* room reserved for the RTAS stub */
+#define FDT_AREA 0x10000ULL    /* room reserved for the device tree */
 #define PVR_POWER8E 0x004b
 #define PVR_POWER8NVL 0x004c
 #define PVR_POWER8 0x004d
@@ -244,7 +245,7 @@ static int plan_layout(struct vm *vm, const struct kernel_image *k, uint64_t ini
     /* RTAS and the device tree at the top of what real-mode code can reach: below 1 GiB (the
      * kernel instantiates RTAS there) and inside the real-mode area. */
     uint64_t top = rma < GiB ? rma : GiB;
-    l->fdt = top - FDT_MAX_SIZE;
+    l->fdt = top - FDT_AREA;
     l->rtas = l->fdt - RTAS_AREA;
     l->initrd_size = initrd_size;
     l->initrd = (k->end + 0xffff) & ~0xffffULL;
@@ -432,9 +433,18 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     };
     memcpy(fp.sps, mmu.sps, sizeof(fp.sps));
     memcpy(fp.radix_ap, mmu.radix_ap, sizeof(fp.radix_ap));
-    void *fdt = gpa_ptr(&m->mem, lay.fdt, FDT_MAX_SIZE);
-    if (fdt_build(fdt, FDT_MAX_SIZE, &fp, e))
+    void *fdt = gpa_ptr(&m->mem, lay.fdt, FDT_AREA);
+    struct fdt_blob blob;
+    if (fdt_build(&fp, &blob, e))
         goto fail;
+    if (blob.size > FDT_AREA) {
+        mvm_fail(e, MVM_E_VMM, "device tree: %zu KiB do not fit in the %llu KiB reserved for it",
+                 blob.size >> 10, FDT_AREA >> 10);
+        free(blob.data);
+        goto fail;
+    }
+    memcpy(fdt, blob.data, blob.size);
+    free(blob.data);
     if (c->verbose)
         machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
                     "kernel %s-endian at 0x%llx, device tree at 0x%llx",

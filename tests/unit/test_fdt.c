@@ -1,4 +1,5 @@
-/* fdt_build(): every property the guest depends on, read back with libfdt. */
+/* fdt_build(): every property the guest depends on, read back with libfdt; and
+ * fdt_size_bound(): never below the size of a tree actually built. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,59 +13,38 @@
 #include <unistd.h>
 
 #include "../../devices/hcall.h"
+#include "../../devices/pci.h"
 #include "../../devices/vty.h"
 #include "../../fdt/fdt.h"
 #include "../../firmware/rtas.h"
+#include "../../vmm/config.h"
 #include "../../vmm/err.h"
 
-#define MiB (1ULL << 20)
-#define RTAS_BASE 0x3fff0000ULL
-#define RTAS_SIZE 20u
+#include "fdt_fixture.h"
 
-static struct rtas rtas_reg;
-static uint8_t blob[FDT_MAX_SIZE];
-
-static void fill_params(struct fdt_params *p, bool radix, unsigned ncpus, uint32_t stride)
-{
-    memset(p, 0, sizeof(*p));
-    rtas_init(&rtas_reg);
-    p->ram_size = 512 * MiB;
-    p->rma_size = radix ? 512 * MiB : 256 * MiB;
-    p->ncpus = ncpus;
-    p->vcpu_id_stride = stride;
-    p->pvr = 0x004e1202;
-    p->cpu_model = "POWER9";
-    p->timebase_hz = 512000000;
-    p->clock_hz = 2000000000;
-    p->radix = radix;
-    p->ci_large_page = true;
-    p->htab_shift = 22;
-    p->n_sps = 2;
-    p->sps[0] = (struct fdt_seg_page_size){.shift = 12, .slb_enc = 0, .n = 1,
-                                           .enc = {{12, 0}}};
-    p->sps[1] = (struct fdt_seg_page_size){.shift = 16, .slb_enc = 0x110, .n = 2,
-                                           .enc = {{16, 1}, {24, 8}}};
-    p->n_radix_ap = 4;
-    p->radix_ap[0] = 0x0000000c;
-    p->radix_ap[1] = 0xa0000010;
-    p->radix_ap[2] = 0x20000015;
-    p->radix_ap[3] = 0x4000001e;
-    p->bootargs = "console=hvc0 root=/dev/ram0";
-    p->initrd_start = 0x2000000;
-    p->initrd_end = 0x2345678;
-    p->rtas_base = RTAS_BASE;
-    p->rtas_size = RTAS_SIZE;
-    p->rtas = &rtas_reg;
-    p->hypertas = hcall_hypertas_functions;
-}
+static struct fdt_blob out;   /* the last tree built */
+static const void *blob;      /* = out.data */
 
 static void build_ok(const struct fdt_params *p)
 {
     struct mvm_err e = {0};
-    memset(blob, 0xee, sizeof(blob));
-    assert_int_equal(fdt_build(blob, sizeof(blob), p, &e), 0);
+    free(out.data);
+    blob = NULL;
+    if (fdt_build(p, &out, &e) != 0)
+        fail_msg("fdt_build: %s", e.msg);
     assert_string_equal(e.msg, "");
+    blob = out.data;
     assert_int_equal(fdt_check_header(blob), 0);
+    assert_int_equal(out.size, fdt_totalsize(blob));
+}
+
+static int free_blob(void **state)
+{
+    (void)state;
+    free(out.data);
+    out.data = NULL;
+    blob = NULL;
+    return 0;
 }
 
 static int node(const char *path)
@@ -232,15 +212,19 @@ static void test_memory_nodes(void **state)
     assert_int_equal(n, 1);
 }
 
-static void check_cpus(unsigned ncpus, uint32_t stride)
+static void check_cpus_mmu(unsigned ncpus, uint32_t stride, bool radix)
 {
     struct fdt_params p;
-    fill_params(&p, true, ncpus, stride);
+    fill_params(&p, radix, ncpus, stride);
     build_ok(&p);
     int cpus = node("/cpus");
     int n = 0, off;
-    fdt_for_each_subnode(off, blob, cpus)
+    fdt_for_each_subnode(off, blob, cpus) {   /* in vCPU order, nothing else in between */
+        char name[64];
+        snprintf(name, sizeof(name), "PowerPC,POWER9@%x", n * stride);
+        assert_string_equal(fdt_get_name(blob, off, NULL), name);
         n++;
+    }
     assert_int_equal(n, (int)ncpus);
     for (unsigned i = 0; i < ncpus; i++) {
         char path[64];
@@ -248,11 +232,22 @@ static void check_cpus(unsigned ncpus, uint32_t stride)
         snprintf(path, sizeof(path), "/cpus/PowerPC,POWER9@%x", id);
         assert_int_equal(prop_u32(path, "reg"), id);
         assert_int_equal(prop_u32(path, "ibm,ppc-interrupt-server#s"), id);
+        uint32_t gserver[2] = {id, 0};
+        assert_prop_cells(path, "ibm,ppc-interrupt-gserver#s", gserver, 2);
         assert_prop_str(path, "device_type", "cpu");
         assert_int_equal(prop_u32(path, "cpu-version"), 0x004e1202);
+        int len;
+        const uint8_t *pa = prop(path, "ibm,pa-features", &len);
+        assert_int_equal(pa[2 + 40], radix ? 0x80 : 0x00);
     }
     uint32_t range[2] = {0, ncpus * stride};
     assert_prop_cells("/interrupt-controller", "ibm,interrupt-server-ranges", range, 2);
+    assert_int_equal(fdt_boot_cpuid_phys(blob), 0);
+}
+
+static void check_cpus(unsigned ncpus, uint32_t stride)
+{
+    check_cpus_mmu(ncpus, stride, true);
 }
 
 static void test_cpus_stride1(void **state)
@@ -268,6 +263,24 @@ static void test_cpus_stride8(void **state)
     /* ids are hex in node names: vCPU 2 is id 16 = 0x10 */
     assert_true(fdt_path_offset(blob, "/cpus/PowerPC,POWER9@10") >= 0);
     assert_true(fdt_path_offset(blob, "/cpus/PowerPC,POWER9@1") < 0);
+}
+
+/* The most vCPUs -c accepts: every one of them must be in the tree. 133 or so used to be the
+ * most a fixed 64 KiB tree could hold. */
+static void test_cpus_256(void **state)
+{
+    (void)state;
+    check_cpus(VM_MAX_CPUS, 1);
+    assert_true(out.size > 0x10000);
+}
+
+/* The same with POWER8 KVM-HV's ids (a core's 8 threads apart) and the larger per-CPU
+ * properties of a Hash guest. */
+static void test_cpus_256_stride8_hash(void **state)
+{
+    (void)state;
+    check_cpus_mmu(VM_MAX_CPUS, 8, false);
+    assert_true(fdt_path_offset(blob, "/cpus/PowerPC,POWER9@7f8") >= 0);
 }
 
 static void test_hash_mmu_props(void **state)
@@ -327,16 +340,71 @@ static void test_rtas_node_and_reserve(void **state)
     assert_true(size == RTAS_SIZE);
 }
 
-static void test_too_small_buffer(void **state)
+/* A command line longer than the tree's first buffer: the buffer grows, the line arrives whole. */
+static void test_long_cmdline(void **state)
 {
     (void)state;
+    size_t n = 200 * 1024;
+    char *line = malloc(n + 1);
+    assert_non_null(line);
+    for (size_t i = 0; i < n; i++)
+        line[i] = "abcdefghijklmnopqrstuvwxyz= "[i % 28];
+    line[n] = '\0';
+    struct fdt_params p;
+    fill_params(&p, true, 2, 1);
+    p.bootargs = line;
+    build_ok(&p);
+    assert_prop_str("/chosen", "bootargs", line);
+    assert_true(out.size > n);
+    free(line);
+}
+
+/* Beyond FDT_SIZE_LIMIT only the command line can be at fault: the message says so. */
+static void test_cmdline_too_long(void **state)
+{
+    (void)state;
+    size_t n = FDT_SIZE_LIMIT;
+    char *line = malloc(n + 1);
+    assert_non_null(line);
+    memset(line, 'x', n);
+    line[n] = '\0';
     struct fdt_params p;
     fill_params(&p, true, 1, 1);
-    static uint8_t small[512];
+    p.bootargs = line;
     struct mvm_err e = {0};
-    assert_int_equal(fdt_build(small, sizeof(small), &p, &e), -1);
-    assert_true(e.msg[0] != '\0');
-    assert_non_null(strstr(e.msg, "device tree"));
+    struct fdt_blob b;
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
+    assert_null(b.data);
+    assert_int_equal(e.status, MVM_E_INPUT);
+    assert_non_null(strstr(e.msg, "shorten the command line"));
+    free(line);
+}
+
+/* A value longer than a fixed limit is an internal error at once, not a buffer to grow. */
+static void test_value_beyond_limit(void **state)
+{
+    (void)state;
+    static const char *const many[] = {
+        "hcall-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "hcall-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "hcall-cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+        "hcall-dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
+        NULL};
+    struct fdt_params p;
+    fill_params(&p, true, 1, 1);
+    p.hypertas = many;
+    struct mvm_err e = {0};
+    struct fdt_blob b;
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
+    assert_int_equal(e.status, MVM_E_VMM);
+    assert_non_null(strstr(e.msg, "limits"));
+
+    static const struct rtas_service longname = {"ibm,a-service-name-longer-than-31-chars", NULL, 0, 0};
+    fill_params(&p, true, 1, 1);
+    assert_true(rtas_register(&rtas_reg, &longname) > 0);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
+    assert_int_equal(e.status, MVM_E_VMM);
 }
 
 static void test_inconsistent(void **state)
@@ -344,22 +412,29 @@ static void test_inconsistent(void **state)
     (void)state;
     struct fdt_params p;
     struct mvm_err e = {0};
+    struct fdt_blob b;
     fill_params(&p, true, 1, 1);
     p.rma_size = 0;
-    assert_int_equal(fdt_build(blob, sizeof(blob), &p, &e), -1);
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
     assert_true(e.msg[0] != '\0');
 
     memset(&e, 0, sizeof(e));
     fill_params(&p, true, 1, 1);
     p.ncpus = 0;
-    assert_int_equal(fdt_build(blob, sizeof(blob), &p, &e), -1);
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
     assert_true(e.msg[0] != '\0');
 
     memset(&e, 0, sizeof(e));
     fill_params(&p, true, 1, 1);
     p.rma_size = p.ram_size + 1;
-    assert_int_equal(fdt_build(blob, sizeof(blob), &p, &e), -1);
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
     assert_true(e.msg[0] != '\0');
+
+    memset(&e, 0, sizeof(e));
+    fill_params(&p, true, 1, 1);
+    p.cpu_model = "POWER-WITH-A-LONG-NAME";   /* beyond FDT_CPU_MODEL_MAX */
+    assert_int_equal(fdt_build(&p, &b, &e), -1);
+    assert_int_equal(e.status, MVM_E_VMM);
 }
 
 static void dtc_check(bool radix)
@@ -405,13 +480,17 @@ int main(void)
         cmocka_unit_test(test_memory_nodes),
         cmocka_unit_test(test_cpus_stride1),
         cmocka_unit_test(test_cpus_stride8),
+        cmocka_unit_test(test_cpus_256),
+        cmocka_unit_test(test_cpus_256_stride8_hash),
         cmocka_unit_test(test_hash_mmu_props),
         cmocka_unit_test(test_radix_mmu_props),
         cmocka_unit_test(test_rtas_node_and_reserve),
-        cmocka_unit_test(test_too_small_buffer),
+        cmocka_unit_test(test_long_cmdline),
+        cmocka_unit_test(test_cmdline_too_long),
+        cmocka_unit_test(test_value_beyond_limit),
         cmocka_unit_test(test_inconsistent),
         cmocka_unit_test(test_dtc_accepts_radix),
         cmocka_unit_test(test_dtc_accepts_hash),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, free_blob);
 }
