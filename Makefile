@@ -53,7 +53,7 @@ PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/te
                  vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c \
-                 fdt/size.c
+                 fdt/size.c vmm/layout.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
