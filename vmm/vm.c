@@ -168,8 +168,10 @@ static int map_memory(struct vm *vm, const struct compat_plan *plan, struct mvm_
     return 0;
 }
 
-/* The host's processor version: what a KVM-PR guest should see (PR starts every vCPU as a
- * PPC970). Reading PVR from user state is emulated by the kernel. */
+/* The host's processor version, which is the guest's: KVM-HV gives every vCPU the host's
+ * (it cannot present another), and setup_pr_vcpu() sets the same on each KVM-PR vCPU (PR
+ * would start them as a PPC970). No vCPU is needed to learn it: the kernel emulates mfpvr
+ * for user space. */
 static uint32_t host_pvr(void)
 {
     unsigned long pvr;
@@ -184,7 +186,7 @@ static int setup_pr_vcpu(struct vm *vm, struct vcpu *c, struct mvm_err *e)
     struct kvm_sregs sregs;
     int r = kvm_get_sregs(c->fd, &sregs);
     if (r == 0) {
-        sregs.pvr = host_pvr();
+        sregs.pvr = vm->pvr;
         sregs.u.s.sdr1 = (uint64_t)(uintptr_t)vm->pr_htab |
                          (uint64_t)(__builtin_ctzll(vm->pr_htab_size) - 18);   /* log2 - 18 */
         r = kvm_set_sregs(c->fd, &sregs);
@@ -375,7 +377,6 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     struct mmu_plan mmu;
     struct layout lay;
     uint32_t tb_hz, clock_hz;
-    struct kvm_sregs sregs;
     int r;
     struct compat_plan plan;
     /* --mem-path memory first: a bad mount is the user's to fix before anything else. */
@@ -383,6 +384,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         (c->mem_path && guest_mem_map(&m->mem, c->mem_size, c->mem_path, e)) ||
         choose_kvm(vm, &plan, e) || map_memory(vm, &plan, e))
         goto fail;
+    vm->pvr = host_pvr();
     if (plan_mmu(vm, &plan, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e) ||
         setup_devices(vm, e))
         goto fail;
@@ -390,10 +392,6 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     /* KVM-HV performs H_SET_MODE's breakpoint resources itself when enabled; the rest still
      * reaches us. Failure only means every H_SET_MODE comes here. */
     kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_SET_MODE, 1);
-    if ((r = kvm_get_sregs(vm->cpus[0].fd, &sregs)) != 0) {
-        mvm_fail(e, MVM_E_HOST, "KVM_GET_SREGS: %s", strerror(-r));
-        goto fail;
-    }
 
     if (plan_layout(vm, &kernel, ifile.size, mmu.rma_size, &lay, e) ||
         kernel_load(&kernel, kfile.data, &m->mem, c->kernel, e))
@@ -410,8 +408,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         .rma_size = mmu.rma_size,
         .ncpus = m->ncpus,
         .vcpu_id_stride = m->ncpus > 1 ? vm->cpus[1].id : 1,
-        .pvr = sregs.pvr,
-        .cpu_model = cpu_model(sregs.pvr),
+        .pvr = vm->pvr,
+        .cpu_model = cpu_model(vm->pvr),
         .timebase_hz = tb_hz,
         .clock_hz = clock_hz,
         .radix = mmu.radix,
@@ -449,7 +447,7 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
         machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
                     "kernel %s-endian at 0x%llx, device tree at 0x%llx",
                     vm->hv ? "HV" : "PR", mmu.radix ? "Radix" : "Hash", m->ncpus,
-                    cpu_model(sregs.pvr), (unsigned)sregs.pvr,
+                    cpu_model(vm->pvr), (unsigned)vm->pvr,
                     (unsigned long long)(m->mem.size >> 20),
                     m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
                     (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);

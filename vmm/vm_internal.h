@@ -43,6 +43,7 @@ struct vm {
     struct vm_config cfg;
     int kvm_fd, vm_fd, xics_fd;
     bool hv;
+    uint32_t pvr;               /* the processor version every vCPU has: the host's */
     bool kernel_le;             /* vCPUs start in little-endian mode */
     void *pr_htab;              /* KVM-PR: the guest's hashed page table lives here */
     size_t pr_htab_size;
