@@ -55,7 +55,7 @@ PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/te
                  devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c \
                  fdt/size.c vmm/layout.c
 # The KVM layer and what drives it: POWER only.
-KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
+KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
 LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
 PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o

@@ -1,11 +1,15 @@
 /* The machine's interrupt controller and devices: KVM's XICS or minivmm's, and the virtio
- * devices behind the PCI host bridge with their interrupt sources and notifications. */
-#include <errno.h>
+ * devices behind the PCI host bridge with their interrupt sources and notifications.
+ *
+ * In two steps: setup_board() makes every choice the device tree shows (which XICS, which
+ * devices in which slots, which RTAS services) before any vCPU exists; connect_board() then
+ * ties them to the vCPUs and to KVM. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../devices/virtio_pci.h"
 #include "../devices/xics.h"
+#include "layout.h"
 #include "vm_internal.h"
 
 /* The XICS RTAS calls are performed inside KVM once their tokens are defined; they sit in our
@@ -17,6 +21,11 @@ static const struct rtas_service xics_rtas[] = {
     {"ibm,int-on", NULL, 1, 1},
 };
 
+static uint32_t nr_servers(const struct vm *vm)
+{
+    return (vm->m.ncpus - 1) * vm->m.cpu_stride + 1;
+}
+
 /* The userspace XICS: interrupts are raised on the vCPUs with KVM_INTERRUPT levels, and the
  * XICS hcalls (which KVM then leaves to us) and RTAS calls are served by devices/xics.c. */
 static int setup_user_xics(struct vm *vm, struct mvm_err *e)
@@ -25,13 +34,15 @@ static int setup_user_xics(struct vm *vm, struct mvm_err *e)
         kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_UNSET_IRQ) <= 0)
         return mvm_fail(e, MVM_E_HOST, "this host's KVM can neither run an interrupt controller "
                         "itself nor take interrupt levels from userspace");
-    if (xics_init(&vm->uxics, &vm->m, vm->cpus[vm->m.ncpus - 1].id + 1))
+    if (xics_init(&vm->uxics, &vm->m, nr_servers(vm)))
         return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
     vm->irqchip_name = "userspace XICS";
     return 0;
 }
 
-int setup_xics(struct vm *vm, struct mvm_err *e)
+/* Which XICS serves the guest, decided (and KVM's created) before the vCPUs exist, since the
+ * device tree lists its RTAS calls; the vCPUs are connected to it in connect_board(). */
+static int choose_xics(struct vm *vm, struct mvm_err *e)
 {
     enum irqchip_req want = vm->cfg.irqchip;
     /* Under KVM-PR (seen on a bare-metal emulated POWER9) KVM's XICS answered the guest's
@@ -51,8 +62,18 @@ int setup_xics(struct vm *vm, struct mvm_err *e)
         return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s; use --irqchip=user",
                         strerror(-vm->xics_fd));
     vm->irqchip_name = "in-kernel XICS";
-    uint32_t nr_servers = vm->cpus[vm->m.ncpus - 1].id + 1;
-    kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &nr_servers);
+    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++)
+        if (rtas_register(&vm->m.rtas, &xics_rtas[i]) < 0)
+            return mvm_fail(e, MVM_E_VMM, "RTAS table full");
+    return 0;
+}
+
+/* KVM's XICS: every vCPU connected as the server of its id, the RTAS calls KVM performs given
+ * the tokens the device tree promised, and a source for each device's interrupt. */
+static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
+{
+    uint32_t servers = nr_servers(vm);
+    kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_CTRL, KVM_DEV_XICS_NR_SERVERS, &servers);
     for (unsigned i = 0; i < vm->m.ncpus; i++) {
         int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_IRQ_XICS, (uint64_t)vm->xics_fd,
                                vm->cpus[i].id);
@@ -61,10 +82,19 @@ int setup_xics(struct vm *vm, struct mvm_err *e)
                             strerror(-r));
     }
     for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++) {
-        int token = rtas_register(&vm->m.rtas, &xics_rtas[i]);
-        int r = token < 0 ? -ENOSPC : kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, token);
+        int token = rtas_token(&vm->m.rtas, xics_rtas[i].name);
+        int r = kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, (uint64_t)token);
         if (r)
             return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", xics_rtas[i].name,
+                            strerror(-r));
+    }
+    for (unsigned i = 0; i < vm->phb.ndev; i++) {
+        uint32_t irq = vm->phb.dev[i]->irq;
+        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
+                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
+        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
+        if (r)
+            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
                             strerror(-r));
     }
     return 0;
@@ -86,11 +116,12 @@ static void wire_notifications(struct vm *vm, struct virtio_dev *v)
 }
 
 /* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
- * XICS source for its INTA (created in KVM's XICS masked; the guest routes and unmasks it). */
-int setup_devices(struct vm *vm, struct mvm_err *e)
+ * XICS source for its INTA (in minivmm's XICS here; in KVM's, created masked by
+ * connect_kernel_xics(); the guest routes and unmasks it). */
+static int setup_devices(struct vm *vm, struct mvm_err *e)
 {
     struct machine *m = &vm->m;
-    if (vm->cfg.ndisks == 0 && vm->cfg.console != CONSOLE_VIRTIO)
+    if (layout_pci_devices(&vm->cfg) == 0)
         return 0;
     m->pci = &vm->phb;
     if (pci_register_rtas(m))
@@ -106,22 +137,23 @@ int setup_devices(struct vm *vm, struct mvm_err *e)
         m->virtio_port = virtio_console_port(vm->vcon);
         m->virtio_port->sink = &vm->sink;
     }
-    for (unsigned i = 0; i < vm->phb.ndev; i++) {
-        uint32_t irq = vm->phb.dev[i]->irq;
-        if (m->xics) {
-            if (xics_add_source(m->xics, irq))
-                return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u", irq);
-            continue;
-        }
-        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
-                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
-        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
-        if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
-                            strerror(-r));
-    }
+    for (unsigned i = 0; m->xics && i < vm->phb.ndev; i++)
+        if (xics_add_source(m->xics, vm->phb.dev[i]->irq))
+            return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u",
+                            vm->phb.dev[i]->irq);
+    return 0;
+}
+
+int setup_board(struct vm *vm, struct mvm_err *e)
+{
+    return choose_xics(vm, e) || setup_devices(vm, e) ? -1 : 0;
+}
+
+int connect_board(struct vm *vm, struct mvm_err *e)
+{
+    if (vm->xics_fd >= 0 && connect_kernel_xics(vm, e))
+        return -1;
     for (unsigned i = 0; i < vm->ndisks; i++)
         wire_notifications(vm, virtio_blk_dev(vm->disks[i]));
     return 0;
 }
-

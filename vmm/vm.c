@@ -9,59 +9,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <unistd.h>
 
-#include <libfdt.h>
-
 #include "../devices/hcall.h"
-#include "../fdt/fdt.h"
 #include "compat.h"
-#include "loader.h"
 #include "probe.h"
 #include "sandbox.h"
 #include "vm_internal.h"
 
 #define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define RTAS_AREA 0x10000ULL   /* room reserved for the RTAS stub */
-#define FDT_AREA 0x10000ULL    /* room reserved for the device tree */
-#define PVR_POWER8E 0x004b
-#define PVR_POWER8NVL 0x004c
-#define PVR_POWER8 0x004d
-#define PVR_POWER9 0x004e
-#define PVR_POWER10 0x0080
-
-/* ---- host facts that only /proc tells ---- */
-
-static void host_cpu_clocks(uint32_t *timebase_hz, uint32_t *clock_hz)
-{
-    *timebase_hz = 512000000;   /* every POWER8/9/10 */
-    *clock_hz = 1000000000;
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[256];
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long tb;
-        double mhz;
-        if (sscanf(line, "timebase : %lu", &tb) == 1 && tb > 0 && tb <= UINT32_MAX)
-            *timebase_hz = (uint32_t)tb;
-        else if (sscanf(line, "clock : %lfMHz", &mhz) == 1 && mhz > 0 && mhz < 4294.0)
-            *clock_hz = (uint32_t)(mhz * 1e6);
-    }
-    fclose(f);
-}
-
-static const char *cpu_model(uint32_t pvr)
-{
-    switch (pvr >> 16) {
-    case PVR_POWER8E: case PVR_POWER8NVL: case PVR_POWER8: return "POWER8";
-    case PVR_POWER9: return "POWER9";
-    case PVR_POWER10: return "POWER10";
-    default: return "POWER";
-    }
-}
 
 /* ---- the console sink: output copies, patterns, timings ---- */
 
@@ -168,16 +124,7 @@ static int map_memory(struct vm *vm, const struct compat_plan *plan, struct mvm_
     return 0;
 }
 
-/* The host's processor version, which is the guest's: KVM-HV gives every vCPU the host's
- * (it cannot present another), and setup_pr_vcpu() sets the same on each KVM-PR vCPU (PR
- * would start them as a PPC970). No vCPU is needed to learn it: the kernel emulates mfpvr
- * for user space. */
-static uint32_t host_pvr(void)
-{
-    unsigned long pvr;
-    __asm__ volatile("mfpvr %0" : "=r"(pvr));
-    return (uint32_t)pvr;
-}
+/* ---- the vCPUs ---- */
 
 /* What KVM-HV sets up by itself and KVM-PR leaves to us: the processor version, the hashed
  * page table in SDR1, and interrupt vectors at 0 (HIOR) as PAPR has them. */
@@ -202,7 +149,9 @@ static int setup_pr_vcpu(struct vm *vm, struct vcpu *c, struct mvm_err *e)
     return 0;
 }
 
-static int setup_vcpus(struct vm *vm, struct mvm_err *e)
+/* How many vCPUs KVM takes and how it numbers them: settled before the device tree, which
+ * lists every vCPU by its id. */
+static int plan_vcpus(struct vm *vm, struct mvm_err *e)
 {
     unsigned n = vm->m.ncpus;
     int max = kvm_check_ext(vm->vm_fd, KVM_CAP_MAX_VCPUS);
@@ -215,15 +164,20 @@ static int setup_vcpus(struct vm *vm, struct mvm_err *e)
     /* On POWER8 KVM-HV, vCPU ids in one group of `threads per core` share a physical core;
      * spacing them by that stride gives each guest CPU a core of its own (POWER9: stride 1). */
     int smt = kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_SMT);
-    uint32_t stride = smt > 0 ? (uint32_t)smt : 1;
-    vm->m.cpu_stride = stride;
+    vm->m.cpu_stride = smt > 0 ? (uint32_t)smt : 1;
+    return 0;
+}
+
+static int setup_vcpus(struct vm *vm, struct mvm_err *e)
+{
+    unsigned n = vm->m.ncpus;
     vm->cpus = calloc(n, sizeof(*vm->cpus));
     if (!vm->cpus)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     for (unsigned i = 0; i < n; i++)
         vm->cpus[i].fd = -1;
     for (unsigned i = 0; i < n; i++) {
-        if (vcpu_create(vm, &vm->cpus[i], i, i * stride, e))
+        if (vcpu_create(vm, &vm->cpus[i], i, i * vm->m.cpu_stride, e))
             return -1;
         /* PAPR mode: hcalls go to the hypervisor (us or KVM). KVM-HV refuses to run without. */
         int r = kvm_enable_cap(vm->cpus[i].fd, KVM_CAP_PPC_PAPR, 0, 0);
@@ -235,31 +189,7 @@ static int setup_vcpus(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
-/* ---- loading and the device tree ---- */
-
-struct layout {
-    uint64_t initrd, initrd_size, rtas, fdt;
-};
-
-static int plan_layout(struct vm *vm, const struct kernel_image *k, uint64_t initrd_size,
-                       uint64_t rma, struct layout *l, struct mvm_err *e)
-{
-    /* RTAS and the device tree at the top of what real-mode code can reach: below 1 GiB (the
-     * kernel instantiates RTAS there) and inside the real-mode area. */
-    uint64_t top = rma < GiB ? rma : GiB;
-    l->fdt = top - FDT_AREA;
-    l->rtas = l->fdt - RTAS_AREA;
-    l->initrd_size = initrd_size;
-    l->initrd = (k->end + 0xffff) & ~0xffffULL;
-    uint64_t need = l->initrd + initrd_size;
-    if (k->end > l->rtas || need > l->rtas)
-        return mvm_fail(e, MVM_E_INPUT, "the kernel (%llu MiB)%s does not fit below %llu MiB, "
-                        "where minivmm places firmware; give the guest more memory with -m",
-                        (unsigned long long)(k->end >> 20),
-                        initrd_size ? " and initrd" : "", (unsigned long long)(l->rtas >> 20));
-    (void)vm;
-    return 0;
-}
+/* ---- creating and destroying ---- */
 
 static int write_file(const char *path, const void *buf, size_t len, struct mvm_err *e)
 {
@@ -336,26 +266,11 @@ static void vm_free(struct vm *vm)
     free(vm);
 }
 
-int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
+static struct vm *vm_alloc(const struct vm_config *c)
 {
-    *out = NULL;
-    if (check_config(c, e))
-        return -1;
-    struct file_map kfile = {0}, ifile = {0};
-    struct kernel_image kernel;
-    if (file_map_open(&kfile, c->kernel, "kernel", e) ||
-        kernel_parse(&kernel, kfile.data, kfile.size, c->kernel, e) ||
-        (c->initrd && file_map_open(&ifile, c->initrd, "initrd", e))) {
-        file_map_close(&kfile);
-        return -1;
-    }
-
     struct vm *vm = calloc(1, sizeof(*vm));
-    if (!vm) {
-        file_map_close(&kfile);
-        file_map_close(&ifile);
-        return mvm_fail(e, MVM_E_VMM, "out of memory");
-    }
+    if (!vm)
+        return NULL;
     vm->cfg = *c;
     vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = vm->log_fd = -1;
     vm->tap[0] = vm->tap[1] = -1;
@@ -373,123 +288,103 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
     vty_init(&m->vty, c->console_out);
     m->vty.sink = &vm->sink;
     rtas_init(&m->rtas);
+    return vm;
+}
 
-    struct mmu_plan mmu;
-    struct layout lay;
-    uint32_t tb_hz, clock_hz;
-    int r;
+static void log_machine(struct vm *vm, const struct boot *b)
+{
+    struct machine *m = &vm->m;
+    machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
+                "kernel %s-endian at 0x%llx, device tree at 0x%llx (%zu bytes)",
+                vm->hv ? "HV" : "PR", m->radix ? "Radix" : "Hash", m->ncpus,
+                cpu_model(vm->pvr), (unsigned)vm->pvr, (unsigned long long)(m->mem.size >> 20),
+                m->mem.hugetlb ? "hugetlbfs" : "anonymous", b->kernel.big_endian ? "big" : "little",
+                (unsigned long long)b->kernel.entry, (unsigned long long)b->lay.fdt, b->fdt.size);
+    machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
+                vm->irqchip_name, vm->ndisks,
+                vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
+}
+
+/* Everything the guest will see, settled before any vCPU exists: KVM flavour and MMU, memory,
+ * vCPU ids, interrupt controller and devices, where the boot images go, and the device tree
+ * itself. What cannot be built is refused here; --dump-dtb stops here. */
+static int build_machine(struct vm *vm, struct boot *b, struct mvm_err *e)
+{
+    const struct vm_config *c = &vm->cfg;
     struct compat_plan plan;
+    struct mmu_plan mmu;
     /* --mem-path memory first: a bad mount is the user's to fix before anything else. */
     if (setup_console(vm, e) ||
-        (c->mem_path && guest_mem_map(&m->mem, c->mem_size, c->mem_path, e)) ||
-        choose_kvm(vm, &plan, e) || map_memory(vm, &plan, e))
-        goto fail;
+        (c->mem_path && guest_mem_map(&vm->m.mem, c->mem_size, c->mem_path, e)) ||
+        choose_kvm(vm, &plan, e) || map_memory(vm, &plan, e) || plan_mmu(vm, &plan, &mmu, e) ||
+        plan_vcpus(vm, e))
+        return -1;
+    vm->m.radix = mmu.radix;
     vm->pvr = host_pvr();
-    if (plan_mmu(vm, &plan, &mmu, e) || setup_vcpus(vm, e) || setup_xics(vm, e) ||
-        setup_devices(vm, e))
-        goto fail;
-    m->radix = mmu.radix;
+    /* Placed again with what the host said: how far real mode reaches, how vCPUs are numbered. */
+    if (layout_plan(&b->lay, c, vm->m.cpu_stride, b->kernel.end, b->ifile.size, mmu.rma_size,
+                    MVM_E_HOST, e) ||
+        setup_board(vm, e) || boot_build_tree(b, vm, &mmu, e))
+        return -1;
+    if (c->verbose)
+        log_machine(vm, b);
+    return 0;
+}
+
+/* The vCPUs, tied to the interrupt controller, and the guest's images in its memory. */
+static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
+{
+    if (setup_vcpus(vm, e) || connect_board(vm, e))
+        return -1;
     /* KVM-HV performs H_SET_MODE's breakpoint resources itself when enabled; the rest still
      * reaches us. Failure only means every H_SET_MODE comes here. */
     kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_SET_MODE, 1);
+    if (boot_load(b, vm, e))
+        return -1;
+    vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vm->wake_fd < 0)
+        return mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
+    vm->kernel_le = !b->kernel.big_endian;
+    vm->cpus[0].start_pc = b->kernel.entry;
+    vm->cpus[0].start_r3 = b->lay.fdt;
+    struct vm_result *res = &vm->result;
+    res->kvm = vm->hv ? "HV" : "PR";
+    res->mmu = vm->m.radix ? "radix" : "hash";
+    res->vcpus = vm->m.ncpus;
+    res->memory_bytes = vm->m.mem.size;
+    res->backing = vm->m.mem.hugetlb ? "hugetlbfs" : "anonymous";
+    res->backing_page_bytes = vm->m.mem.page_size;
+    res->disks = vm->ndisks;
+    res->console = vm->vcon ? "virtio" : "vty";
+    res->kernel_big_endian = b->kernel.big_endian;
+    return 0;
+}
 
-    if (plan_layout(vm, &kernel, ifile.size, mmu.rma_size, &lay, e) ||
-        kernel_load(&kernel, kfile.data, &m->mem, c->kernel, e))
-        goto fail;
-    if (ifile.size)
-        memcpy(gpa_ptr(&m->mem, lay.initrd, ifile.size), ifile.data, ifile.size);
-    memcpy(gpa_ptr(&m->mem, lay.rtas, rtas_blob_size), rtas_blob, rtas_blob_size);
-
-    host_cpu_clocks(&tb_hz, &clock_hz);
-    uint8_t seed[32];
-    bool seeded = getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed);
-    struct fdt_params fp = {
-        .ram_size = m->mem.size,
-        .rma_size = mmu.rma_size,
-        .ncpus = m->ncpus,
-        .vcpu_id_stride = m->ncpus > 1 ? vm->cpus[1].id : 1,
-        .pvr = vm->pvr,
-        .cpu_model = cpu_model(vm->pvr),
-        .timebase_hz = tb_hz,
-        .clock_hz = clock_hz,
-        .radix = mmu.radix,
-        .ci_large_page = mmu.ci_large_page,
-        .segs_1t = mmu.segs_1t,
-        .htab_shift = mmu.htab_shift,
-        .n_sps = mmu.n_sps,
-        .n_radix_ap = mmu.n_radix_ap,
-        .bootargs = c->cmdline,
-        .rng_seed = seed,
-        .rng_seed_len = seeded ? sizeof(seed) : 0,
-        .initrd_start = ifile.size ? lay.initrd : 0,
-        .initrd_end = ifile.size ? lay.initrd + ifile.size : 0,
-        .rtas_base = lay.rtas,
-        .rtas_size = rtas_blob_size,
-        .rtas = &m->rtas,
-        .hypertas = vm->hv ? hcall_hypertas_functions : hcall_hypertas_functions_pr,
-        .pci = m->pci,
-    };
-    memcpy(fp.sps, mmu.sps, sizeof(fp.sps));
-    memcpy(fp.radix_ap, mmu.radix_ap, sizeof(fp.radix_ap));
-    void *fdt = gpa_ptr(&m->mem, lay.fdt, FDT_AREA);
-    struct fdt_blob blob;
-    if (fdt_build(&fp, &blob, e))
-        goto fail;
-    if (blob.size > FDT_AREA) {
-        mvm_fail(e, MVM_E_VMM, "device tree: %zu KiB do not fit in the %llu KiB reserved for it",
-                 blob.size >> 10, FDT_AREA >> 10);
-        free(blob.data);
-        goto fail;
+int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
+{
+    *out = NULL;
+    struct boot b = {0};
+    if (check_config(c, e) || boot_open(&b, c, e)) {
+        boot_close(&b);
+        return -1;
     }
-    memcpy(fdt, blob.data, blob.size);
-    free(blob.data);
-    if (c->verbose)
-        machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
-                    "kernel %s-endian at 0x%llx, device tree at 0x%llx",
-                    vm->hv ? "HV" : "PR", mmu.radix ? "Radix" : "Hash", m->ncpus,
-                    cpu_model(vm->pvr), (unsigned)vm->pvr,
-                    (unsigned long long)(m->mem.size >> 20),
-                    m->mem.hugetlb ? "hugetlbfs" : "anonymous", kernel.big_endian ? "big" : "little",
-                    (unsigned long long)kernel.entry, (unsigned long long)lay.fdt);
-    if (c->verbose)
-        machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
-                    vm->irqchip_name, vm->ndisks, vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
-
-    if (c->dump_dtb) {
-        r = write_file(c->dump_dtb, fdt, fdt_totalsize(fdt), e);
-        file_map_close(&kfile);
-        file_map_close(&ifile);
+    struct vm *vm = vm_alloc(c);
+    if (!vm) {
+        boot_close(&b);
+        return mvm_fail(e, MVM_E_VMM, "out of memory");
+    }
+    int r = build_machine(vm, &b, e);
+    if (r == 0 && c->dump_dtb)
+        r = write_file(c->dump_dtb, b.fdt.data, b.fdt.size, e);
+    else if (r == 0)
+        r = start_machine(vm, &b, e);
+    boot_close(&b);
+    if (r != 0 || c->dump_dtb) {
         vm_free(vm);
         return r;
     }
-    vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (vm->wake_fd < 0) {
-        mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
-        goto fail;
-    }
-    vm->kernel_le = !kernel.big_endian;
-    vm->cpus[0].start_pc = kernel.entry;
-    vm->cpus[0].start_r3 = lay.fdt;
-    struct vm_result *res = &vm->result;
-    res->kvm = vm->hv ? "HV" : "PR";
-    res->mmu = mmu.radix ? "radix" : "hash";
-    res->vcpus = m->ncpus;
-    res->memory_bytes = m->mem.size;
-    res->backing = m->mem.hugetlb ? "hugetlbfs" : "anonymous";
-    res->backing_page_bytes = m->mem.page_size;
-    res->disks = vm->ndisks;
-    res->console = vm->vcon ? "virtio" : "vty";
-    res->kernel_big_endian = kernel.big_endian;
-    file_map_close(&kfile);
-    file_map_close(&ifile);
     *out = vm;
     return 0;
-
-fail:
-    file_map_close(&kfile);
-    file_map_close(&ifile);
-    vm_free(vm);
-    return -1;
 }
 
 void vm_destroy(struct vm *vm)

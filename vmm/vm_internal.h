@@ -13,6 +13,8 @@
 #include "../devices/xics.h"
 #include "../fdt/fdt.h"
 #include "console.h"
+#include "layout.h"
+#include "loader.h"
 #include "machine.h"
 #include "run_end.h"
 #include "stats.h"
@@ -90,9 +92,27 @@ struct mmu_plan {
 };
 int plan_mmu(struct vm *vm, const struct compat_plan *cp, struct mmu_plan *p, struct mvm_err *e);
 
-/* board.c: the interrupt controller (KVM's or minivmm's) and the devices. */
-int setup_xics(struct vm *vm, struct mvm_err *e);
-int setup_devices(struct vm *vm, struct mvm_err *e);
+/* boot.c: what the guest boots from, opened and placed (layout.c) before /dev/kvm is, and the
+ * device tree, built once the board is set up and before any vCPU exists. */
+struct boot {
+    struct file_map kfile, ifile;
+    struct kernel_image kernel;
+    struct boot_layout lay;
+    struct fdt_blob fdt;        /* NULL data until built */
+};
+int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e);
+void boot_close(struct boot *b);
+int boot_build_tree(struct boot *b, const struct vm *vm, const struct mmu_plan *mmu,
+                    struct mvm_err *e);
+/* Copies the kernel, initrd, RTAS stub and device tree to where the layout put them. */
+int boot_load(const struct boot *b, struct vm *vm, struct mvm_err *e);
+uint32_t host_pvr(void);
+const char *cpu_model(uint32_t pvr);
+
+/* board.c: the interrupt controller (KVM's or minivmm's) and the devices; setup_board() before
+ * the vCPUs are created (m.cpu_stride set), connect_board() after. */
+int setup_board(struct vm *vm, struct mvm_err *e);
+int connect_board(struct vm *vm, struct mvm_err *e);
 
 /* vcpu.c */
 extern const struct machine_ops vm_machine_ops;
