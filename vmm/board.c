@@ -34,6 +34,14 @@ static int setup_user_xics(struct vm *vm, struct mvm_err *e)
         kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_UNSET_IRQ) <= 0)
         return mvm_fail(e, MVM_E_HOST, "this host's KVM can neither run an interrupt controller "
                         "itself nor take interrupt levels from userspace");
+    /* Server numbers are vCPU ids: on POWER8 KVM-HV 8 apart, so 256 servers go 8 times
+     * faster than vCPUs. */
+    if (nr_servers(vm) > XICS_MAX_SERVERS)
+        return mvm_fail(e, MVM_E_HOST, "minivmm's own XICS serves %u interrupt servers, and %u "
+                        "vCPUs with ids %u apart (this host's threads per core) need %u: use -c "
+                        "%u or fewer, or KVM's XICS (--irqchip=kernel)", XICS_MAX_SERVERS,
+                        vm->m.ncpus, vm->m.cpu_stride, nr_servers(vm),
+                        (XICS_MAX_SERVERS - 1) / vm->m.cpu_stride + 1);
     if (xics_init(&vm->uxics, &vm->m, nr_servers(vm)))
         return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
     vm->irqchip_name = "userspace XICS";
