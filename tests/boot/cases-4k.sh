@@ -60,10 +60,11 @@ elif [ "$mmu" = Radix ]; then
     case_run too-many-vcpus -c 9 -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     case_run pr-refused --kvm-type=pr -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
 else
-    # Hash 4 KiB host -> KVM-PR. minivmm builds the whole PR machine (its hashed page table
-    # in our memory, SDR1, PVR, HIOR, the device tree) and writes the tree instead of
-    # running: in this emulated host a PR guest's hcalls never reach the L1 kernel (QEMU's
-    # hypervisor answers a problem-state sc 1 itself; see README, Status).
+    # Hash 4 KiB host -> KVM-PR. minivmm builds the PR machine up to its vCPUs (its hashed
+    # page table in our memory, the XICS, the devices, the device tree) and writes the tree
+    # instead of running: in this emulated host a PR guest's hcalls never reach the L1 kernel
+    # (QEMU's hypervisor answers a problem-state sc 1 itself; see README, Status). The PR
+    # vCPUs' own set-up (SDR1, HIOR) is exercised by the powernv9 host's PR boots.
     case_run pr-machine -v --dump-dtb "$T/pr.dtb" -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
     echo "=== CASE pr-dtb"
     # ibm,pft-size gives the guest its table's size; "hcall-splpar" (VPA and friends, which
