@@ -27,7 +27,8 @@ struct pci_device;
 struct pci_device_ops {
     /* Access to BAR 0; offset within the BAR, data little-endian. */
     bus_access_fn bar_access;
-    /* Called after the guest wrote config space (e.g. to react to the command register). */
+    /* Called after the guest wrote config space (e.g. to react to the command register; the
+     * MSI-X enable bit will live there too). None of today's devices needs it. */
     void (*config_written)(struct pci_device *d, uint32_t offset, uint32_t len);
 };
 

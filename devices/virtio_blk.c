@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +21,11 @@
 #include "../vmm/machine.h"
 #include "virtio_pci.h"
 
-#define VIRTIO_BLK_F_SEG_MAX (1ULL << 2)
-#define VIRTIO_BLK_F_RO (1ULL << 5)
-#define VIRTIO_BLK_F_BLK_SIZE (1ULL << 6)
-#define VIRTIO_BLK_F_FLUSH (1ULL << 9)
-
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-
 #define SECTOR 512
-#define HDR_LEN 16
+#define HDR_LEN sizeof(struct virtio_blk_outhdr)
+/* The configuration fields we fill, up to blk_size; the rest of the structure is for
+ * features we do not offer. */
+#define CONFIG_SIZE (offsetof(struct virtio_blk_config, blk_size) + sizeof(uint32_t))
 
 /* Requests in hand at once. One would leave the host's other CPUs idle while a large
  * transfer is copied; the guest keeps many requests queued (dd, writeback). */
@@ -115,14 +107,12 @@ static struct virtio_blk *blk_of(struct virtio_dev *v)
 static void blk_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len)
 {
     struct virtio_blk *b = blk_of(v);
-    uint8_t cfg[24] = {0};
-    uint64_t cap = htole64(b->size / SECTOR);
-    uint32_t seg_max = htole32(VIRTQ_MAX_SIZE - 2);   /* room for header and status */
-    uint32_t blk_size = htole32(b->blk_size);
-    memcpy(cfg, &cap, 8);
-    memcpy(cfg + 12, &seg_max, 4);
-    memcpy(cfg + 20, &blk_size, 4);
-    memcpy(data, cfg + off, len);
+    struct virtio_blk_config cfg = {
+        .capacity = htole64(b->size / SECTOR),
+        .seg_max = htole32(VIRTQ_MAX_SIZE - 2),   /* room for header and status */
+        .blk_size = htole32(b->blk_size),
+    };
+    memcpy(data, (const uint8_t *)&cfg + off, len);
 }
 
 static void blk_notify(struct virtio_dev *v, uint16_t q)
@@ -371,11 +361,12 @@ struct virtio_dev *virtio_blk_dev(struct virtio_blk *b)
 }
 
 static const struct virtio_ops blk_ops = {
-    .device_id = 2,
+    .device_id = VIRTIO_ID_BLOCK,
     .pci_class = 0x018000,      /* mass storage, other */
     .num_queues = 1,
-    .features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH,
-    .config_size = 24,
+    .features = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+                1ULL << VIRTIO_BLK_F_FLUSH,
+    .config_size = CONFIG_SIZE,
     .config_read = blk_config_read,
     .notify = blk_notify,
     .queue_eventfd = blk_queue_eventfd,
@@ -489,7 +480,7 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
     }
     int r = virtio_pci_init(&b->vdev, m, &blk_ops);
     if (d->ro)
-        b->vdev.extra_features = VIRTIO_BLK_F_RO;
+        b->vdev.extra_features = 1ULL << VIRTIO_BLK_F_RO;
     if (r) {
         mvm_fail(e, MVM_E_INPUT, "cannot add disk %s: %s", d->path,
                  r == -ENOSPC ? "no free PCI slot" : strerror(-r));

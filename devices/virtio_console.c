@@ -1,5 +1,6 @@
 #include "virtio_console.h"
 
+#include <linux/virtio_ids.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,7 +95,7 @@ static void con_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, u
 }
 
 static const struct virtio_ops console_ops = {
-    .device_id = 3,
+    .device_id = VIRTIO_ID_CONSOLE,
     .pci_class = 0x078000,      /* communication, other */
     .num_queues = 2,
     .features = 0,
@@ -144,7 +145,3 @@ struct vty *virtio_console_port(struct virtio_console *c)
     return &c->port;
 }
 
-void virtio_console_abort(struct virtio_console *c)
-{
-    vty_abort(&c->port);
-}

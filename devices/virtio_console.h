@@ -22,7 +22,5 @@ void virtio_console_destroy(struct virtio_console *c);
 struct vty *virtio_console_port(struct virtio_console *c);
 void virtio_console_flush_input(struct virtio_console *c);
 struct virtio_dev *virtio_console_dev(struct virtio_console *c);
-/* Makes blocked output give up: the run is ending. */
-void virtio_console_abort(struct virtio_console *c);
 
 #endif

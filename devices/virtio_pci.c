@@ -1,43 +1,42 @@
 #include "virtio_pci.h"
 
 #include <endian.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "../vmm/machine.h"
 
-/* BAR 0 layout. */
+/* BAR 0 layout: the common configuration (the structure of the virtio spec, as Linux's uapi
+ * header has it), the ISR byte, the device configuration, one notify register per queue. */
 #define BAR_SIZE 0x1000
 #define COMMON_OFF 0x000
-#define COMMON_LEN 0x38
+#define COMMON_LEN (offsetof(struct virtio_pci_common_cfg, queue_used_hi) + 4)
 #define ISR_OFF 0x100
 #define DEVICE_OFF 0x200
-#define DEVICE_LEN 0x100
 #define NOTIFY_OFF 0x300
 #define NOTIFY_MULT 4
 
-/* virtio_pci_cap cfg_type values. */
-#define CAP_COMMON 1
-#define CAP_NOTIFY 2
-#define CAP_ISR 3
-#define CAP_DEVICE 4
+/* A field's offset in the common configuration. */
+#define CC(field) offsetof(struct virtio_pci_common_cfg, field)
 
-#define NO_VECTOR 0xffff
+#define PCI_CAP_ID_VNDR 0x09
 
-static void add_cap(struct pci_device *d, uint8_t type, uint32_t off, uint32_t len, bool notify)
+/* A vendor capability pointing at one structure in BAR 0 (the notify one carries the
+ * multiplier as well). */
+static void add_cap(struct pci_device *d, uint8_t type, uint32_t off, uint32_t len)
 {
-    uint8_t cap[20] = {0x09 /* vendor-specific */, 0, notify ? 20 : 16, type, 0 /* BAR 0 */};
-    uint32_t v = htole32(off);
-    memcpy(cap + 8, &v, 4);
-    v = htole32(len);
-    memcpy(cap + 12, &v, 4);
-    v = htole32(NOTIFY_MULT);
-    memcpy(cap + 16, &v, 4);
-    pci_add_capability(d, cap, cap[2]);
+    struct virtio_pci_notify_cap cap = {
+        .cap = {.cap_vndr = PCI_CAP_ID_VNDR, .cfg_type = type, .bar = 0,
+                .offset = htole32(off), .length = htole32(len)},
+        .notify_off_multiplier = htole32(NOTIFY_MULT),
+    };
+    cap.cap.cap_len = type == VIRTIO_PCI_CAP_NOTIFY_CFG ? sizeof(cap) : sizeof(cap.cap);
+    pci_add_capability(d, (const uint8_t *)&cap, cap.cap.cap_len);
 }
 
 static uint64_t offered(const struct virtio_dev *v)
 {
-    return v->ops->features | v->extra_features | VIRTIO_F_VERSION_1;
+    return v->ops->features | v->extra_features | 1ULL << VIRTIO_F_VERSION_1;
 }
 
 /* Called with the lock held; the device-model reset runs after it is dropped. */
@@ -65,25 +64,27 @@ static uint32_t common_read(struct virtio_dev *v, uint32_t off)
 {
     struct virtq *q = selected(v);
     switch (off) {
-    case 0x00: return v->dev_feature_sel;
-    case 0x04: return v->dev_feature_sel < 2 ? (uint32_t)(offered(v) >> (32 * v->dev_feature_sel)) : 0;
-    case 0x08: return v->drv_feature_sel;
-    case 0x0c: return v->drv_feature_sel < 2 ? (uint32_t)(v->drv_features >> (32 * v->drv_feature_sel)) : 0;
-    case 0x10: return NO_VECTOR;                         /* msix_config: no MSI-X */
-    case 0x12: return v->ops->num_queues;
-    case 0x14: return v->status;
-    case 0x15: return 0;                                 /* config_generation: config is fixed */
-    case 0x16: return v->queue_sel;
-    case 0x18: return q ? q->size : 0;
-    case 0x1a: return NO_VECTOR;
-    case 0x1c: return q ? q->ready : 0;
-    case 0x1e: return q ? v->queue_sel : 0;              /* queue_notify_off */
-    case 0x20: return q ? (uint32_t)q->desc : 0;
-    case 0x24: return q ? (uint32_t)(q->desc >> 32) : 0;
-    case 0x28: return q ? (uint32_t)q->avail : 0;
-    case 0x2c: return q ? (uint32_t)(q->avail >> 32) : 0;
-    case 0x30: return q ? (uint32_t)q->used : 0;
-    case 0x34: return q ? (uint32_t)(q->used >> 32) : 0;
+    case CC(device_feature_select): return v->dev_feature_sel;
+    case CC(device_feature):
+        return v->dev_feature_sel < 2 ? (uint32_t)(offered(v) >> (32 * v->dev_feature_sel)) : 0;
+    case CC(guest_feature_select): return v->drv_feature_sel;
+    case CC(guest_feature):
+        return v->drv_feature_sel < 2 ? (uint32_t)(v->drv_features >> (32 * v->drv_feature_sel)) : 0;
+    case CC(msix_config): return VIRTIO_MSI_NO_VECTOR;   /* no MSI-X */
+    case CC(num_queues): return v->ops->num_queues;
+    case CC(device_status): return v->status;
+    case CC(config_generation): return 0;                /* the configuration is fixed */
+    case CC(queue_select): return v->queue_sel;
+    case CC(queue_size): return q ? q->size : 0;
+    case CC(queue_msix_vector): return VIRTIO_MSI_NO_VECTOR;
+    case CC(queue_enable): return q ? q->ready : 0;
+    case CC(queue_notify_off): return q ? v->queue_sel : 0;
+    case CC(queue_desc_lo): return q ? (uint32_t)q->desc : 0;
+    case CC(queue_desc_hi): return q ? (uint32_t)(q->desc >> 32) : 0;
+    case CC(queue_avail_lo): return q ? (uint32_t)q->avail : 0;
+    case CC(queue_avail_hi): return q ? (uint32_t)(q->avail >> 32) : 0;
+    case CC(queue_used_lo): return q ? (uint32_t)q->used : 0;
+    case CC(queue_used_hi): return q ? (uint32_t)(q->used >> 32) : 0;
     default: return 0;
     }
 }
@@ -107,8 +108,8 @@ static void config_interrupt_locked(struct virtio_dev *v)
 /* Stops the device until the driver resets it (with the lock held). */
 static void set_broken_locked(struct virtio_dev *v)
 {
-    v->broken_chains++;
-    v->status |= VIRTIO_STATUS_NEEDS_RESET;
+    __atomic_add_fetch(&v->m->broken_rings, 1, __ATOMIC_RELAXED);
+    v->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
         v->vq[i].ready = false;
     config_interrupt_locked(v);
@@ -121,13 +122,13 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
 {
     struct virtq *q = selected(v);
     switch (off) {
-    case 0x00: v->dev_feature_sel = val; break;
-    case 0x08: v->drv_feature_sel = val; break;
-    case 0x0c:
-        if (v->drv_feature_sel < 2 && !(v->status & VIRTIO_STATUS_FEATURES_OK))
+    case CC(device_feature_select): v->dev_feature_sel = val; break;
+    case CC(guest_feature_select): v->drv_feature_sel = val; break;
+    case CC(guest_feature):
+        if (v->drv_feature_sel < 2 && !(v->status & VIRTIO_CONFIG_S_FEATURES_OK))
             set_half(&v->drv_features, v->drv_feature_sel ? 4 : 0, val);
         break;
-    case 0x14: {
+    case CC(device_status): {
         val &= 0xff;
         if (val == 0) {
             reset_locked(v);
@@ -135,23 +136,23 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
         }
         /* FEATURES_OK sticks only for a subset of what we offered that includes VERSION_1:
          * the driver reads it back to learn whether we accepted. */
-        if ((val & VIRTIO_STATUS_FEATURES_OK) && !(v->status & VIRTIO_STATUS_FEATURES_OK) &&
-            ((v->drv_features & ~offered(v)) || !(v->drv_features & VIRTIO_F_VERSION_1)))
-            val &= ~VIRTIO_STATUS_FEATURES_OK;
-        bool was_ok = v->status & VIRTIO_STATUS_DRIVER_OK;
+        if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(v->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+            ((v->drv_features & ~offered(v)) || !(v->drv_features & 1ULL << VIRTIO_F_VERSION_1)))
+            val &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+        bool was_ok = v->status & VIRTIO_CONFIG_S_DRIVER_OK;
         /* NEEDS_RESET is the device's to set, never the driver's. */
-        v->status = (uint8_t)((val & ~VIRTIO_STATUS_NEEDS_RESET) |
-                              (v->status & VIRTIO_STATUS_NEEDS_RESET));
-        if (!was_ok && (v->status & VIRTIO_STATUS_DRIVER_OK))
+        v->status = (uint8_t)((val & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
+                              (v->status & VIRTIO_CONFIG_S_NEEDS_RESET));
+        if (!was_ok && (v->status & VIRTIO_CONFIG_S_DRIVER_OK))
             return AFTER_DRIVER_OK;
         break;
     }
-    case 0x16: v->queue_sel = (uint16_t)val; break;
-    case 0x18:
+    case CC(queue_select): v->queue_sel = (uint16_t)val; break;
+    case CC(queue_size):
         if (q && !q->ready && val && val <= VIRTQ_MAX_SIZE && !(val & (val - 1)))
             q->size = (uint16_t)val;
         break;
-    case 0x1c:
+    case CC(queue_enable):
         if (q && !q->ready && (val & 1)) {
             if (virtq_check_rings(q, &v->m->mem) == 0) {
                 q->ready = true;
@@ -161,9 +162,15 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
             }
         }
         break;
-    case 0x20: case 0x24: if (q && !q->ready) set_half(&q->desc, off, val); break;
-    case 0x28: case 0x2c: if (q && !q->ready) set_half(&q->avail, off, val); break;
-    case 0x30: case 0x34: if (q && !q->ready) set_half(&q->used, off, val); break;
+    case CC(queue_desc_lo): case CC(queue_desc_hi):
+        if (q && !q->ready) set_half(&q->desc, off, val);
+        break;
+    case CC(queue_avail_lo): case CC(queue_avail_hi):
+        if (q && !q->ready) set_half(&q->avail, off, val);
+        break;
+    case CC(queue_used_lo): case CC(queue_used_hi):
+        if (q && !q->ready) set_half(&q->used, off, val);
+        break;
     default: break;   /* read-only or MSI-X vectors we do not have */
     }
     return AFTER_NOTHING;
@@ -253,11 +260,11 @@ int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio
                            ops->pci_class, 0x1af4, (uint16_t)ops->device_id, BAR_SIZE);
     if (r)
         return r;
-    add_cap(&v->pci, CAP_COMMON, COMMON_OFF, COMMON_LEN, false);
-    add_cap(&v->pci, CAP_ISR, ISR_OFF, 1, false);
-    add_cap(&v->pci, CAP_NOTIFY, NOTIFY_OFF, NOTIFY_MULT * VIRTIO_MAX_QUEUES, true);
+    add_cap(&v->pci, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, COMMON_LEN);
+    add_cap(&v->pci, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 1);
+    add_cap(&v->pci, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF, NOTIFY_MULT * VIRTIO_MAX_QUEUES);
     if (ops->config_size)
-        add_cap(&v->pci, CAP_DEVICE, DEVICE_OFF, ops->config_size, false);
+        add_cap(&v->pci, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF, ops->config_size);
     return 0;
 }
 
@@ -297,8 +304,8 @@ int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c)
 {
     struct virtq *vq = &v->vq[q];
     /* Nothing is consumed before DRIVER_OK, nor once the device wants a reset. */
-    if (!vq->ready || (v->status & VIRTIO_STATUS_NEEDS_RESET) ||
-        !(v->status & VIRTIO_STATUS_DRIVER_OK))
+    if (!vq->ready || (v->status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+        !(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
         return 0;
     int r = virtq_pop(vq, &v->m->mem, c);
     if (r < 0)

@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+
 #include "pci.h"
 #include "virtq.h"
 
@@ -21,18 +24,15 @@ struct machine;
 struct virtio_dev;
 
 #define VIRTIO_MAX_QUEUES 2
-#define VIRTIO_F_VERSION_1 (1ULL << 32)
+/* The ISR bits (the spec's; Linux's uapi names only the configuration one). */
 #define VIRTIO_ISR_QUEUE 0x1
-#define VIRTIO_ISR_CONFIG 0x2
-#define VIRTIO_STATUS_DRIVER_OK 0x04
-#define VIRTIO_STATUS_FEATURES_OK 0x08
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_ISR_CONFIG VIRTIO_PCI_ISR_CONFIG
 
 struct virtio_ops {
-    uint32_t device_id;            /* 2 = block, 3 = console */
+    uint32_t device_id;            /* VIRTIO_ID_* (linux/virtio_ids.h) */
     uint32_t pci_class;
     uint16_t num_queues;
-    uint64_t features;             /* offered; VERSION_1 is added by the transport */
+    uint64_t features;             /* offered (bits); VERSION_1 is added by the transport */
     uint32_t config_size;
     /* Device configuration space, bounds already checked. */
     void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, uint32_t len);
@@ -58,7 +58,6 @@ struct virtio_dev {
     uint8_t isr;
     uint16_t queue_sel;
     struct virtq vq[VIRTIO_MAX_QUEUES];
-    uint64_t broken_chains;        /* times the driver broke a ring (diagnostics) */
     uint64_t extra_features;       /* per-device additions to ops->features (set before run) */
 };
 

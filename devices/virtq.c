@@ -1,19 +1,9 @@
 #include "virtq.h"
 
 #include <endian.h>
+#include <linux/virtio_ring.h>
 #include <string.h>
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
 
 static uint16_t ld16(const struct guest_mem *m, uint64_t gpa)
 {
@@ -63,12 +53,12 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
         uint64_t addr = le64toh(d.addr);
         uint32_t len = le32toh(d.len);
         uint16_t flags = le16toh(d.flags);
-        if (flags & VIRTQ_DESC_F_INDIRECT)
+        if (flags & VRING_DESC_F_INDIRECT)
             return -1;   /* not offered (VIRTIO_RING_F_INDIRECT_DESC) */
         void *p = gpa_ptr(m, addr, len);
         if (!p)
             return -1;
-        if (flags & VIRTQ_DESC_F_WRITE) {
+        if (flags & VRING_DESC_F_WRITE) {
             c->in_len += len;
             c->n_in++;
         } else {
@@ -78,7 +68,7 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
             c->n_out++;
         }
         c->iov[count] = (struct iovec){.iov_base = p, .iov_len = len};
-        if (!(flags & VIRTQ_DESC_F_NEXT))
+        if (!(flags & VRING_DESC_F_NEXT))
             return 1;
         i = le16toh(d.next);
         if (i >= q->size)
@@ -101,7 +91,7 @@ void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint3
 
 bool virtq_should_notify(const struct virtq *q, const struct guest_mem *m)
 {
-    return !(ld16(m, q->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+    return !(ld16(m, q->avail) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 static uint64_t copy_iov(const struct iovec *iov, unsigned n, uint64_t skip, void *buf,

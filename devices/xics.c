@@ -226,12 +226,22 @@ static int32_t int_on(struct machine *m, int cpu, const uint32_t *args, unsigned
     return int_onoff(m, args[0], true);
 }
 
-static const struct rtas_service xics_rtas[] = {
-    {"ibm,set-xive", set_xive, 3, 1},
-    {"ibm,get-xive", get_xive, 1, 3},
-    {"ibm,int-off", int_off, 1, 1},
-    {"ibm,int-on", int_on, 1, 1},
-};
+/* The XICS RTAS calls, listed once: name, handler, arguments, returns. */
+#define XICS_RTAS_CALLS(X)                 \
+    X("ibm,set-xive", set_xive, 3, 1)      \
+    X("ibm,get-xive", get_xive, 1, 3)      \
+    X("ibm,int-off", int_off, 1, 1)        \
+    X("ibm,int-on", int_on, 1, 1)
+#define SERVED_HERE(name, fn, nargs, nret) {name, fn, nargs, nret},
+#define SERVED_BY_KVM(name, fn, nargs, nret) {name, NULL, nargs, nret},
+static const struct rtas_service xics_rtas[] = {XICS_RTAS_CALLS(SERVED_HERE)};
+static const struct rtas_service xics_rtas_kvm[] = {XICS_RTAS_CALLS(SERVED_BY_KVM)};
+
+const struct rtas_service *xics_rtas_calls(bool by_kvm, size_t *n)
+{
+    *n = sizeof(xics_rtas) / sizeof(xics_rtas[0]);
+    return by_kvm ? xics_rtas_kvm : xics_rtas;
+}
 
 int xics_init(struct xics *x, struct machine *m, unsigned nservers)
 {
@@ -243,8 +253,10 @@ int xics_init(struct xics *x, struct machine *m, unsigned nservers)
     pthread_mutex_init(&x->lock, NULL);
     for (unsigned i = 0; i < nservers; i++)
         x->icp[i] = (struct xics_icp){.cppr = 0, .mfrr = XICS_MASKED};
-    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++)
-        if (rtas_register(&m->rtas, &xics_rtas[i]) < 0)
+    size_t n;
+    const struct rtas_service *calls = xics_rtas_calls(false, &n);
+    for (size_t i = 0; i < n; i++)
+        if (rtas_register(&m->rtas, &calls[i]) < 0)
             return -1;
     m->xics = x;
     return 0;

@@ -12,7 +12,10 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct rtas_service;
 
 struct machine;
 
@@ -49,6 +52,10 @@ struct xics {
  * and registers its RTAS calls. */
 int xics_init(struct xics *x, struct machine *m, unsigned nservers);
 void xics_destroy(struct xics *x);
+/* The XICS RTAS calls (set-xive, get-xive, int-off, int-on): with handlers for this XICS, or
+ * (by_kvm) without, for KVM's in-kernel XICS, which performs them once their tokens are
+ * defined; registered either way, so the device tree lists them. *n gets their number. */
+const struct rtas_service *xics_rtas_calls(bool by_kvm, size_t *n);
 /* Declares a level-sensitive source, masked until the guest routes it. */
 int xics_add_source(struct xics *x, uint32_t irq);
 /* A device moved its line. */

@@ -12,15 +12,6 @@
 #include "layout.h"
 #include "vm_internal.h"
 
-/* The XICS RTAS calls are performed inside KVM once their tokens are defined; they sit in our
- * registry (so the device tree lists them) with no userspace handler. */
-static const struct rtas_service xics_rtas[] = {
-    {"ibm,set-xive", NULL, 3, 1},
-    {"ibm,get-xive", NULL, 1, 3},
-    {"ibm,int-off", NULL, 1, 1},
-    {"ibm,int-on", NULL, 1, 1},
-};
-
 static uint32_t nr_servers(const struct vm *vm)
 {
     return (vm->m.ncpus - 1) * vm->m.cpu_stride + 1;
@@ -70,8 +61,10 @@ static int choose_xics(struct vm *vm, struct mvm_err *e)
         return mvm_fail(e, MVM_E_HOST, "cannot create the in-kernel XICS: %s; use --irqchip=user",
                         strerror(-vm->xics_fd));
     vm->irqchip_name = "in-kernel XICS";
-    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++)
-        if (rtas_register(&vm->m.rtas, &xics_rtas[i]) < 0)
+    size_t n;
+    const struct rtas_service *calls = xics_rtas_calls(true, &n);
+    for (size_t i = 0; i < n; i++)
+        if (rtas_register(&vm->m.rtas, &calls[i]) < 0)
             return mvm_fail(e, MVM_E_VMM, "RTAS table full");
     return 0;
 }
@@ -89,11 +82,13 @@ static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
             return mvm_fail(e, MVM_E_HOST, "cannot connect vCPU %u to the XICS: %s", i,
                             strerror(-r));
     }
-    for (size_t i = 0; i < sizeof(xics_rtas) / sizeof(xics_rtas[0]); i++) {
-        int token = rtas_token(&vm->m.rtas, xics_rtas[i].name);
-        int r = kvm_rtas_define_token(vm->vm_fd, xics_rtas[i].name, (uint64_t)token);
+    size_t n;
+    const struct rtas_service *calls = xics_rtas_calls(true, &n);
+    for (size_t i = 0; i < n; i++) {
+        int token = rtas_token(&vm->m.rtas, calls[i].name);
+        int r = kvm_rtas_define_token(vm->vm_fd, calls[i].name, (uint64_t)token);
         if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", xics_rtas[i].name,
+            return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", calls[i].name,
                             strerror(-r));
     }
     for (unsigned i = 0; i < vm->phb.ndev; i++) {

@@ -81,6 +81,7 @@ struct machine {
     /* What each thread that serves the guest does first (restrict itself); NULL: nothing.
      * Returns 0, or -errno and the thread must not serve. */
     int (*thread_init)(struct machine *m);
+    uint64_t broken_rings;   /* times a driver broke a virtqueue (atomic; --stats reports) */
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];
 };

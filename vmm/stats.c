@@ -95,4 +95,12 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
     if (t.mmio_reads || t.mmio_writes)
         machine_log(m, "stats: MMIO: %llu reads, %llu writes",
                     (unsigned long long)t.mmio_reads, (unsigned long long)t.mmio_writes);
+    /* What the guest got wrong and minivmm absorbed: worth a look when a driver misbehaves. */
+    uint64_t nothing = __atomic_load_n(&m->bus.unclaimed, __ATOMIC_RELAXED);
+    uint64_t bad_cfg = m->pci ? __atomic_load_n(&m->pci->bad_accesses, __ATOMIC_RELAXED) : 0;
+    uint64_t broken = __atomic_load_n(&m->broken_rings, __ATOMIC_RELAXED);
+    if (nothing || bad_cfg || broken)
+        machine_log(m, "stats: guest faults: %llu MMIO accesses to no device, %llu bad PCI config "
+                    "accesses, %llu broken virtqueues", (unsigned long long)nothing,
+                    (unsigned long long)bad_cfg, (unsigned long long)broken);
 }

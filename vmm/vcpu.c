@@ -176,7 +176,6 @@ static int load_start_regs(struct vcpu *c)
     pthread_mutex_lock(&c->vm->lock);
     regs.pc = c->start_pc;
     regs.gpr[3] = c->start_r3;   /* r4 and r5 stay 0: kernel at 0, no Open Firmware */
-    c->start_pending = false;
     pthread_mutex_unlock(&c->vm->lock);
     /* 64-bit, machine checks on, real mode, in the kernel's own byte order. (Linux's entry
      * code would switch a big-endian start itself, but with privileged instructions that
@@ -314,7 +313,6 @@ static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3
         r = -EBUSY;
     } else {
         c->state = CPU_RUNNING;
-        c->start_pending = true;
         c->start_pc = pc;
         c->start_r3 = r3;
         pthread_cond_broadcast(&vm->cond);

@@ -32,9 +32,7 @@ struct vcpu {
     bool exited;             /* the thread is past its last use of the kick signal */
     /* Guarded by vm->lock. */
     enum cpu_run_state state;
-    bool start_pending;      /* registers below must be loaded before the next KVM_RUN */
     uint64_t start_pc, start_r3;
-    bool in_guest_loop;      /* the thread is between KVM_RUNs and can be kicked */
     unsigned lpcr_gen;       /* generation of vm->lpcr_* last applied to this vCPU */
     uint64_t unassigned_mmio; /* accesses that hit no device */
     struct vcpu_stats stats;  /* this thread's own: read once it has been joined */
