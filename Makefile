@@ -49,17 +49,19 @@ ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(STRIP_LDFLAGS) $(LDFLAGS)
 
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
-PORTABLE_SRCS := vmm/err.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/cli.c vmm/term.c vmm/bus.c \
+PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
                  vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
-                 devices/virtio_blk.c devices/virtio_console.c devices/xics.c firmware/rtas.c fdt/fdt.c \
+                 devices/virtio_blk.c devices/virtio_console.c devices/list.c devices/xics.c firmware/rtas.c fdt/fdt.c \
                  fdt/size.c vmm/layout.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/main.c
+# The command: its options, usage text and main(), a client of the library.
+CMD_SRCS := vmm/cli.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
 LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
 PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o
-OBJS := $(LIB_OBJS) $(B)/vmm/main.o
+OBJS := $(LIB_OBJS) $(B)/vmm/main.o $(B)/vmm/cli.o
 EXAMPLES := build/examples/run-in-vm build/examples/vm-sequence
 
 .PHONY: all lib clean check check-unit check-boot demo bench deps install examples FORCE
@@ -83,7 +85,7 @@ LIBC_STAMP := build/libc.stamp
 $(LIBC_STAMP): FORCE
 	@mkdir -p build && echo $(MUSL) | cmp -s - $@ || echo $(MUSL) > $@
 ifeq ($(MUSL),1)
-MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) vmm/main.o firmware/rtas_blob.o)
+MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) $(CMD_SRCS:.c=.o) firmware/rtas_blob.o)
 # musl's own headers, then the kernel's (linux/kvm.h and friends), then GCC's own; musl
 # threads get the stack size PT_GNU_STACK names (their default is 128 KiB).
 KERNEL_HEADERS := /usr/powerpc64le-linux-gnu/include
@@ -112,8 +114,8 @@ $(M)/firmware/rtas_blob.o: build/firmware/rtas_blob.c $(M)/musl.specs
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 else
-minivmm: $(B)/vmm/main.o libminivmm.a $(LIBC_STAMP)
-	$(CC) $(ALL_CFLAGS) -o $@ $< libminivmm.a $(ALL_LDFLAGS)
+minivmm: $(B)/vmm/main.o $(B)/vmm/cli.o libminivmm.a $(LIBC_STAMP)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) libminivmm.a $(ALL_LDFLAGS)
 endif
 
 lib: libminivmm.a libminivmm.so minivmm.pc
@@ -194,7 +196,7 @@ NATIVE_CC ?= gcc
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 NATIVE_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(SAN) -D_GNU_SOURCE -MMD -MP
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-NATIVE_OBJS := $(addprefix $(N)/,$(PORTABLE_SRCS:.c=.o)) $(N)/firmware/rtas_blob.o
+NATIVE_OBJS := $(addprefix $(N)/,$(PORTABLE_SRCS:.c=.o) vmm/cli.o) $(N)/firmware/rtas_blob.o
 
 $(N)/%.o: %.c
 	@mkdir -p $(dir $@)

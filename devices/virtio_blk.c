@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../vmm/machine.h"
+#include "device.h"
 #include "virtio_pci.h"
 
 #define SECTOR 512
@@ -66,13 +67,17 @@ struct virtio_blk {
 int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
 {
     memset(d, 0, sizeof(*d));
-    const char *comma = strchr(spec, ',');
-    size_t plen = comma ? (size_t)(comma - spec) : strlen(spec);
+    /* The path runs to the first lone comma; ",," in it stands for one comma (as in QEMU). */
+    const char *p = spec;
+    size_t plen = 0;
+    for (; *p && (*p != ',' || p[1] == ','); p += 1 + (*p == ',')) {
+        if (plen == sizeof(d->path) - 1)
+            return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
+        d->path[plen++] = *p;
+    }
     if (plen == 0)
         return mvm_fail(e, MVM_E_INPUT, "-d %s: no image path", spec);
-    if (plen >= sizeof(d->path))
-        return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
-    memcpy(d->path, spec, plen);
+    const char *comma = *p ? p : NULL;
     while (comma) {
         const char *opt = comma + 1;
         comma = strchr(opt, ',');
@@ -545,3 +550,51 @@ void virtio_blk_destroy(struct virtio_blk *b)
     pthread_mutex_destroy(&b->wake_lock);
     free(b);
 }
+
+/* ---- the device kind (device.h) ---- */
+
+static int blk_check(const char *spec, struct mvm_err *e)
+{
+    struct disk_config d;
+    return disk_parse(spec, &d, e);
+}
+
+static void *blk_create(struct machine *m, const char *spec, bool snapshot_all, struct mvm_err *e)
+{
+    struct disk_config d;
+    struct virtio_blk *b;
+    if (disk_parse(spec, &d, e))
+        return NULL;
+    d.snapshot |= snapshot_all;
+    return virtio_blk_create(&b, m, &d, e) ? NULL : b;
+}
+
+static int blk_start(void *dev, struct mvm_err *e)
+{
+    return virtio_blk_start(dev, e);
+}
+
+static void blk_destroy(void *dev)
+{
+    virtio_blk_destroy(dev);
+}
+
+static struct virtio_dev *blk_virtio(void *dev)
+{
+    return virtio_blk_dev(dev);
+}
+
+const struct device_kind virtio_blk_kind = {
+    .name = "disk",
+    .short_option = 'd',
+    .usage = "  -d, --disk SPEC       add a virtio-blk disk:\n"
+             "                        PATH[,ro][,snapshot][,cache=writeback|none][,serial=S]\n"
+             "                        (repeatable; raw images or block devices; the first is\n"
+             "                        /dev/vda; ,, in PATH stands for a comma)\n",
+    .max = 16,
+    .check = blk_check,
+    .create = blk_create,
+    .start = blk_start,
+    .destroy = blk_destroy,
+    .virtio = blk_virtio,
+};

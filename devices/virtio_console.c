@@ -1,10 +1,12 @@
 #include "virtio_console.h"
 
 #include <linux/virtio_ids.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../vmm/machine.h"
+#include "device.h"
 #include "virtio_pci.h"
 
 #define RXQ 0
@@ -145,3 +147,52 @@ struct vty *virtio_console_port(struct virtio_console *c)
     return &c->port;
 }
 
+/* ---- the device kind (device.h): --console virtio adds it ---- */
+
+static void input_pushed(struct vty *port)
+{
+    virtio_console_flush_input((struct virtio_console *)((char *)port -
+                                                         offsetof(struct virtio_console, port)));
+}
+
+static int con_check(const char *spec, struct mvm_err *e)
+{
+    if (spec[0])
+        return mvm_fail(e, MVM_E_INPUT, "the virtio console takes no options ('%s')", spec);
+    return 0;
+}
+
+/* It writes where the vty writes (the console sink), and takes the console's input. */
+static void *con_create(struct machine *m, const char *spec, bool snapshot_all, struct mvm_err *e)
+{
+    (void)spec, (void)snapshot_all;
+    struct virtio_console *c;
+    if (m->virtio_port)
+        return mvm_fail(e, MVM_E_INPUT, "one virtio console at most"), NULL;
+    if (virtio_console_create(&c, m, m->vty.out_fd, e))
+        return NULL;
+    c->port.sink = m->vty.sink;
+    c->port.input_pushed = input_pushed;
+    m->virtio_port = &c->port;
+    return c;
+}
+
+static void con_destroy(void *dev)
+{
+    virtio_console_destroy(dev);
+}
+
+static struct virtio_dev *con_virtio(void *dev)
+{
+    return virtio_console_dev(dev);
+}
+
+const struct device_kind virtio_console_kind = {
+    .name = "virtio-console",
+    .usage = NULL,   /* no option of its own: --console virtio */
+    .max = 1,
+    .check = con_check,
+    .create = con_create,
+    .destroy = con_destroy,
+    .virtio = con_virtio,
+};

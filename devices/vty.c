@@ -6,6 +6,7 @@ void vty_init(struct vty *v, int out_fd)
 {
     v->out_fd = out_fd;
     v->sink = NULL;
+    v->input_pushed = NULL;
     pthread_mutex_init(&v->lock, NULL);
     v->in_head = v->in_len = 0;
     v->aborted = false;

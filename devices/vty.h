@@ -21,6 +21,9 @@ struct console_sink;
 struct vty {
     int out_fd;
     struct console_sink *sink;   /* when set, output goes there instead of out_fd */
+    /* Optional: host input was pushed (the virtio console hands it to the guest's buffers;
+     * the sPAPR vty waits for the guest to poll). */
+    void (*input_pushed)(struct vty *v);
     bool aborted;          /* the run is ending: blocked writers give up (atomic access) */
     pthread_mutex_t lock;
     uint8_t in[VTY_IN_SIZE];

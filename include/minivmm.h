@@ -99,6 +99,11 @@ MINIVMM_API int minivmm_set_stats(struct minivmm *vm, bool on);
 MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
 MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
+/* Every disk is a snapshot (the command's --snapshot). */
+MINIVMM_API int minivmm_set_snapshot(struct minivmm *vm, bool on);
+/* Adds a device of the kind the command line's --KIND option adds, from the same SPEC, e.g.
+ * ("disk", "root.img,ro,serial=root"); minivmm --help lists the kinds and their SPECs. */
+MINIVMM_API int minivmm_add_device(struct minivmm *vm, const char *kind, const char *spec);
 /* Console: input is read from in_fd, output written to out_fd (-1: none). */
 MINIVMM_API int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd);
 /* Every byte the guest writes to its consoles, delivered on a VMM thread. */

@@ -18,7 +18,7 @@ enum state { NEW, RUNNING, DONE };
 
 struct minivmm {
     struct vm_config cfg;
-    char *strings[8 + 2 * VM_MAX_PATTERNS];   /* copies owned by the context */
+    char *strings[8 + 2 * VM_MAX_PATTERNS + VM_MAX_DEVICES];   /* copies owned by the context */
     unsigned nstrings;
     minivmm_output_fn output;
     void *output_opaque;
@@ -178,25 +178,49 @@ int minivmm_set_mem_path(struct minivmm *vm, const char *dir)
     return keep(vm, dir, &vm->cfg.mem_path);
 }
 
+int minivmm_add_device(struct minivmm *vm, const char *kind, const char *spec)
+{
+    CONFIGURABLE(vm);
+    if (!kind || !spec)
+        return misuse(vm, "minivmm_add_device: no kind or no spec");
+    struct mvm_err e = {0};
+    if (vm_config_add_device(&vm->cfg, kind, spec, &e))
+        return misuse(vm, e.msg);
+    /* The configuration holds the caller's string for now: keep a copy of our own. */
+    int r = keep(vm, spec, &vm->cfg.devices[vm->cfg.ndevices - 1].spec);
+    if (r)
+        vm->cfg.ndevices--;
+    return r;
+}
+
+/* A disk is a device like any other: its SPEC as -d takes it, a comma in the path doubled. */
 int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial)
 {
     CONFIGURABLE(vm);
     if (!path || !*path || (flags & ~(unsigned)(MINIVMM_DISK_RO | MINIVMM_DISK_DIRECT |
                                                  MINIVMM_DISK_SNAPSHOT)))
         return misuse(vm, "minivmm_add_disk: no path, or unknown flags");
-    if (vm->cfg.ndisks == VM_MAX_DISKS)
-        return misuse(vm, "minivmm_add_disk: too many disks");
-    struct disk_config *d = &vm->cfg.disks[vm->cfg.ndisks];
-    memset(d, 0, sizeof(*d));
-    if (strlen(path) >= sizeof(d->path) || (serial && strlen(serial) > DISK_SERIAL_MAX))
-        return misuse(vm, "minivmm_add_disk: path or serial too long");
-    strcpy(d->path, path);
-    if (serial)
-        strcpy(d->serial, serial);
-    d->ro = flags & MINIVMM_DISK_RO;
-    d->direct = flags & MINIVMM_DISK_DIRECT;
-    d->snapshot = flags & MINIVMM_DISK_SNAPSHOT;
-    vm->cfg.ndisks++;
+    if (serial && strchr(serial, ','))
+        return misuse(vm, "minivmm_add_disk: a serial cannot hold a comma");
+    size_t len = 2 * strlen(path) + 64 + (serial ? strlen(serial) : 0);
+    char *spec = malloc(len), *p = spec;
+    if (!spec)
+        return MINIVMM_E_NOMEM;
+    for (const char *c = path; *c; c++)
+        p += *c == ',' ? sprintf(p, ",,") : sprintf(p, "%c", *c);
+    snprintf(p, len - (size_t)(p - spec), "%s%s%s%s%s", flags & MINIVMM_DISK_RO ? ",ro" : "",
+             flags & MINIVMM_DISK_DIRECT ? ",cache=none" : "",
+             flags & MINIVMM_DISK_SNAPSHOT ? ",snapshot" : "", serial ? ",serial=" : "",
+             serial ? serial : "");
+    int r = minivmm_add_device(vm, "disk", spec);
+    free(spec);
+    return r;
+}
+
+int minivmm_set_snapshot(struct minivmm *vm, bool on)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.snapshot_all = on;
     return MINIVMM_OK;
 }
 
@@ -227,8 +251,8 @@ int minivmm_set_console_callback(struct minivmm *vm, minivmm_output_fn fn, void 
 int minivmm_set_virtio_console(struct minivmm *vm, bool on)
 {
     CONFIGURABLE(vm);
-    vm->cfg.console = on ? CONSOLE_VIRTIO : CONSOLE_VTY;
-    return MINIVMM_OK;
+    vm_config_remove_devices(&vm->cfg, "virtio-console");
+    return on ? minivmm_add_device(vm, "virtio-console", "") : MINIVMM_OK;
 }
 
 int minivmm_set_timeout(struct minivmm *vm, unsigned seconds)

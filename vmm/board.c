@@ -118,27 +118,23 @@ static void wire_notifications(struct vm *vm, struct virtio_dev *v)
     }
 }
 
-/* Disks become virtio-blk devices behind one PCI host bridge, each with a level-triggered
- * XICS source for its INTA (in minivmm's XICS here; in KVM's, created masked by
- * connect_kernel_xics(); the guest routes and unmasks it). */
+/* The devices the configuration lists, in its order, behind one PCI host bridge, each with a
+ * level-triggered XICS source for its INTA (in minivmm's XICS here; in KVM's, created masked
+ * by connect_kernel_xics(); the guest routes and unmasks it). */
 static int setup_devices(struct vm *vm, struct mvm_err *e)
 {
     struct machine *m = &vm->m;
-    if (layout_pci_devices(&vm->cfg) == 0)
+    if (vm->cfg.ndevices == 0)
         return 0;
     m->pci = &vm->phb;
     if (pci_register_rtas(m))
         return mvm_fail(e, MVM_E_VMM, "RTAS table full");
-    for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-        if (virtio_blk_create(&vm->disks[i], m, &vm->cfg.disks[i], e))
+    for (unsigned i = 0; i < vm->cfg.ndevices; i++) {
+        const struct device_spec *d = &vm->cfg.devices[i];
+        void *state = d->kind->create(m, d->spec, vm->cfg.snapshot_all, e);
+        if (!state)
             return -1;
-        vm->ndisks++;
-    }
-    if (vm->cfg.console == CONSOLE_VIRTIO) {
-        if (virtio_console_create(&vm->vcon, m, vm->cfg.console_out, e))
-            return -1;
-        m->virtio_port = virtio_console_port(vm->vcon);
-        m->virtio_port->sink = &vm->sink;
+        vm->devices[vm->ndevices++] = (struct device){.kind = d->kind, .state = state};
     }
     for (unsigned i = 0; m->xics && i < vm->phb.ndev; i++)
         if (xics_add_source(m->xics, vm->phb.dev[i]->irq))
@@ -156,7 +152,27 @@ int connect_board(struct vm *vm, struct mvm_err *e)
 {
     if (vm->xics_fd >= 0 && connect_kernel_xics(vm, e))
         return -1;
-    for (unsigned i = 0; i < vm->ndisks; i++)
-        wire_notifications(vm, virtio_blk_dev(vm->disks[i]));
+    for (unsigned i = 0; i < vm->ndevices; i++)
+        if (vm->devices[i].kind->virtio)
+            wire_notifications(vm, vm->devices[i].kind->virtio(vm->devices[i].state));
     return 0;
+}
+
+int start_devices(struct vm *vm, struct mvm_err *e)
+{
+    for (unsigned i = 0; i < vm->ndevices; i++) {
+        const struct device *d = &vm->devices[i];
+        if (d->kind->start && d->kind->start(d->state, e))
+            return -1;
+    }
+    return 0;
+}
+
+/* Last created, first gone; device threads use guest memory and the VM, which outlive them. */
+void destroy_devices(struct vm *vm)
+{
+    while (vm->ndevices > 0) {
+        const struct device *d = &vm->devices[--vm->ndevices];
+        d->kind->destroy(d->state);
+    }
 }

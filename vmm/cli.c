@@ -4,22 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../devices/virtio_blk.h"
+#include "../devices/device.h"
 #include "console.h"
 #include "mem.h"
-
-void vm_config_defaults(struct vm_config *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->kvm_dev = "/dev/kvm";
-    c->mem_size = VM_DEFAULT_MEM;
-    c->ncpus = 1;
-    c->console_in = -1;
-    c->console_out = -1;
-    c->log_fd = -1;
-    c->stop_fd = -1;
-    c->seccomp = true;
-}
 
 void cli_usage(FILE *f)
 {
@@ -32,10 +19,12 @@ void cli_usage(FILE *f)
 "  -i, --initrd FILE     initial ramdisk\n"
 "  -a, --append CMDLINE  kernel command line\n"
 "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
-"  -c, --cpus N          number of vCPUs (default 1)\n"
-"  -d, --disk SPEC       add a virtio-blk disk:\n"
-"                        PATH[,ro][,snapshot][,cache=writeback|none][,serial=S]\n"
-"                        (repeatable; raw images or block devices; the first is /dev/vda)\n"
+"  -c, --cpus N          number of vCPUs (default 1)\n", f);
+    /* Each device kind brings its own option and says how to use it. */
+    for (unsigned i = 0; device_kinds[i]; i++)
+        if (device_kinds[i]->usage)
+            fputs(device_kinds[i]->usage, f);
+    fputs(
 "      --irqchip WHERE   auto|kernel|user: the XICS interrupt controller in KVM or in\n"
 "                        minivmm (default auto: KVM's when the host has one)\n"
 "      --snapshot        every disk is a snapshot: guest writes are kept in memory and\n"
@@ -94,13 +83,15 @@ enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_
        OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON,
        OPT_NESTED_HV, OPT_CHECK, OPT_STATS };
 
-static const struct option options[] = {
+/* getopt codes from OPT_DEVICE on are device kinds: OPT_DEVICE + i is device_kinds[i]. */
+#define OPT_DEVICE 1000
+
+static const struct option core_options[] = {
     {"kernel", required_argument, NULL, 'k'},
     {"initrd", required_argument, NULL, 'i'},
     {"append", required_argument, NULL, 'a'},
     {"memory", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
-    {"disk", required_argument, NULL, 'd'},
     {"mem-path", required_argument, NULL, OPT_MEM_PATH},
     {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
     {"mmu", required_argument, NULL, OPT_MMU},
@@ -124,16 +115,56 @@ static const struct option options[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
 };
+#define NCORE (sizeof(core_options) / sizeof(core_options[0]))
+#define MAX_KINDS 16
+
+/* The core options, then one per device kind that has one (with its short letter, if any). */
+static void all_options(struct option *opts, char *shorts, size_t shorts_len)
+{
+    memcpy(opts, core_options, sizeof(core_options));
+    size_t n = NCORE, s = strlen(strcpy(shorts, ":k:i:a:m:c:qvh"));
+    for (unsigned i = 0; device_kinds[i] && i < MAX_KINDS; i++) {
+        const struct device_kind *k = device_kinds[i];
+        if (!k->usage)
+            continue;
+        int code = k->short_option ? k->short_option : OPT_DEVICE + (int)i;
+        opts[n++] = (struct option){k->name, required_argument, NULL, code};
+        if (k->short_option && s + 3 < shorts_len) {
+            shorts[s++] = k->short_option;
+            shorts[s++] = ':';
+            shorts[s] = '\0';
+        }
+    }
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* A device option: its kind from the getopt code. */
+static const struct device_kind *device_option(int opt)
+{
+    for (unsigned i = 0; device_kinds[i]; i++)
+        if (opt == (device_kinds[i]->short_option ? device_kinds[i]->short_option
+                                                  : OPT_DEVICE + (int)i))
+            return device_kinds[i];
+    return NULL;
+}
 
 int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
 {
-    bool snapshot = false, check = false;
+    bool check = false;
+    struct option opts[NCORE + MAX_KINDS + 1];
+    char shorts[64];
+    all_options(opts, shorts, sizeof(shorts));
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:i:a:m:c:d:qvh", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+        const struct device_kind *kind = device_option(opt);
+        if (kind) {
+            if (vm_config_add_device(c, kind->name, optarg, e))
+                return -1;
+            continue;
+        }
         switch (opt) {
         case 'k': c->kernel = optarg; break;
         case 'i': c->initrd = optarg; break;
@@ -156,13 +187,6 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             c->ncpus = (unsigned)n;
             break;
         }
-        case 'd':
-            if (c->ndisks == VM_MAX_DISKS)
-                return mvm_fail(e, MVM_E_INPUT, "-d: at most %d disks", VM_MAX_DISKS);
-            if (disk_parse(optarg, &c->disks[c->ndisks], e))
-                return -1;
-            c->ndisks++;
-            break;
         case OPT_MEM_PATH: c->mem_path = optarg; break;
         case OPT_KVM_TYPE:
             if (strcmp(optarg, "auto") == 0) c->kvm_type = KVM_TYPE_AUTO;
@@ -181,9 +205,11 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
         case OPT_STATS: c->stats = true; break;
         case OPT_CHECK: check = true; break;
         case OPT_CONSOLE:
-            if (strcmp(optarg, "vty") == 0) c->console = CONSOLE_VTY;
-            else if (strcmp(optarg, "virtio") == 0) c->console = CONSOLE_VIRTIO;
-            else return mvm_fail(e, MVM_E_INPUT, "--console %s: use vty or virtio", optarg);
+            if (strcmp(optarg, "vty") != 0 && strcmp(optarg, "virtio") != 0)
+                return mvm_fail(e, MVM_E_INPUT, "--console %s: use vty or virtio", optarg);
+            vm_config_remove_devices(c, "virtio-console");   /* the last --console wins */
+            if (strcmp(optarg, "virtio") == 0 && vm_config_add_device(c, "virtio-console", "", e))
+                return -1;
             break;
         case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
         case 'v': c->verbose = true; break;
@@ -211,7 +237,7 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
             break;
         }
         case OPT_NO_DEFAULT_FAIL: c->no_default_fail = true; break;
-        case OPT_SNAPSHOT: snapshot = true; break;
+        case OPT_SNAPSHOT: c->snapshot_all = true; break;
         case OPT_IRQCHIP:
             if (strcmp(optarg, "auto") == 0) c->irqchip = IRQCHIP_AUTO;
             else if (strcmp(optarg, "kernel") == 0) c->irqchip = IRQCHIP_KERNEL;
@@ -236,8 +262,6 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
     }
     if (optind < argc)
         return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help)", argv[optind]);
-    for (unsigned i = 0; snapshot && i < c->ndisks; i++)
-        c->disks[i].snapshot = true;
     if (check)
         return CLI_CHECK;
     if (!c->kernel)

@@ -6,17 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../devices/virtio_blk.h"
+#include "err.h"
+
+struct device_kind;
 
 enum kvm_type_req { KVM_TYPE_AUTO, KVM_TYPE_HV, KVM_TYPE_PR };
 enum mmu_req { MMU_AUTO, MMU_RADIX, MMU_HASH };
-enum console_req { CONSOLE_VTY, CONSOLE_VIRTIO };
 enum irqchip_req { IRQCHIP_AUTO, IRQCHIP_KERNEL, IRQCHIP_USER };
 
 #define VM_DEFAULT_MEM (512ULL << 20)
 #define VM_MIN_MEM (64ULL << 20)
 #define VM_MAX_CPUS 256
-#define VM_MAX_DISKS 16
+#define VM_MAX_DEVICES 32   /* one PCI slot each (PCI_MAX_DEVICES) */
 #define VM_MAX_PATTERNS 8
 
 struct vm_config {
@@ -39,10 +40,17 @@ struct vm_config {
     int log_fd;               /* minivmm's own diagnostics (-1: none) */
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     bool escape;              /* Ctrl-A x on console_in quits */
-    enum console_req console; /* where console_in goes (output of both reaches console_out) */
+    /* Where console_in goes: the virtio console when there is one (a device below), else the
+     * vty. Output of both reaches console_out. */
     enum irqchip_req irqchip; /* XICS in KVM, in minivmm, or KVM's when it has one */
-    struct disk_config disks[VM_MAX_DISKS];
-    unsigned ndisks;
+    /* The devices, in order (devices/device.h): each is its kind and the SPEC the user gave
+     * it, checked when it was added. */
+    struct device_spec {
+        const struct device_kind *kind;
+        const char *spec;
+    } devices[VM_MAX_DEVICES];
+    unsigned ndevices;
+    bool snapshot_all;        /* --snapshot: every disk is a snapshot */
     /* Unattended runs. */
     unsigned timeout_s;       /* 0: none */
     const char *expect[VM_MAX_PATTERNS];    /* success as soon as the console shows one */
@@ -61,5 +69,15 @@ struct vm_config {
 };
 
 void vm_config_defaults(struct vm_config *c);
+
+/* Adds a device of kind `name` (--disk SPEC, minivmm_add_device): refused with the reason if
+ * there is no such kind, the SPEC is bad, or the VM has as many as it may. The SPEC is kept
+ * as given: it must live as long as c. */
+int vm_config_add_device(struct vm_config *c, const char *name, const char *spec,
+                         struct mvm_err *e);
+/* Removes the devices of kind `name`. */
+void vm_config_remove_devices(struct vm_config *c, const char *name);
+/* How many devices of kind `name` c has. */
+unsigned vm_config_count_devices(const struct vm_config *c, const char *name);
 
 #endif

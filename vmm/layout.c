@@ -18,11 +18,6 @@ static unsigned long long mib_up(uint64_t v)
     return (unsigned long long)(v / MiB + (v % MiB != 0));
 }
 
-unsigned layout_pci_devices(const struct vm_config *c)
-{
-    return c->ndisks + (c->console == CONSOLE_VIRTIO);
-}
-
 static int kernel_too_big(uint64_t kernel_end, uint64_t initrd_size, const struct boot_layout *l,
                           enum mvm_status status, struct mvm_err *e)
 {
@@ -73,7 +68,7 @@ int layout_plan(struct boot_layout *l, const struct vm_config *c, uint32_t id_st
     struct fdt_shape shape = {
         .ncpus = c->ncpus,
         .vcpu_id_stride = id_stride,
-        .npci = layout_pci_devices(c),
+        .npci = c->ndevices,   /* one PCI function each */
         .bootargs = c->cmdline,
     };
     size_t fdt_size;

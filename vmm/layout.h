@@ -26,8 +26,6 @@ struct boot_layout {
     uint64_t fdt, fdt_area;      /* the device tree's room: [fdt, fdt + fdt_area) */
 };
 
-/* The devices a configuration puts on the PCI host bridge: its disks and a virtio console. */
-unsigned layout_pci_devices(const struct vm_config *c);
 
 /* Places an initrd of initrd_size bytes after a kernel that ends at kernel_end, and RTAS and
  * a device tree of up to fdt_size bytes below min(rma_size, 1 GiB). Fails with `status` and

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../devices/device.h"
 #include "../include/minivmm.h"
 #include "cli.h"
 #include "term.h"
@@ -37,15 +38,11 @@ static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
                                                                : MINIVMM_IRQCHIP_AUTO));
     if (c->mem_path)
         TRY(minivmm_set_mem_path(vm, c->mem_path));
-    for (unsigned i = 0; i < c->ndisks; i++) {
-        const struct disk_config *d = &c->disks[i];
-        unsigned flags = (d->ro ? MINIVMM_DISK_RO : 0) | (d->direct ? MINIVMM_DISK_DIRECT : 0) |
-                         (d->snapshot ? MINIVMM_DISK_SNAPSHOT : 0);
-        TRY(minivmm_add_disk(vm, d->path, flags, d->serial[0] ? d->serial : NULL));
-    }
+    for (unsigned i = 0; i < c->ndevices; i++)
+        TRY(minivmm_add_device(vm, c->devices[i].kind->name, c->devices[i].spec));
+    TRY(minivmm_set_snapshot(vm, c->snapshot_all));
     TRY(minivmm_set_console_fds(vm, STDIN_FILENO, c->quiet ? -1 : STDOUT_FILENO));
     TRY(minivmm_set_console_escape(vm, isatty(STDIN_FILENO)));
-    TRY(minivmm_set_virtio_console(vm, c->console == CONSOLE_VIRTIO));
     TRY(minivmm_set_timeout(vm, c->timeout_s));
     for (unsigned i = 0; i < c->nexpect; i++)
         TRY(minivmm_add_expect(vm, c->expect[i]));

@@ -32,7 +32,7 @@ static void console_loop(struct vm *vm)
 {
     int in = vm->cfg.console_in;
     bool esc = false;
-    struct vty *target = vm->vcon ? virtio_console_port(vm->vcon) : &vm->m.vty;
+    struct vty *target = vm->m.virtio_port ? vm->m.virtio_port : &vm->m.vty;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t deadline_ms = vm->cfg.timeout_s
@@ -94,8 +94,8 @@ static void console_loop(struct vm *vm)
                     vm_request_stop(vm, MVM_STOPPED, "stopped from the console (Ctrl-A x)");
             }
             vty_push_input(target, src, len);
-            if (vm->vcon)
-                virtio_console_flush_input(vm->vcon);
+            if (target->input_pushed)
+                target->input_pushed(target);
         }
     }
 }
@@ -107,8 +107,8 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
     int r = 0;
     if (vm->cfg.seccomp && sandbox_prepare() != 0)
         r = mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler");
-    for (unsigned i = 0; i < vm->ndisks && !r; i++)
-        r = virtio_blk_start(vm->disks[i], e);
+    if (!r)
+        r = start_devices(vm, e);
     if (!r)
         r = vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e);
     if (r) {

@@ -233,9 +233,7 @@ static int check_config(const struct vm_config *c, struct mvm_err *e)
 static void vm_free(struct vm *vm)
 {
     /* Device threads use guest memory and the VM fd: they go first. */
-    for (unsigned i = 0; i < vm->ndisks; i++)
-        virtio_blk_destroy(vm->disks[i]);
-    virtio_console_destroy(vm->vcon);
+    destroy_devices(vm);
     if (vm->cpus) {
         for (unsigned i = 0; i < vm->m.ncpus; i++)
             vcpu_destroy(&vm->cpus[i]);
@@ -301,8 +299,8 @@ static void log_machine(struct vm *vm, const struct boot *b)
                 m->mem.hugetlb ? "hugetlbfs" : "anonymous", b->kernel.big_endian ? "big" : "little",
                 (unsigned long long)b->kernel.entry, (unsigned long long)b->lay.fdt, b->fdt.size);
     machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
-                vm->irqchip_name, vm->ndisks,
-                vm->vcon ? " and a virtio console (guest hvc1, gets stdin)" : "");
+                vm->irqchip_name, vm_config_count_devices(&vm->cfg, "disk"),
+                m->virtio_port ? " and a virtio console (guest hvc1, gets stdin)" : "");
 }
 
 /* Everything the guest will see, settled before any vCPU exists: KVM flavour and MMU, memory,
@@ -354,8 +352,8 @@ static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
     res->memory_bytes = vm->m.mem.size;
     res->backing = vm->m.mem.hugetlb ? "hugetlbfs" : "anonymous";
     res->backing_page_bytes = vm->m.mem.page_size;
-    res->disks = vm->ndisks;
-    res->console = vm->vcon ? "virtio" : "vty";
+    res->disks = vm_config_count_devices(&vm->cfg, "disk");
+    res->console = vm->m.virtio_port ? "virtio" : "vty";
     res->kernel_big_endian = b->kernel.big_endian;
     return 0;
 }

@@ -8,8 +8,7 @@
 
 #include "config.h"
 #include "kvm.h"
-#include "../devices/virtio_blk.h"
-#include "../devices/virtio_console.h"
+#include "../devices/device.h"
 #include "../devices/xics.h"
 #include "../fdt/fdt.h"
 #include "console.h"
@@ -50,9 +49,11 @@ struct vm {
     char auto_mem_path[128];    /* a hugetlbfs mount the compatibility rules chose */
     struct vcpu *cpus;
     struct pci_host phb;
-    struct virtio_blk *disks[VM_MAX_DISKS];
-    unsigned ndisks;
-    struct virtio_console *vcon;
+    struct device {
+        const struct device_kind *kind;
+        void *state;
+    } devices[VM_MAX_DEVICES];  /* created from cfg.devices, in its order (board.c) */
+    unsigned ndevices;
     struct xics uxics;          /* the userspace interrupt controller, when KVM's is not used */
     const char *irqchip_name;
     struct console_sink sink;   /* every console's output passes through here */
@@ -111,6 +112,9 @@ const char *cpu_model(uint32_t pvr);
  * the vCPUs are created (m.cpu_stride set), connect_board() after. */
 int setup_board(struct vm *vm, struct mvm_err *e);
 int connect_board(struct vm *vm, struct mvm_err *e);
+/* The devices' own threads: started before the vCPUs, stopped and freed with the VM. */
+int start_devices(struct vm *vm, struct mvm_err *e);
+void destroy_devices(struct vm *vm);
 
 /* vcpu.c */
 extern const struct machine_ops vm_machine_ops;

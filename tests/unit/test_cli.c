@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "../../devices/device.h"
 #include "../../vmm/cli.h"
 #include "../../vmm/config.h"
 #include "../../vmm/err.h"
@@ -18,13 +19,13 @@ static struct mvm_err err;
 /* Parses "minivmm" + the NULL-terminated arguments into cfg (fresh defaults), err (empty). */
 static int parse(const char *first, ...)
 {
-    char *argv[32];
+    char *argv[48];
     int argc = 0;
     argv[argc++] = (char *)"minivmm";
     va_list ap;
     va_start(ap, first);
     for (const char *a = first; a; a = va_arg(ap, const char *)) {
-        assert_true(argc < 31);
+        assert_true(argc < 47);
         argv[argc++] = (char *)a;
     }
     va_end(ap);
@@ -153,6 +154,35 @@ static void test_unknown_option_in_cluster(void **state)
     assert_input_error(parse("-k", "v", "-zv", NULL), "-z");
 }
 
+/* Device options come from the device kinds (devices/list.c): each becomes a device SPEC of
+ * its kind, checked at once, kept in order; --console and --snapshot shape them. */
+static void test_devices(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "v", "-d", "a.img", "--disk", "b,,c.img,ro", "--console",
+                           "virtio", "-d", "d.img,serial=x", "--snapshot", NULL), CLI_RUN);
+    assert_int_equal(cfg.ndevices, 4);
+    assert_string_equal(cfg.devices[0].kind->name, "disk");
+    assert_string_equal(cfg.devices[1].spec, "b,,c.img,ro");
+    assert_string_equal(cfg.devices[2].kind->name, "virtio-console");
+    assert_string_equal(cfg.devices[3].spec, "d.img,serial=x");
+    assert_true(cfg.snapshot_all);
+    assert_int_equal(parse("-k", "v", "--console", "virtio", "--console", "vty", NULL), CLI_RUN);
+    assert_int_equal(cfg.ndevices, 0);   /* the last --console wins */
+    assert_input_error(parse("-k", "v", "-d", "a.img,bogus", NULL), "bogus");
+    assert_input_error(parse("-k", "v", "--disk", NULL), "needs an argument");
+    assert_input_error(parse("-k", "v", "--console", "serial", NULL), "vty or virtio");
+    const char *many[40] = {"-k", "v"};
+    for (int i = 0; i < 17; i++)
+        many[2 + 2 * i] = "-d", many[3 + 2 * i] = "x.img";
+    assert_input_error(parse(many[0], many[1], many[2], many[3], many[4], many[5], many[6],
+                             many[7], many[8], many[9], many[10], many[11], many[12], many[13],
+                             many[14], many[15], many[16], many[17], many[18], many[19],
+                             many[20], many[21], many[22], many[23], many[24], many[25],
+                             many[26], many[27], many[28], many[29], many[30], many[31],
+                             many[32], many[33], many[34], many[35], NULL), "at most 16");
+}
+
 static void test_help_version(void **state)
 {
     (void)state;
@@ -213,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_command_lines),
         cmocka_unit_test(test_unknown_option_in_cluster),
+        cmocka_unit_test(test_devices),
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_reparse_is_independent),
         cmocka_unit_test(test_parse_size),

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "../../fdt/fdt.h"
-#include "../../vmm/cli.h"
+#include "../../vmm/config.h"
+#include "../../devices/device.h"
 #include "../../vmm/layout.h"
 
 #define KiB (1ULL << 10)
@@ -65,8 +66,7 @@ static void test_big_machine(void **state)
     struct vm_config c;
     vm_config_defaults(&c);
     c.ncpus = VM_MAX_CPUS;
-    c.ndisks = VM_MAX_DISKS;
-    c.console = CONSOLE_VIRTIO;
+    c.ndevices = 17;   /* 16 disks and a virtio console */
     c.cmdline = "console=hvc1 root=/dev/vda";
     struct boot_layout l;
     struct mvm_err e = {0};
@@ -77,23 +77,30 @@ static void test_big_machine(void **state)
 
     struct boot_layout one;
     c.ncpus = 1;
-    c.ndisks = 0;
-    c.console = CONSOLE_VTY;
+    c.ndevices = 0;
     assert_int_equal(layout_plan(&one, &c, 1, 30 * MiB, 40 * MiB, 512 * MiB, MVM_E_HOST, &e), 0);
     assert_true(one.fdt_area == 64 * KiB);   /* a small machine keeps the old footprint */
     assert_true(l.rtas < one.rtas);
 }
 
+/* Each device is one PCI function: the devices the configuration lists, of any kind. */
 static void test_pci_devices(void **state)
 {
     (void)state;
     struct vm_config c;
+    struct mvm_err e = {0};
     vm_config_defaults(&c);
-    assert_int_equal(layout_pci_devices(&c), 0);
-    c.ndisks = 3;
-    assert_int_equal(layout_pci_devices(&c), 3);
-    c.console = CONSOLE_VIRTIO;
-    assert_int_equal(layout_pci_devices(&c), 4);
+    assert_int_equal(vm_config_add_device(&c, "disk", "a.img", &e), 0);
+    assert_int_equal(vm_config_add_device(&c, "disk", "b.img,ro", &e), 0);
+    assert_int_equal(vm_config_add_device(&c, "virtio-console", "", &e), 0);
+    assert_int_equal(c.ndevices, 3);
+    assert_int_equal(vm_config_count_devices(&c, "disk"), 2);
+    assert_int_equal(vm_config_add_device(&c, "virtio-console", "", &e), -1);   /* one at most */
+    assert_int_equal(vm_config_add_device(&c, "floppy", "x", &e), -1);
+    assert_int_equal(vm_config_add_device(&c, "disk", "c.img,bogus", &e), -1);
+    vm_config_remove_devices(&c, "disk");
+    assert_int_equal(c.ndevices, 1);
+    assert_string_equal(c.devices[0].kind->name, "virtio-console");
 }
 
 /* The initrd may end exactly where RTAS begins, not a byte later. */

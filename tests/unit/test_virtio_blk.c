@@ -513,6 +513,11 @@ static void test_disk_parse(void **state)
     assert_true(strcmp(d.serial, "12345678901234567890") == 0 && !d.ro && !d.direct);
     assert_int_equal(disk_parse("img,cache=none,cache=writeback", &d, &e), 0);
     assert_false(d.direct);
+    /* ",," is a comma of the path (a lone one ends it), as the library writes such paths. */
+    assert_int_equal(disk_parse("a,,b,,,ro", &d, &e), 0);
+    assert_true(strcmp(d.path, "a,b,") == 0 && d.ro);
+    assert_int_equal(disk_parse(",,", &d, &e), 0);
+    assert_string_equal(d.path, ",");
     static const char *const bad[] = {",ro", "", "img,serial=123456789012345678901", "img,bogus",
                                       "img,cache=sometimes", "img,", "img,ro,", "img,RO",
                                       "img,rox", "img,cache=nonesuch"};

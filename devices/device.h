@@ -1,0 +1,46 @@
+/* What a device is to the rest of minivmm: one declaration in the device's own file.
+ *
+ * A device kind names its option (--disk, and minivmm_add_device(vm, "disk", SPEC) in the
+ * library), says how to read its SPEC, how to create a device from it on the machine, and,
+ * if it has threads of its own, how to start them; the board creates one device per SPEC the
+ * configuration holds and walks them for each stage of their lives (create, start, destroy),
+ * in the order given. Devices reach the VM only through struct machine (guest memory, the
+ * MMIO bus, the PCI host bridge, interrupts, the console), so a new device is its own file,
+ * one line in devices/list.c, and its tests (Solo5's hvt modules are the model).
+ */
+#ifndef MINIVMM_DEVICE_H
+#define MINIVMM_DEVICE_H
+
+#include <stdbool.h>
+
+#include "../vmm/err.h"
+
+struct machine;
+struct virtio_dev;
+
+struct device_kind {
+    const char *name;         /* the long option and the library's name for it */
+    char short_option;        /* e.g. 'd', or 0 */
+    const char *usage;        /* --help's lines for it, starting with the option itself */
+    unsigned max;             /* how many one VM may have */
+    /* Checks a SPEC as the command line or the library receives it, before anything is
+     * created: 0, or -1 and MVM_E_INPUT with what is wrong and how to write it. */
+    int (*check)(const char *spec, struct mvm_err *e);
+    /* Creates the device from a SPEC check() accepted, on m's PCI host bridge. snapshot_all:
+     * the user asked for every disk to be a snapshot (--snapshot). */
+    void *(*create)(struct machine *m, const char *spec, bool snapshot_all, struct mvm_err *e);
+    /* Optional: starts the device's own threads, before any vCPU runs. */
+    int (*start)(void *dev, struct mvm_err *e);
+    /* Stops its threads (each finishes what it has in hand) and frees it. */
+    void (*destroy)(void *dev);
+    /* Its virtio transport, for the board to wire queue notifications (ioeventfd). */
+    struct virtio_dev *(*virtio)(void *dev);
+};
+
+/* Every kind there is, in the order --help lists them; NULL-terminated (devices/list.c). */
+extern const struct device_kind *const device_kinds[];
+
+/* The kind called name, or NULL. */
+const struct device_kind *device_kind_find(const char *name);
+
+#endif
