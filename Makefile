@@ -212,6 +212,7 @@ $(N)/tests/%: tests/unit/%.c $(NATIVE_OBJS)
 
 check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 	@set -e; for t in $(filter $(N)/tests/%,$^); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@bash tests/includes.sh
 
 # The unit tests whose code runs on several threads (console output and stopping, the end of
 # a run, the disk's I/O threads), again under ThreadSanitizer.

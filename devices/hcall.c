@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../firmware/rtas.h"
 #include "../vmm/machine.h"
+#include "vty.h"
 #include "xics.h"
 
 typedef int64_t (*hcall_fn)(struct machine *m, int cpu, uint64_t *args);
@@ -19,7 +21,7 @@ static int64_t h_put_term_char(struct machine *m, int cpu, uint64_t *args)
     uint8_t buf[16];
     for (unsigned i = 0; i < len; i++)
         buf[i] = (uint8_t)(args[2 + i / 8] >> (56 - 8 * (i % 8)));
-    return vty_write(&m->vty, buf, len) == 0 ? H_SUCCESS : H_HARDWARE;
+    return vty_write(m->vty, buf, len) == 0 ? H_SUCCESS : H_HARDWARE;
 }
 
 static int64_t h_get_term_char(struct machine *m, int cpu, uint64_t *args)
@@ -28,7 +30,7 @@ static int64_t h_get_term_char(struct machine *m, int cpu, uint64_t *args)
     if (args[0] != VTY_REG)
         return H_PARAMETER;
     uint8_t buf[16];
-    size_t len = vty_read(&m->vty, buf, sizeof(buf));
+    size_t len = vty_read(m->vty, buf, sizeof(buf));
     args[0] = len;
     args[1] = args[2] = 0;
     for (size_t i = 0; i < len; i++)

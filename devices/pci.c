@@ -227,7 +227,7 @@ static const struct rtas_service pci_rtas[] = {
 int pci_register_rtas(struct machine *m)
 {
     for (size_t i = 0; i < sizeof(pci_rtas) / sizeof(pci_rtas[0]); i++)
-        if (rtas_register(&m->rtas, &pci_rtas[i]) < 0)
+        if (rtas_register(m->rtas, &pci_rtas[i]) < 0)
             return -ENOSPC;
     return 0;
 }

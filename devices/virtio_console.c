@@ -169,9 +169,9 @@ static void *con_create(struct machine *m, const char *spec, bool snapshot_all, 
     struct virtio_console *c;
     if (m->virtio_port)
         return mvm_fail(e, MVM_E_INPUT, "one virtio console at most"), NULL;
-    if (virtio_console_create(&c, m, m->vty.out_fd, e))
+    if (virtio_console_create(&c, m, m->vty->out_fd, e))
         return NULL;
-    c->port.sink = m->vty.sink;
+    c->port.sink = m->vty->sink;
     c->port.input_pushed = input_pushed;
     m->virtio_port = &c->port;
     return c;

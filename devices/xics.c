@@ -256,7 +256,7 @@ int xics_init(struct xics *x, struct machine *m, unsigned nservers)
     size_t n;
     const struct rtas_service *calls = xics_rtas_calls(false, &n);
     for (size_t i = 0; i < n; i++)
-        if (rtas_register(&m->rtas, &calls[i]) < 0)
+        if (rtas_register(m->rtas, &calls[i]) < 0)
             return -1;
     m->xics = x;
     return 0;

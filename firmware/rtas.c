@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../devices/hcall.h"
+#include "../devices/vty.h"
 #include "../vmm/machine.h"
 
 static int32_t rtas_display_character(struct machine *m, int cpu, const uint32_t *args,
@@ -13,7 +14,7 @@ static int32_t rtas_display_character(struct machine *m, int cpu, const uint32_t
 {
     (void)cpu, (void)nargs, (void)rets, (void)nret;
     uint8_t c = (uint8_t)args[0];
-    return vty_write(&m->vty, &c, 1) == 0 ? RTAS_OK : RTAS_HW_ERROR;
+    return vty_write(m->vty, &c, 1) == 0 ? RTAS_OK : RTAS_HW_ERROR;
 }
 
 /* Days since 1970-01-01 to a proleptic Gregorian date. Done here rather than with gmtime_r,
@@ -174,10 +175,10 @@ int64_t rtas_call(struct machine *m, int cpu, uint64_t args_gpa)
 
     int32_t status;
     unsigned idx = token - RTAS_TOKEN_BASE;
-    if (token < RTAS_TOKEN_BASE || idx >= m->rtas.n) {
+    if (token < RTAS_TOKEN_BASE || idx >= m->rtas->n) {
         status = RTAS_NOT_SUPPORTED;
     } else {
-        const struct rtas_service *s = m->rtas.svc[idx];
+        const struct rtas_service *s = m->rtas->svc[idx];
         if (nargs < s->nargs || nret < s->nret) {
             status = RTAS_PARAM_ERROR;
         } else if (!s->fn) {

@@ -64,7 +64,7 @@ static int choose_xics(struct vm *vm, struct mvm_err *e)
     size_t n;
     const struct rtas_service *calls = xics_rtas_calls(true, &n);
     for (size_t i = 0; i < n; i++)
-        if (rtas_register(&vm->m.rtas, &calls[i]) < 0)
+        if (rtas_register(vm->m.rtas, &calls[i]) < 0)
             return mvm_fail(e, MVM_E_VMM, "RTAS table full");
     return 0;
 }
@@ -85,7 +85,7 @@ static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
     size_t n;
     const struct rtas_service *calls = xics_rtas_calls(true, &n);
     for (size_t i = 0; i < n; i++) {
-        int token = rtas_token(&vm->m.rtas, calls[i].name);
+        int token = rtas_token(vm->m.rtas, calls[i].name);
         int r = kvm_rtas_define_token(vm->vm_fd, calls[i].name, (uint64_t)token);
         if (r)
             return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", calls[i].name,

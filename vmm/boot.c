@@ -103,7 +103,7 @@ static void tree_params(struct fdt_params *p, const struct boot *b, const struct
         .initrd_end = b->ifile.size ? b->lay.initrd + b->ifile.size : 0,
         .rtas_base = b->lay.rtas,
         .rtas_size = rtas_blob_size,
-        .rtas = &m->rtas,
+        .rtas = m->rtas,
         .hypertas = vm->hv ? hcall_hypertas_functions : hcall_hypertas_functions_pr,
         .pci = m->pci,
     };

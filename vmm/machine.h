@@ -13,14 +13,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../devices/pci.h"
-#include "../devices/vty.h"
-#include "../firmware/rtas.h"
-#include "err.h"
 #include "bus.h"
+#include "err.h"
 #include "mem.h"
 
+/* The machine's parts are the board's (vm.c and board.c own them, the tests fake them):
+ * devices, firmware and the hypervisor reach one another through these pointers, and this
+ * header includes nothing of theirs, so devices/ and firmware/ depend on vmm/'s core and
+ * never the other way round. */
 struct machine;
+struct pci_host;
+struct rtas;
+struct vty;
+struct xics;
 
 /* LPCR bits the guest may change through H_SET_MODE. */
 #define LPCR_ILE (1ULL << 25)        /* interrupts taken in little-endian mode */
@@ -62,9 +67,9 @@ struct machine_ops {
 struct machine {
     struct guest_mem mem;
     unsigned ncpus;
-    struct vty vty;
+    struct vty *vty;         /* the sPAPR vty (hvc0) */
     struct vty *virtio_port; /* the virtio console's port, if there is one */
-    struct rtas rtas;
+    struct rtas *rtas;       /* the RTAS services registry */
     struct bus bus;          /* MMIO: PCI BARs */
     struct pci_host *pci;    /* NULL: no PCI host bridge */
     struct xics *xics;       /* NULL: KVM's in-kernel XICS does the interrupt controller */

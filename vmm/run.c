@@ -32,7 +32,7 @@ static void console_loop(struct vm *vm)
 {
     int in = vm->cfg.console_in;
     bool esc = false;
-    struct vty *target = vm->m.virtio_port ? vm->m.virtio_port : &vm->m.vty;
+    struct vty *target = vm->m.virtio_port ? vm->m.virtio_port : vm->m.vty;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t deadline_ms = vm->cfg.timeout_s

@@ -3,6 +3,8 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 
+#include "../devices/pci.h"
+
 static const char *const exit_names[STATS_EXIT_REASONS] = {
     [KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
     [KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL", [KVM_EXIT_DEBUG] = "DEBUG",

@@ -380,7 +380,7 @@ static int op_cpu_irq(struct machine *m, uint32_t server, int level)
 static void let_go(struct vm *vm)
 {
     struct machine *m = &vm->m;
-    vty_abort(&m->vty);
+    vty_abort(m->vty);
     if (m->virtio_port)
         vty_abort(m->virtio_port);
     console_sink_abort(&vm->sink);

@@ -258,7 +258,7 @@ static void vm_free(struct vm *vm)
     guest_mem_unmap(&vm->m.mem);
     if (vm->pr_htab)
         munmap(vm->pr_htab, vm->pr_htab_size);
-    vty_destroy(&vm->m.vty);
+    vty_destroy(vm->m.vty);
     pthread_mutex_destroy(&vm->lock);
     pthread_cond_destroy(&vm->cond);
     free(vm);
@@ -283,9 +283,11 @@ static struct vm *vm_alloc(const struct vm_config *c)
     m->verbose = c->verbose;
     if (c->seccomp)
         m->thread_init = restrict_thread;
-    vty_init(&m->vty, c->console_out);
-    m->vty.sink = &vm->sink;
-    rtas_init(&m->rtas);
+    m->vty = &vm->vty;
+    m->rtas = &vm->rtas;
+    vty_init(m->vty, c->console_out);
+    m->vty->sink = &vm->sink;
+    rtas_init(m->rtas);
     return vm;
 }
 

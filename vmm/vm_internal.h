@@ -9,7 +9,10 @@
 #include "config.h"
 #include "kvm.h"
 #include "../devices/device.h"
+#include "../devices/pci.h"
+#include "../devices/vty.h"
 #include "../devices/xics.h"
+#include "../firmware/rtas.h"
 #include "../fdt/fdt.h"
 #include "console.h"
 #include "layout.h"
@@ -57,6 +60,8 @@ struct vm {
     struct xics uxics;          /* the userspace interrupt controller, when KVM's is not used */
     const char *irqchip_name;
     struct console_sink sink;   /* every console's output passes through here */
+    struct vty vty;             /* the machine's parts (machine.h points at them) */
+    struct rtas rtas;
     int log_fd;
     int tap[2];                 /* pipe: console output -> the output callback (console loop) */
     /* What the run was, for vm_get_result(). */

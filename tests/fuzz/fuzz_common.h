@@ -169,14 +169,15 @@ static FZ_UNUSED struct machine *fz_machine_new(uint64_t ram, const struct fz *m
     struct machine *m = calloc(1, sizeof(*m));
     struct pci_host *h = calloc(1, sizeof(*h));
     uint8_t *host = calloc(1, ram);
-    if (!m || !h || !host)
+    if (!m || !h || !host || !(m->vty = calloc(1, sizeof(*m->vty))) ||
+        !(m->rtas = calloc(1, sizeof(*m->rtas))))
         abort();
     if (mem)
         memcpy(host, mem->p, mem->n < ram ? mem->n : ram);
     m->mem = (struct guest_mem){.host = host, .size = ram, .page_size = 4096};
     m->ncpus = FZ_NCPUS;
-    vty_init(&m->vty, fz_null_fd());
-    rtas_init(&m->rtas);
+    vty_init(m->vty, fz_null_fd());
+    rtas_init(m->rtas);
     m->pci = h;
     m->ops = &fz_ops;
     m->log_fd = fz_null_fd();
@@ -185,7 +186,9 @@ static FZ_UNUSED struct machine *fz_machine_new(uint64_t ram, const struct fz *m
 
 static FZ_UNUSED void fz_machine_free(struct machine *m)
 {
-    vty_destroy(&m->vty);
+    vty_destroy(m->vty);
+    free(m->vty);
+    free(m->rtas);
     free(m->mem.host);
     free(m->pci);
     free(m);

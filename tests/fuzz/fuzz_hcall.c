@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t typed[32];
             for (unsigned j = 0; j < sizeof(typed); j++)
                 typed[j] = (uint8_t)(j * 3 + i);
-            vty_push_input(&m->vty, typed, 1 + (small >> 4) % 8 * 4);
+            vty_push_input(m->vty, typed, 1 + (small >> 4) % 8 * 4);
         }
         hcall_dispatch(m, cpu, nr, args);
     }

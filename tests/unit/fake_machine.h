@@ -119,6 +119,8 @@ static const struct machine_ops fake_ops = {
 };
 
 static struct machine m;
+static struct vty fake_vty;
+static struct rtas fake_rtas;
 static int out_pipe[2];          /* the console: the test reads [0] */
 
 static inline int setup(void **state)
@@ -134,8 +136,10 @@ static inline int setup(void **state)
     if (!m.mem.host || pipe(out_pipe) != 0)
         return -1;
     fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
-    vty_init(&m.vty, out_pipe[1]);
-    rtas_init(&m.rtas);
+    m.vty = &fake_vty;
+    m.rtas = &fake_rtas;
+    vty_init(m.vty, out_pipe[1]);
+    rtas_init(m.rtas);
     m.ops = &fake_ops;
     m.log_fd = -1;
     return 0;
@@ -144,7 +148,7 @@ static inline int setup(void **state)
 static inline int teardown(void **state)
 {
     (void)state;
-    vty_destroy(&m.vty);
+    vty_destroy(m.vty);
     close(out_pipe[0]);
     close(out_pipe[1]);
     free(m.mem.host);

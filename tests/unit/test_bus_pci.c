@@ -377,7 +377,7 @@ static void test_pci_capabilities_exact_fill(void **state)
 static int32_t rtas_pci(const char *name, uint32_t nargs, uint32_t nret, const uint32_t *args,
                         uint32_t *ret1)
 {
-    int t = rtas_token(&m.rtas, name);
+    int t = rtas_token(m.rtas, name);
     assert_true(t >= RTAS_TOKEN_BASE);
     put_be32(BUF, (uint32_t)t), put_be32(BUF + 4, nargs), put_be32(BUF + 8, nret);
     for (uint32_t i = 0; i < nargs + nret; i++)

@@ -23,6 +23,7 @@
 /* The RTAS services of a complete machine: minivmm's own, the XICS calls (the same names
  * whether KVM or minivmm serves them) and, with devices, the PCI config calls. */
 static struct machine mach;
+static struct rtas mach_rtas;
 static const struct rtas_service xics_names[] = {
     {"ibm,set-xive", NULL, 3, 1},
     {"ibm,get-xive", NULL, 1, 3},
@@ -46,10 +47,11 @@ static void real_params(struct fdt_params *p, bool radix, unsigned ncpus, uint32
     p->rng_seed = seed;
     p->rng_seed_len = sizeof(seed);
     p->bootargs = bootargs;
-    rtas_init(&mach.rtas);
+    mach.rtas = &mach_rtas;
+    rtas_init(mach.rtas);
     for (size_t i = 0; i < sizeof(xics_names) / sizeof(xics_names[0]); i++)
-        assert_true(rtas_register(&mach.rtas, &xics_names[i]) > 0);
-    p->rtas = &mach.rtas;
+        assert_true(rtas_register(mach.rtas, &xics_names[i]) > 0);
+    p->rtas = mach.rtas;
     memset(&bus, 0, sizeof(bus));
     memset(&host, 0, sizeof(host));
     for (unsigned i = 0; i < npci; i++)

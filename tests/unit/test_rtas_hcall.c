@@ -53,7 +53,7 @@ static uint32_t rtas_ret(uint64_t gpa, unsigned i)
 
 static int tok(const char *name)
 {
-    int t = rtas_token(&m.rtas, name);
+    int t = rtas_token(m.rtas, name);
     assert_true(t >= RTAS_TOKEN_BASE);
     return t;
 }
@@ -95,7 +95,7 @@ static void test_get_term_char(void **state)
 {
     (void)state;
     uint64_t out[9];
-    assert_int_equal(vty_push_input(&m.vty, (const uint8_t *)"abc", 3), 3);
+    assert_int_equal(vty_push_input(m.vty, (const uint8_t *)"abc", 3), 3);
     assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0x77, 0x77, out), H_SUCCESS);
     assert_int_equal(out[0], 3);
     assert_true(out[1] == ((uint64_t)'a' << 56 | (uint64_t)'b' << 48 | (uint64_t)'c' << 40));
@@ -104,7 +104,7 @@ static void test_get_term_char(void **state)
     assert_int_equal(out[0], 0);
     assert_true(out[1] == 0 && out[2] == 0);
     /* 20 queued: 16 come back (9th lands in r6's top byte), then 4 */
-    assert_int_equal(vty_push_input(&m.vty, (const uint8_t *)"ABCDEFGHIJKLMNOPQRST", 20), 20);
+    assert_int_equal(vty_push_input(m.vty, (const uint8_t *)"ABCDEFGHIJKLMNOPQRST", 20), 20);
     assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0, 0, out), H_SUCCESS);
     assert_int_equal(out[0], 16);
     assert_true(out[1] == 0x4142434445464748ULL && out[2] == 0x494a4b4c4d4e4f50ULL);
@@ -480,31 +480,31 @@ static void test_rtas_register(void **state)
     static const struct rtas_service echo = {"test-echo", svc_echo, 3, 2};
     static const struct rtas_service in_kvm = {"test-in-kvm", NULL, 0, 1};
     static const struct rtas_service dup = {"power-off", svc_echo, 0, 1};
-    assert_int_equal(rtas_register(&m.rtas, &dup), -1);
-    int t = rtas_register(&m.rtas, &echo);
+    assert_int_equal(rtas_register(m.rtas, &dup), -1);
+    int t = rtas_register(m.rtas, &echo);
     assert_int_equal(t, RTAS_TOKEN_BASE + 8);
-    assert_int_equal(rtas_token(&m.rtas, "test-echo"), t);
-    assert_int_equal(rtas_token(&m.rtas, "no-such-service"), -1);
+    assert_int_equal(rtas_token(m.rtas, "test-echo"), t);
+    assert_int_equal(rtas_token(m.rtas, "no-such-service"), -1);
     uint32_t args[3] = {0x11223344, 0x55667788, 0x99aabbcc};
     assert_int_equal(rtas("test-echo", 3, 3, args), 7);
     assert_memory_equal(seen_args, args, sizeof(args));
     assert_int_equal(rtas_ret(BUF, 1), 0x11223345);
     assert_int_equal(rtas_ret(BUF, 2), 0x99aabbcc);
-    assert_true(rtas_register(&m.rtas, &in_kvm) > 0);
+    assert_true(rtas_register(m.rtas, &in_kvm) > 0);
     assert_int_equal(rtas("test-in-kvm", 0, 1, NULL), RTAS_HW_ERROR);
 
     static char names[RTAS_MAX_SERVICES][16];
     static struct rtas_service more[RTAS_MAX_SERVICES];
-    for (unsigned i = 0; m.rtas.n < RTAS_MAX_SERVICES; i++) {
+    for (unsigned i = 0; m.rtas->n < RTAS_MAX_SERVICES; i++) {
         snprintf(names[i], sizeof(names[i]), "filler-%u", i);
         more[i] = (struct rtas_service){names[i], svc_echo, 0, 1};
-        int want = RTAS_TOKEN_BASE + (int)m.rtas.n;
-        assert_int_equal(rtas_register(&m.rtas, &more[i]), want);
+        int want = RTAS_TOKEN_BASE + (int)m.rtas->n;
+        assert_int_equal(rtas_register(m.rtas, &more[i]), want);
     }
     static const struct rtas_service extra = {"one-too-many", svc_echo, 0, 1};
-    assert_int_equal(rtas_register(&m.rtas, &extra), -1);
-    assert_int_equal(m.rtas.n, RTAS_MAX_SERVICES);
-    assert_int_equal(rtas_token(&m.rtas, "one-too-many"), -1);
+    assert_int_equal(rtas_register(m.rtas, &extra), -1);
+    assert_int_equal(m.rtas->n, RTAS_MAX_SERVICES);
+    assert_int_equal(rtas_token(m.rtas, "one-too-many"), -1);
 }
 
 static void test_rtas_blob(void **state)

@@ -28,7 +28,7 @@ static int xsetup(void **state)
     if (setup(state))
         return -1;
     m.cpu_stride = 1;
-    rtas_init(&m.rtas);
+    rtas_init(m.rtas);
     return xics_init(&x, &m, 2);
 }
 
@@ -80,7 +80,7 @@ static uint64_t ipoll(int cpu, uint64_t *mfrr)
 /* An RTAS call from vCPU 0 with a big-endian buffer at BUF; returns the status (rets[0]). */
 static int32_t rtas(const char *name, uint32_t nargs, uint32_t nret, const uint32_t *args)
 {
-    int t = rtas_token(&m.rtas, name);
+    int t = rtas_token(m.rtas, name);
     assert_true(t >= RTAS_TOKEN_BASE);
     put_be32(BUF, (uint32_t)t);
     put_be32(BUF + 4, nargs);
