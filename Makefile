@@ -49,7 +49,7 @@ ALL_LDFLAGS := -static -pthread -Wl,-z,noexecstack $(STRIP_LDFLAGS) $(LDFLAGS)
 
 B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
-PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
+PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
                  vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
                  devices/vty.c devices/hcall.c devices/pci.c devices/virtq.c devices/virtio_pci.c \
                  devices/virtio_blk.c devices/virtio_console.c devices/list.c devices/xics.c firmware/rtas.c fdt/fdt.c \

@@ -99,6 +99,11 @@ MINIVMM_API int minivmm_set_stats(struct minivmm *vm, bool on);
 MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
 MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
+/* Any option of the minivmm command that configures the VM, by its long name without the
+ * dashes and with its argument as text (NULL for a flag): ("memory", "2G"), ("kvm-type", "pr"),
+ * ("expect", "login:"), ("disk", "root.img,ro"), ("no-seccomp", NULL). The same parsing and
+ * the same error messages as the command line, which is a client of this call. */
+MINIVMM_API int minivmm_set_option(struct minivmm *vm, const char *name, const char *value);
 /* Every disk is a snapshot (the command's --snapshot). */
 MINIVMM_API int minivmm_set_snapshot(struct minivmm *vm, bool on);
 /* Adds a device of the kind the command line's --KIND option adds, from the same SPEC, e.g.

@@ -18,8 +18,8 @@ enum state { NEW, RUNNING, DONE };
 
 struct minivmm {
     struct vm_config cfg;
-    char *strings[8 + 2 * VM_MAX_PATTERNS + VM_MAX_DEVICES];   /* copies owned by the context */
-    unsigned nstrings;
+    char **strings;           /* copies owned by the context, freed with it */
+    unsigned nstrings, cap;
     minivmm_output_fn output;
     void *output_opaque;
 
@@ -81,9 +81,15 @@ static int keep(struct minivmm *vm, const char *s, const char **slot)
         free(vm->strings[i]);
         vm->strings[i] = copy;
     } else if (copy) {
-        if (vm->nstrings == sizeof(vm->strings) / sizeof(vm->strings[0])) {
-            free(copy);
-            return misuse(vm, "too many strings given to this context");
+        if (vm->nstrings == vm->cap) {
+            unsigned cap = vm->cap ? 2 * vm->cap : 16;
+            char **more = realloc(vm->strings, cap * sizeof(*more));
+            if (!more) {
+                free(copy);
+                return MINIVMM_E_NOMEM;
+            }
+            vm->strings = more;
+            vm->cap = cap;
         }
         vm->strings[vm->nstrings++] = copy;
     }
@@ -112,6 +118,7 @@ void minivmm_free(struct minivmm *vm)
     }
     for (unsigned i = 0; i < vm->nstrings; i++)
         free(vm->strings[i]);   /* free(NULL) for slots a setter cleared */
+    free(vm->strings);
     pthread_mutex_destroy(&vm->lock);
     free(vm);
 }
@@ -143,32 +150,53 @@ int minivmm_set_vcpus(struct minivmm *vm, unsigned n)
     return MINIVMM_OK;
 }
 
+/* The public enums and the configuration's list their values in the same order (and the
+ * option table's choice lists too), so a value passes through unchanged. */
+_Static_assert(MINIVMM_KVM_HV == (int)KVM_TYPE_HV && MINIVMM_KVM_PR == (int)KVM_TYPE_PR &&
+               MINIVMM_MMU_RADIX == (int)MMU_RADIX && MINIVMM_MMU_HASH == (int)MMU_HASH &&
+               MINIVMM_IRQCHIP_KERNEL == (int)IRQCHIP_KERNEL &&
+               MINIVMM_IRQCHIP_USER == (int)IRQCHIP_USER, "public and internal enums differ");
+
 int minivmm_set_kvm_type(struct minivmm *vm, enum minivmm_kvm_type type)
 {
     CONFIGURABLE(vm);
-    if (type != MINIVMM_KVM_AUTO && type != MINIVMM_KVM_HV && type != MINIVMM_KVM_PR)
+    if ((unsigned)type > MINIVMM_KVM_PR)
         return misuse(vm, "minivmm_set_kvm_type: unknown type");
-    vm->cfg.kvm_type = type == MINIVMM_KVM_HV ? KVM_TYPE_HV
-                       : type == MINIVMM_KVM_PR ? KVM_TYPE_PR : KVM_TYPE_AUTO;
+    vm->cfg.kvm_type = (enum kvm_type_req)type;
     return MINIVMM_OK;
 }
 
 int minivmm_set_mmu(struct minivmm *vm, enum minivmm_mmu mmu)
 {
     CONFIGURABLE(vm);
-    if (mmu != MINIVMM_MMU_AUTO && mmu != MINIVMM_MMU_RADIX && mmu != MINIVMM_MMU_HASH)
+    if ((unsigned)mmu > MINIVMM_MMU_HASH)
         return misuse(vm, "minivmm_set_mmu: unknown mode");
-    vm->cfg.mmu = mmu == MINIVMM_MMU_RADIX ? MMU_RADIX : mmu == MINIVMM_MMU_HASH ? MMU_HASH : MMU_AUTO;
+    vm->cfg.mmu = (enum mmu_req)mmu;
     return MINIVMM_OK;
 }
 
 int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where)
 {
     CONFIGURABLE(vm);
-    if (where != MINIVMM_IRQCHIP_AUTO && where != MINIVMM_IRQCHIP_KERNEL && where != MINIVMM_IRQCHIP_USER)
+    if ((unsigned)where > MINIVMM_IRQCHIP_USER)
         return misuse(vm, "minivmm_set_irqchip: unknown value");
-    vm->cfg.irqchip = where == MINIVMM_IRQCHIP_USER ? IRQCHIP_USER
-                      : where == MINIVMM_IRQCHIP_KERNEL ? IRQCHIP_KERNEL : IRQCHIP_AUTO;
+    vm->cfg.irqchip = (enum irqchip_req)where;
+    return MINIVMM_OK;
+}
+
+/* By name, from text, as the command line spells it: the configuration keeps our copy. */
+int minivmm_set_option(struct minivmm *vm, const char *name, const char *value)
+{
+    CONFIGURABLE(vm);
+    if (!name)
+        return misuse(vm, "minivmm_set_option: no name");
+    const char *copy = NULL;
+    int r = value ? keep(vm, value, &copy) : MINIVMM_OK;
+    if (r)
+        return r;
+    struct mvm_err e = {0};
+    if (vm_config_set(&vm->cfg, name, copy, &e))
+        return misuse(vm, e.msg);
     return MINIVMM_OK;
 }
 

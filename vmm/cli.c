@@ -79,12 +79,10 @@ void cli_usage(FILE *f)
 "  8  a --fail-on pattern appeared on the console\n", f);
 }
 
-enum { OPT_MEM_PATH = 256, OPT_KVM_TYPE, OPT_MMU, OPT_REBOOT, OPT_DUMP_DTB, OPT_VERSION,
-       OPT_CONSOLE, OPT_IRQCHIP, OPT_SNAPSHOT, OPT_NO_SECCOMP, OPT_TIMEOUT, OPT_EXPECT, OPT_FAIL_ON, OPT_NO_DEFAULT_FAIL, OPT_LOG, OPT_JSON,
-       OPT_NESTED_HV, OPT_CHECK, OPT_STATS };
-
-/* getopt codes from OPT_DEVICE on are device kinds: OPT_DEVICE + i is device_kinds[i]. */
-#define OPT_DEVICE 1000
+/* The command's own options (what to do, and where its output goes) have codes of their own;
+ * every other option is the library's, handed over by name (vm_config_set here, and
+ * minivmm_set_option() in main) with OPT_LIBRARY, or with its short letter. */
+enum { OPT_LIBRARY = 256, OPT_CHECK, OPT_DUMP_DTB, OPT_JSON, OPT_VERSION };
 
 static const struct option core_options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -92,22 +90,22 @@ static const struct option core_options[] = {
     {"append", required_argument, NULL, 'a'},
     {"memory", required_argument, NULL, 'm'},
     {"cpus", required_argument, NULL, 'c'},
-    {"mem-path", required_argument, NULL, OPT_MEM_PATH},
-    {"kvm-type", required_argument, NULL, OPT_KVM_TYPE},
-    {"mmu", required_argument, NULL, OPT_MMU},
-    {"reboot", no_argument, NULL, OPT_REBOOT},
-    {"nested-hv", no_argument, NULL, OPT_NESTED_HV},
-    {"stats", no_argument, NULL, OPT_STATS},
+    {"mem-path", required_argument, NULL, OPT_LIBRARY},
+    {"kvm-type", required_argument, NULL, OPT_LIBRARY},
+    {"mmu", required_argument, NULL, OPT_LIBRARY},
+    {"reboot", no_argument, NULL, OPT_LIBRARY},
+    {"nested-hv", no_argument, NULL, OPT_LIBRARY},
+    {"stats", no_argument, NULL, OPT_LIBRARY},
+    {"console", required_argument, NULL, OPT_LIBRARY},
+    {"snapshot", no_argument, NULL, OPT_LIBRARY},
+    {"irqchip", required_argument, NULL, OPT_LIBRARY},
+    {"no-seccomp", no_argument, NULL, OPT_LIBRARY},
+    {"timeout", required_argument, NULL, OPT_LIBRARY},
+    {"expect", required_argument, NULL, OPT_LIBRARY},
+    {"fail-on", required_argument, NULL, OPT_LIBRARY},
+    {"no-default-fail", no_argument, NULL, OPT_LIBRARY},
+    {"log", required_argument, NULL, OPT_LIBRARY},
     {"check", no_argument, NULL, OPT_CHECK},
-    {"console", required_argument, NULL, OPT_CONSOLE},
-    {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
-    {"irqchip", required_argument, NULL, OPT_IRQCHIP},
-    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"expect", required_argument, NULL, OPT_EXPECT},
-    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-    {"no-default-fail", no_argument, NULL, OPT_NO_DEFAULT_FAIL},
-    {"log", required_argument, NULL, OPT_LOG},
     {"json", required_argument, NULL, OPT_JSON},
     {"result-json", required_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
@@ -128,7 +126,7 @@ static void all_options(struct option *opts, char *shorts, size_t shorts_len)
         const struct device_kind *k = device_kinds[i];
         if (!k->usage)
             continue;
-        int code = k->short_option ? k->short_option : OPT_DEVICE + (int)i;
+        int code = k->short_option ? k->short_option : OPT_LIBRARY;
         opts[n++] = (struct option){k->name, required_argument, NULL, code};
         if (k->short_option && s + 3 < shorts_len) {
             shorts[s++] = k->short_option;
@@ -139,125 +137,77 @@ static void all_options(struct option *opts, char *shorts, size_t shorts_len)
     opts[n] = (struct option){NULL, 0, NULL, 0};
 }
 
-/* A device option: its kind from the getopt code. */
-static const struct device_kind *device_option(int opt)
+/* The long name of the option getopt returned: the one it matched, or the one a short
+ * letter stands for. */
+static const char *name_of(const struct option *opts, int opt, int index)
 {
-    for (unsigned i = 0; device_kinds[i]; i++)
-        if (opt == (device_kinds[i]->short_option ? device_kinds[i]->short_option
-                                                  : OPT_DEVICE + (int)i))
-            return device_kinds[i];
+    if (index >= 0)
+        return opts[index].name;
+    for (; opts->name; opts++)
+        if (opts->val == opt)
+            return opts->name;
     return NULL;
 }
 
-int cli_parse(int argc, char **argv, struct vm_config *c, struct mvm_err *e)
+static int bad_option(int argc, char **argv, int opt, struct mvm_err *e)
+{
+    (void)argc;
+    if (opt == ':')
+        return mvm_fail(e, MVM_E_INPUT, "option %s needs an argument (see --help)",
+                        argv[optind - 1]);
+    /* A bad short option is named by optopt: inside a cluster (-zv) optind has not moved
+     * past it yet. Long options are named by the argument itself. */
+    if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
+        return mvm_fail(e, MVM_E_INPUT, "unknown option -%c (see --help)", optopt);
+    return mvm_fail(e, MVM_E_INPUT, "unknown option %s (see --help)", argv[optind - 1]);
+}
+
+/* Applies a library option to c (so a bad value is refused here, with the library's words)
+ * and records it for main() to hand over. */
+static int library_option(struct vm_config *c, struct cli_settings *s, const char *name,
+                          const char *value, struct mvm_err *e)
+{
+    if (vm_config_set(c, name, value, e))
+        return -1;
+    if (s) {
+        if (s->n == CLI_MAX_SETTINGS)
+            return mvm_fail(e, MVM_E_INPUT, "more than %d options", CLI_MAX_SETTINGS);
+        s->set[s->n].name = name;
+        s->set[s->n++].value = value;
+    }
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct vm_config *c, struct cli_settings *s,
+              struct mvm_err *e)
 {
     bool check = false;
     struct option opts[NCORE + MAX_KINDS + 1];
     char shorts[64];
     all_options(opts, shorts, sizeof(shorts));
+    if (s)
+        s->n = 0;
     opterr = 0;      /* we word the errors ourselves */
     optind = 0;      /* glibc: restart scanning from scratch (the tests parse many times) */
-    int opt;
-    while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
-        const struct device_kind *kind = device_option(opt);
-        if (kind) {
-            if (vm_config_add_device(c, kind->name, optarg, e))
-                return -1;
-            continue;
-        }
+    int opt, index = -1;
+    while ((opt = getopt_long(argc, argv, shorts, opts, &index)) != -1) {
+        const char *name = name_of(opts, opt, index);
+        index = -1;
         switch (opt) {
-        case 'k': c->kernel = optarg; break;
-        case 'i': c->initrd = optarg; break;
-        case 'a': c->cmdline = optarg; break;
-        case 'm':
-            if (parse_size(optarg, &c->mem_size) != 0)
-                return mvm_fail(e, MVM_E_INPUT, "-m %s: not a size (use e.g. 512M or 2G)", optarg);
-            /* A bare number means MiB, as with QEMU's -m. */
-            if (strspn(optarg, "0123456789") == strlen(optarg)) {
-                if (c->mem_size > (UINT64_MAX >> 20))
-                    return mvm_fail(e, MVM_E_INPUT, "-m %s: too large", optarg);
-                c->mem_size <<= 20;
-            }
-            break;
-        case 'c': {
-            char *end;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || *optarg == '-' || n > 0xffffffffUL)
-                return mvm_fail(e, MVM_E_INPUT, "-c %s: not a number of vCPUs", optarg);
-            c->ncpus = (unsigned)n;
-            break;
-        }
-        case OPT_MEM_PATH: c->mem_path = optarg; break;
-        case OPT_KVM_TYPE:
-            if (strcmp(optarg, "auto") == 0) c->kvm_type = KVM_TYPE_AUTO;
-            else if (strcmp(optarg, "hv") == 0) c->kvm_type = KVM_TYPE_HV;
-            else if (strcmp(optarg, "pr") == 0) c->kvm_type = KVM_TYPE_PR;
-            else return mvm_fail(e, MVM_E_INPUT, "--kvm-type %s: use auto, hv or pr", optarg);
-            break;
-        case OPT_MMU:
-            if (strcmp(optarg, "auto") == 0) c->mmu = MMU_AUTO;
-            else if (strcmp(optarg, "radix") == 0) c->mmu = MMU_RADIX;
-            else if (strcmp(optarg, "hash") == 0) c->mmu = MMU_HASH;
-            else return mvm_fail(e, MVM_E_INPUT, "--mmu %s: use auto, radix or hash", optarg);
-            break;
-        case OPT_REBOOT: c->reboot = true; break;
-        case OPT_NESTED_HV: c->nested_hv = true; break;
-        case OPT_STATS: c->stats = true; break;
         case OPT_CHECK: check = true; break;
-        case OPT_CONSOLE:
-            if (strcmp(optarg, "vty") != 0 && strcmp(optarg, "virtio") != 0)
-                return mvm_fail(e, MVM_E_INPUT, "--console %s: use vty or virtio", optarg);
-            vm_config_remove_devices(c, "virtio-console");   /* the last --console wins */
-            if (strcmp(optarg, "virtio") == 0 && vm_config_add_device(c, "virtio-console", "", e))
-                return -1;
-            break;
         case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
+        case OPT_JSON: c->json_path = optarg; break;
         case 'v': c->verbose = true; break;
         case 'q': c->quiet = true; break;
-        case OPT_TIMEOUT: {
-            char *end;
-            unsigned long s = strtoul(optarg, &end, 10);
-            if (*optarg < '1' || *optarg > '9' || *end != '\0' || s > 7 * 24 * 3600)
-                return mvm_fail(e, MVM_E_INPUT, "--timeout %s: give whole seconds, 1 to 604800",
-                                optarg);
-            c->timeout_s = (unsigned)s;
-            break;
-        }
-        case OPT_EXPECT:
-        case OPT_FAIL_ON: {
-            bool exp = opt == OPT_EXPECT;
-            unsigned *n = exp ? &c->nexpect : &c->nfail_on;
-            if (*n == VM_MAX_PATTERNS)
-                return mvm_fail(e, MVM_E_INPUT, "--%s: at most %d patterns",
-                                exp ? "expect" : "fail-on", VM_MAX_PATTERNS);
-            if (optarg[0] == '\0' || strlen(optarg) > CONSOLE_PATTERN_MAX)
-                return mvm_fail(e, MVM_E_INPUT, "--%s: a pattern has 1 to %d bytes",
-                                exp ? "expect" : "fail-on", CONSOLE_PATTERN_MAX);
-            (exp ? c->expect : c->fail_on)[(*n)++] = optarg;
-            break;
-        }
-        case OPT_NO_DEFAULT_FAIL: c->no_default_fail = true; break;
-        case OPT_SNAPSHOT: c->snapshot_all = true; break;
-        case OPT_IRQCHIP:
-            if (strcmp(optarg, "auto") == 0) c->irqchip = IRQCHIP_AUTO;
-            else if (strcmp(optarg, "kernel") == 0) c->irqchip = IRQCHIP_KERNEL;
-            else if (strcmp(optarg, "user") == 0) c->irqchip = IRQCHIP_USER;
-            else return mvm_fail(e, MVM_E_INPUT, "--irqchip %s: use auto, kernel or user", optarg);
-            break;
-        case OPT_NO_SECCOMP: c->seccomp = false; break;
-        case OPT_LOG: c->log_path = optarg; break;
-        case OPT_JSON: c->json_path = optarg; break;
         case 'h': return CLI_HELP;
         case OPT_VERSION: return CLI_VERSION;
         case ':':
-            return mvm_fail(e, MVM_E_INPUT, "option %s needs an argument (see --help)",
-                            argv[optind - 1]);
+        case '?': return bad_option(argc, argv, opt, e);
         default:
-            /* A bad short option is named by optopt: inside a cluster (-zv) optind has not
-             * moved past it yet. Long options are named by the argument itself. */
-            if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
-                return mvm_fail(e, MVM_E_INPUT, "unknown option -%c (see --help)", optopt);
-            return mvm_fail(e, MVM_E_INPUT, "unknown option %s (see --help)", argv[optind - 1]);
+            if (!name)
+                return bad_option(argc, argv, opt, e);
+            if (library_option(c, s, name, optarg, e))
+                return -1;
         }
     }
     if (optind < argc)

@@ -70,6 +70,11 @@ struct vm_config {
 
 void vm_config_defaults(struct vm_config *c);
 
+/* Sets the option `name` (as the command line spells it without its dashes: "memory",
+ * "kvm-type", "expect", "disk", ...) from its text; value NULL or "" for a flag. Strings are
+ * kept as given: they must live as long as c. 0, or -1 and MVM_E_INPUT saying why. */
+int vm_config_set(struct vm_config *c, const char *name, const char *value, struct mvm_err *e);
+
 /* Adds a device of kind `name` (--disk SPEC, minivmm_add_device): refused with the reason if
  * there is no such kind, the SPEC is bad, or the VM has as many as it may. The SPEC is kept
  * as given: it must live as long as c. */

@@ -7,7 +7,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../devices/device.h"
 #include "../include/minivmm.h"
 #include "cli.h"
 #include "term.h"
@@ -16,45 +15,20 @@
 #define MINIVMM_VERSION "dev"
 #endif
 
-/* Hands the parsed command line to a library context. */
-static int configure(struct minivmm *vm, const struct vm_config *c, int stop_fd)
+/* Hands the command line to a library context: the library's options by name, as they were
+ * spelled (the library parses them, as it would for any program), then where the console
+ * and the diagnostics go, which are the command's. */
+static int configure(struct minivmm *vm, const struct vm_config *c,
+                     const struct cli_settings *s, int stop_fd)
 {
-    static const enum minivmm_kvm_type kvm[] = {
-        [KVM_TYPE_AUTO] = MINIVMM_KVM_AUTO, [KVM_TYPE_HV] = MINIVMM_KVM_HV,
-        [KVM_TYPE_PR] = MINIVMM_KVM_PR};
-    static const enum minivmm_mmu mmu[] = {
-        [MMU_AUTO] = MINIVMM_MMU_AUTO, [MMU_RADIX] = MINIVMM_MMU_RADIX, [MMU_HASH] = MINIVMM_MMU_HASH};
     int r = 0;
 #define TRY(call) if (r == 0) r = (call)
-    if (c->kernel)   /* --check needs none */
-        TRY(minivmm_set_kernel(vm, c->kernel, c->initrd, c->cmdline));
-    TRY(minivmm_set_memory(vm, c->mem_size));
-    TRY(minivmm_set_vcpus(vm, c->ncpus));
-    TRY(minivmm_set_kvm_type(vm, kvm[c->kvm_type]));
-    TRY(minivmm_set_mmu(vm, mmu[c->mmu]));
-    TRY(minivmm_set_nested_hv(vm, c->nested_hv));
-    TRY(minivmm_set_irqchip(vm, c->irqchip == IRQCHIP_USER ? MINIVMM_IRQCHIP_USER
-                                : c->irqchip == IRQCHIP_KERNEL ? MINIVMM_IRQCHIP_KERNEL
-                                                               : MINIVMM_IRQCHIP_AUTO));
-    if (c->mem_path)
-        TRY(minivmm_set_mem_path(vm, c->mem_path));
-    for (unsigned i = 0; i < c->ndevices; i++)
-        TRY(minivmm_add_device(vm, c->devices[i].kind->name, c->devices[i].spec));
-    TRY(minivmm_set_snapshot(vm, c->snapshot_all));
+    for (unsigned i = 0; i < s->n; i++)
+        TRY(minivmm_set_option(vm, s->set[i].name, s->set[i].value));
     TRY(minivmm_set_console_fds(vm, STDIN_FILENO, c->quiet ? -1 : STDOUT_FILENO));
     TRY(minivmm_set_console_escape(vm, isatty(STDIN_FILENO)));
-    TRY(minivmm_set_timeout(vm, c->timeout_s));
-    for (unsigned i = 0; i < c->nexpect; i++)
-        TRY(minivmm_add_expect(vm, c->expect[i]));
-    for (unsigned i = 0; i < c->nfail_on; i++)
-        TRY(minivmm_add_fail_on(vm, c->fail_on[i]));
-    TRY(minivmm_set_default_fail(vm, !c->no_default_fail));
-    if (c->log_path)
-        TRY(minivmm_set_log(vm, c->log_path));
     TRY(minivmm_set_stop_fd(vm, stop_fd));
-    TRY(minivmm_set_seccomp(vm, c->seccomp));
     TRY(minivmm_set_diagnostics(vm, STDERR_FILENO, c->verbose));
-    TRY(minivmm_set_stats(vm, c->stats));
 #undef TRY
     return r;
 }
@@ -70,9 +44,10 @@ static int explain(const struct minivmm *vm)
 int main(int argc, char **argv)
 {
     struct vm_config cfg;
+    static struct cli_settings settings;
     struct mvm_err err = {0};
     vm_config_defaults(&cfg);
-    int action = cli_parse(argc, argv, &cfg, &err);
+    int action = cli_parse(argc, argv, &cfg, &settings, &err);
     switch (action) {
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: printf("minivmm %s\n", MINIVMM_VERSION); return 0;
@@ -104,7 +79,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "minivmm: out of memory\n");
             return 5;
         }
-        if (configure(vm, &cfg, stop_fd) != 0) {
+        if (configure(vm, &cfg, &settings, stop_fd) != 0) {
             status = explain(vm);
             minivmm_free(vm);
             return status;

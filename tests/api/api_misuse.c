@@ -70,6 +70,9 @@ static void null_context(void)
     CHECK(minivmm_set_console_fds(NULL, 0, 1) == E);
     CHECK(minivmm_set_console_callback(NULL, on_output, NULL) == E);
     CHECK(minivmm_set_virtio_console(NULL, true) == E);
+    CHECK(minivmm_set_option(NULL, "memory", "1G") == E);
+    CHECK(minivmm_add_device(NULL, "disk", "a.img") == E);
+    CHECK(minivmm_set_snapshot(NULL, true) == E);
     CHECK(minivmm_set_timeout(NULL, 10) == E);
     CHECK(minivmm_add_expect(NULL, "login:") == E);
     CHECK(minivmm_add_fail_on(NULL, "oops") == E);
@@ -113,6 +116,19 @@ static void bad_arguments(void)
     CHECK(minivmm_set_mmu(vm, MINIVMM_MMU_HASH) == MINIVMM_OK);
     CHECK(minivmm_set_irqchip(vm, MINIVMM_IRQCHIP_USER) == MINIVMM_OK);
 
+    /* Options by name: the command line's spelling, parsing and messages. */
+    CHECK(minivmm_set_option(vm, "memory", "2G") == MINIVMM_OK);
+    CHECK(minivmm_set_option(vm, "no-seccomp", NULL) == MINIVMM_OK);
+    CHECK(minivmm_set_option(vm, "fail-on", "Oops") == MINIVMM_OK);
+    CHECK(minivmm_set_option(vm, "kvm-type", "foo") == E);
+    CHECK(contains(minivmm_error_message(vm), "--kvm-type foo: use auto, hv or pr"));
+    CHECK(minivmm_set_option(vm, "nonsense", "1") == E);
+    CHECK(minivmm_set_option(vm, NULL, "1") == E);
+    CHECK(minivmm_set_option(vm, "disk", "x.img,bogus") == E);
+    CHECK(contains(minivmm_error_message(vm), "bogus"));
+    CHECK(minivmm_add_device(vm, "floppy", "a.img") == E);
+    CHECK(minivmm_add_device(vm, "disk", NULL) == E);
+    CHECK(minivmm_add_disk(vm, "a,b.img", 0, "s,n") == E);   /* a comma in a serial */
     CHECK(minivmm_add_disk(vm, "disk.img", 0x100, NULL) == E);
     CHECK(minivmm_add_disk(vm, "", 0, NULL) == E);
     CHECK(minivmm_add_disk(vm, NULL, 0, NULL) == E);

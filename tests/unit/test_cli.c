@@ -32,7 +32,7 @@ static int parse(const char *first, ...)
     argv[argc] = NULL;
     vm_config_defaults(&cfg);
     memset(&err, 0, sizeof(err));
-    return cli_parse(argc, argv, &cfg, &err);
+    return cli_parse(argc, argv, &cfg, NULL, &err);
 }
 
 /* The last parse failed as a bad command line whose message mentions `word`. */
