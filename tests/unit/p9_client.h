@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,10 +372,20 @@ static int setup_share(bool ro)
     return 0;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+/* rm -r of name in directory dir, by descriptors: paths may be longer than PATH_MAX
+ * (test_deep). */
+static void rm_tree(int dir, const char *name)
 {
-    (void)st, (void)flag, (void)f;
-    return remove(p);
+    if (unlinkat(dir, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+        return;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rm_tree(fd, e->d_name);
+    if (d)
+        closedir(d);
+    unlinkat(dir, name, AT_REMOVEDIR);
 }
 
 static int teardown_share(void **state)
@@ -383,7 +394,8 @@ static int teardown_share(void **state)
     assert_canary();
     p9_server_destroy(srv);
     srv = NULL;
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(AT_FDCWD, base);
+    assert_int_equal(access(base, F_OK), -1);
     return 0;
 }
 
