@@ -80,6 +80,12 @@ static void make_share(void)
     close(s);
 }
 
+/* At exit: the scratch directory goes (libFuzzer leaves through exit()). */
+static void remove_base(void)
+{
+    rm_tree(AT_FDCWD, base);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -93,6 +99,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     put(base_fd, "outside/inner", "OUTSIDE\n");
     old_times(base_fd, "outside/inner");
+    atexit(remove_base);
     return 0;
 }
 
