@@ -18,6 +18,7 @@
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "spec.h"
 #include "virtio_pci.h"
 #include "vq_workers.h"
 
@@ -44,15 +45,10 @@ struct virtio_blk {
 int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
 {
     memset(d, 0, sizeof(*d));
-    /* The path runs to the first lone comma; ",," in it stands for one comma (as in QEMU). */
-    const char *p = spec;
-    size_t plen = 0;
-    for (; *p && (*p != ',' || p[1] == ','); p += 1 + (*p == ',')) {
-        if (plen == sizeof(d->path) - 1)
-            return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
-        d->path[plen++] = *p;
-    }
-    if (plen == 0)
+    const char *p = spec_path(spec, d->path, sizeof(d->path));
+    if (!p)
+        return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
+    if (!d->path[0])
         return mvm_fail(e, MVM_E_INPUT, "-d %s: no image path", spec);
     const char *comma = *p ? p : NULL;
     while (comma) {
