@@ -214,9 +214,9 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 	@bash tests/includes.sh
 
 # The unit tests whose code runs on several threads (console output and stopping, the end of
-# a run, the disk's I/O threads), again under ThreadSanitizer.
+# a run, the disk's I/O threads, the 9p server's fid table), again under ThreadSanitizer.
 TS := build/tsan
-TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads
+TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads test_p9 test_virtio_9p
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
 TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o

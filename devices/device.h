@@ -12,6 +12,7 @@
 #define MINIVMM_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../vmm/err.h"
 
@@ -35,6 +36,8 @@ struct device_kind {
     void (*destroy)(void *dev);
     /* Its virtio transport, for the board to wire queue notifications (ioeventfd). */
     struct virtio_dev *(*virtio)(void *dev);
+    /* Optional: one line for -v saying what it is and how the guest reaches it. */
+    void (*describe)(void *dev, char *buf, size_t len);
 };
 
 /* Every kind there is, in the order --help lists them; NULL-terminated (devices/list.c). */

@@ -7,10 +7,8 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <stddef.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -20,7 +18,9 @@
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "spec.h"
 #include "virtio_pci.h"
+#include "vq_workers.h"
 
 #define SECTOR 512
 #define HDR_LEN sizeof(struct virtio_blk_outhdr)
@@ -32,13 +32,6 @@
  * transfer is copied; the guest keeps many requests queued (dd, writeback). */
 #define BLK_WORKERS 4
 
-struct blk_worker {
-    struct virtio_blk *b;
-    pthread_t thread;
-    bool running;
-    struct virtq_chain chain;        /* the request in hand (big: not on the stack) */
-};
-
 struct virtio_blk {
     struct virtio_dev vdev;          /* first: the transport hands us back this pointer */
     struct disk_config cfg;
@@ -46,36 +39,16 @@ struct virtio_blk {
     uint8_t *snap;                   /* --snapshot: a private (copy-on-write) map of the image */
     uint64_t size;                   /* bytes; the guest sees size / 512 sectors */
     uint32_t blk_size;
-    int kick_fd;                     /* eventfd: the driver notified, or we are stopping */
-    pthread_t kick_thread;           /* turns kick_fd into wake-ups of the workers */
-    bool kick_running;
-    bool stopping;                   /* atomic */
-    /* A worker sleeps until `wakes` moves on from the value it last saw: a wake-up that
-     * comes while it is busy is not lost, it just makes one more (maybe empty) pass. */
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake;
-    uint64_t wakes;                  /* guarded by wake_lock */
-    /* Read-held by whoever has requests in hand; a reset takes it for writing to wait
-     * them out, so no request of the old driver completes into the new one's rings. No
-     * writer preference is needed (glibc and musl have none): once the queue is not ready,
-     * readers take nothing and let go at once. */
-    pthread_rwlock_t io_lock;
-    struct blk_worker worker[BLK_WORKERS];
-    struct virtq_chain chain;        /* for virtio_blk_process() on the caller's thread */
+    struct vq_workers io;            /* the I/O threads (vq_workers.h) */
 };
 
 int disk_parse(const char *spec, struct disk_config *d, struct mvm_err *e)
 {
     memset(d, 0, sizeof(*d));
-    /* The path runs to the first lone comma; ",," in it stands for one comma (as in QEMU). */
-    const char *p = spec;
-    size_t plen = 0;
-    for (; *p && (*p != ',' || p[1] == ','); p += 1 + (*p == ',')) {
-        if (plen == sizeof(d->path) - 1)
-            return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
-        d->path[plen++] = *p;
-    }
-    if (plen == 0)
+    const char *p = spec_path(spec, d->path, sizeof(d->path));
+    if (!p)
+        return mvm_fail(e, MVM_E_INPUT, "-d: image path too long");
+    if (!d->path[0])
         return mvm_fail(e, MVM_E_INPUT, "-d %s: no image path", spec);
     const char *comma = *p ? p : NULL;
     while (comma) {
@@ -123,18 +96,14 @@ static void blk_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, u
 static void blk_notify(struct virtio_dev *v, uint16_t q)
 {
     (void)q;
-    uint64_t one = 1;
-    ssize_t r = write(blk_of(v)->kick_fd, &one, sizeof(one));
-    (void)r;   /* a full counter already means "wake up" */
+    vq_workers_notify(&blk_of(v)->io);
 }
 
 static void blk_reset(struct virtio_dev *v)
 {
     /* The queues are already not ready, so nothing new is taken; wait for the requests in
      * hand. */
-    struct virtio_blk *b = blk_of(v);
-    pthread_rwlock_wrlock(&b->io_lock);
-    pthread_rwlock_unlock(&b->io_lock);
+    vq_workers_quiesce(&blk_of(v)->io);
 }
 
 /* The part of an iovec array that starts `skip` bytes in and is `len` bytes long. */
@@ -245,34 +214,25 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_
     }
 }
 
-/* Wakes one sleeping worker. */
-static void wake_one(struct virtio_blk *b)
+/* The next request, if it has the header and room for the status (else nothing sensible
+ * can be answered: the driver broke the ring). */
+static int blk_take(void *opaque, struct virtq_chain *c)
 {
-    pthread_mutex_lock(&b->wake_lock);
-    b->wakes++;
-    pthread_cond_signal(&b->wake);
-    pthread_mutex_unlock(&b->wake_lock);
-}
-
-/* Takes, performs and completes one request, using c. Returns false when there was none to
- * take (or the driver broke the ring). */
-static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_helper)
-{
-    struct virtio_dev *v = &b->vdev;
+    struct virtio_dev *v = &((struct virtio_blk *)opaque)->vdev;
     pthread_mutex_lock(&v->lock);
     int r = virtio_pop_locked(v, 0, c);
     pthread_mutex_unlock(&v->lock);
-    if (r <= 0)
-        return false;
-    if (c->out_len < HDR_LEN || c->in_len < 1) {
-        /* No header or nowhere to put the status: nothing sensible can be answered. */
+    if (r > 0 && (c->out_len < HDR_LEN || c->in_len < 1)) {
         virtio_set_broken(v);
-        return false;
+        return 0;
     }
-    /* There may be more queued: let another worker look while this one does the I/O. A
-     * worker that finds the queue empty goes back to sleep, which ends the chain. */
-    if (wake_helper)
-        wake_one(b);
+    return r > 0;
+}
+
+static void blk_serve(void *opaque, struct virtq_chain *c)
+{
+    struct virtio_blk *b = opaque;
+    struct virtio_dev *v = &b->vdev;
     uint64_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
@@ -287,77 +247,28 @@ static bool process_one(struct virtio_blk *b, struct virtq_chain *c, bool wake_h
             virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
     }
     pthread_mutex_unlock(&v->lock);
-    return true;
-}
-
-static unsigned process_all(struct virtio_blk *b, struct virtq_chain *c, bool wake_helpers)
-{
-    unsigned done = 0;
-    pthread_rwlock_rdlock(&b->io_lock);
-    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) && process_one(b, c, wake_helpers))
-        done++;
-    pthread_rwlock_unlock(&b->io_lock);
-    return done;
 }
 
 unsigned virtio_blk_process(struct virtio_blk *b)
 {
-    return process_all(b, &b->chain, false);
+    return vq_workers_process(&b->io);
 }
 
 /* Disk threads run under the same seccomp filter as vCPUs: they touch guest memory. */
-static bool restrict_thread(struct virtio_blk *b)
+static int blk_thread_init(void *opaque)
 {
-    struct machine *m = b->vdev.m;
+    struct machine *m = ((struct virtio_blk *)opaque)->vdev.m;
     if (!m->thread_init || m->thread_init(m) == 0)
-        return true;
+        return 0;
     m->ops->shutdown(m, MVM_E_HOST, "a disk thread could not restrict itself with seccomp "
                      "(kernel without seccomp?); run with --no-seccomp");
-    return false;
-}
-
-static void *worker_thread(void *arg)
-{
-    struct blk_worker *w = arg;
-    struct virtio_blk *b = w->b;
-    if (!restrict_thread(b))
-        return NULL;
-    uint64_t seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&b->wake_lock);
-        while (b->wakes == seen && !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST))
-            pthread_cond_wait(&b->wake, &b->wake_lock);
-        seen = b->wakes;
-        pthread_mutex_unlock(&b->wake_lock);
-        if (__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST))
-            return NULL;
-        process_all(b, &w->chain, true);
-    }
-}
-
-/* The driver's notifications arrive on kick_fd (ioeventfd, or blk_notify); each wakes one
- * worker, which wakes more as long as it finds requests. */
-static void *kick_thread(void *arg)
-{
-    struct virtio_blk *b = arg;
-    if (!restrict_thread(b))
-        return NULL;
-    while (!__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST)) {
-        struct pollfd p = {.fd = b->kick_fd, .events = POLLIN};
-        if (poll(&p, 1, -1) < 0 && errno != EINTR)
-            break;
-        uint64_t n;
-        if (read(b->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-            break;
-        wake_one(b);
-    }
-    return NULL;
+    return -1;
 }
 
 static int blk_queue_eventfd(struct virtio_dev *v, uint16_t q)
 {
     (void)q;
-    return blk_of(v)->kick_fd;
+    return vq_workers_eventfd(&blk_of(v)->io);
 }
 
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b)
@@ -472,17 +383,10 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
     if (!b)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     b->cfg = *d;
-    b->fd = b->kick_fd = -1;
-    pthread_mutex_init(&b->wake_lock, NULL);
-    pthread_cond_init(&b->wake, NULL);
-    pthread_rwlock_init(&b->io_lock, NULL);
-    if (open_image(b, e))
+    b->fd = -1;
+    if (open_image(b, e) ||
+        vq_workers_init(&b->io, BLK_WORKERS, "disk", blk_take, blk_serve, blk_thread_init, b, e))
         goto fail;
-    b->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (b->kick_fd < 0) {
-        mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
-        goto fail;
-    }
     int r = virtio_pci_init(&b->vdev, m, &blk_ops);
     if (d->ro)
         b->vdev.extra_features = 1ULL << VIRTIO_BLK_F_RO;
@@ -500,40 +404,14 @@ fail:
 
 int virtio_blk_start(struct virtio_blk *b, struct mvm_err *e)
 {
-    for (unsigned i = 0; i < BLK_WORKERS; i++) {
-        struct blk_worker *w = &b->worker[i];
-        w->b = b;
-        int r = pthread_create(&w->thread, NULL, worker_thread, w);
-        if (r)
-            return mvm_fail(e, MVM_E_VMM, "cannot start a disk I/O thread: %s", strerror(r));
-        w->running = true;
-    }
-    int r = pthread_create(&b->kick_thread, NULL, kick_thread, b);
-    if (r)
-        return mvm_fail(e, MVM_E_VMM, "cannot start the disk notification thread: %s",
-                        strerror(r));
-    b->kick_running = true;
-    return 0;
+    return vq_workers_start(&b->io, e);
 }
 
 void virtio_blk_destroy(struct virtio_blk *b)
 {
     if (!b)
         return;
-    /* Workers finish the request in hand; the notification thread wakes from its poll. */
-    pthread_mutex_lock(&b->wake_lock);
-    __atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
-    pthread_cond_broadcast(&b->wake);
-    pthread_mutex_unlock(&b->wake_lock);
-    if (b->kick_running) {
-        uint64_t one = 1;
-        ssize_t r = write(b->kick_fd, &one, sizeof(one));
-        (void)r;
-        pthread_join(b->kick_thread, NULL);
-    }
-    for (unsigned i = 0; i < BLK_WORKERS; i++)
-        if (b->worker[i].running)
-            pthread_join(b->worker[i].thread, NULL);
+    vq_workers_destroy(&b->io);   /* each worker finishes the request in hand */
     if (b->snap)
         munmap(b->snap, b->size);
     if (b->fd >= 0) {
@@ -541,13 +419,8 @@ void virtio_blk_destroy(struct virtio_blk *b)
             fdatasync(b->fd);   /* whatever the guest did not flush, keep anyway */
         close(b->fd);
     }
-    if (b->kick_fd >= 0)
-        close(b->kick_fd);
     if (b->vdev.m)
         virtio_pci_destroy(&b->vdev);
-    pthread_rwlock_destroy(&b->io_lock);
-    pthread_cond_destroy(&b->wake);
-    pthread_mutex_destroy(&b->wake_lock);
     free(b);
 }
 

@@ -67,6 +67,8 @@ enum minivmm_irqchip { MINIVMM_IRQCHIP_AUTO, MINIVMM_IRQCHIP_KERNEL, MINIVMM_IRQ
 #define MINIVMM_DISK_DIRECT 0x2    /* O_DIRECT (cache=none) */
 #define MINIVMM_DISK_SNAPSHOT 0x4  /* writes go to a private copy and are discarded */
 
+#define MINIVMM_SHARE_RO 0x1       /* the guest may read the shared directory, not change it */
+
 typedef void (*minivmm_output_fn)(void *opaque, const char *data, size_t len);
 
 #if defined(MINIVMM_BUILD_SHARED)
@@ -104,6 +106,11 @@ MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned 
  * ("expect", "login:"), ("disk", "root.img,ro"), ("no-seccomp", NULL). The same parsing and
  * the same error messages as the command line, which is a client of this call. */
 MINIVMM_API int minivmm_set_option(struct minivmm *vm, const char *name, const char *value);
+/* Shares the host directory `dir` with the guest over virtio-9p (9P2000.L); the guest mounts
+ * it with mount -t 9p -o trans=virtio,version=9p2000.L TAG DIR. tag NULL: share0, share1...
+ * in the order shares are added. Nothing outside dir is reachable from the guest. */
+MINIVMM_API int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag,
+                                  unsigned flags);
 /* Every disk is a snapshot (the command's --snapshot). */
 MINIVMM_API int minivmm_set_snapshot(struct minivmm *vm, bool on);
 /* Adds a device of the kind the command line's --KIND option adds, from the same SPEC, e.g.

@@ -221,26 +221,59 @@ int minivmm_add_device(struct minivmm *vm, const char *kind, const char *spec)
     return r;
 }
 
-/* A disk is a device like any other: its SPEC as -d takes it, a comma in the path doubled. */
+/* A path written into a SPEC: a comma doubled (",," is a comma), then the options. NULL if
+ * out of memory. */
+static char *spec_of(const char *path, const char *options)
+{
+    size_t len = 2 * strlen(path) + strlen(options) + 1;
+    char *spec = malloc(len), *p = spec;
+    if (!spec)
+        return NULL;
+    for (const char *c = path; *c; c++) {
+        *p++ = *c;
+        if (*c == ',')
+            *p++ = ',';
+    }
+    strcpy(p, options);
+    return spec;
+}
+
+/* A disk is a device like any other: its SPEC as -d takes it. */
 int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial)
 {
     CONFIGURABLE(vm);
     if (!path || !*path || (flags & ~(unsigned)(MINIVMM_DISK_RO | MINIVMM_DISK_DIRECT |
                                                  MINIVMM_DISK_SNAPSHOT)))
         return misuse(vm, "minivmm_add_disk: no path, or unknown flags");
-    if (serial && strchr(serial, ','))
-        return misuse(vm, "minivmm_add_disk: a serial cannot hold a comma");
-    size_t len = 2 * strlen(path) + 64 + (serial ? strlen(serial) : 0);
-    char *spec = malloc(len), *p = spec;
-    if (!spec)
-        return MINIVMM_E_NOMEM;
-    for (const char *c = path; *c; c++)
-        p += *c == ',' ? sprintf(p, ",,") : sprintf(p, "%c", *c);
-    snprintf(p, len - (size_t)(p - spec), "%s%s%s%s%s", flags & MINIVMM_DISK_RO ? ",ro" : "",
+    if (serial && (strchr(serial, ',') || strlen(serial) > 64))
+        return misuse(vm, "minivmm_add_disk: a serial has at most 20 characters and no comma");
+    char options[128];
+    snprintf(options, sizeof(options), "%s%s%s%s%s", flags & MINIVMM_DISK_RO ? ",ro" : "",
              flags & MINIVMM_DISK_DIRECT ? ",cache=none" : "",
              flags & MINIVMM_DISK_SNAPSHOT ? ",snapshot" : "", serial ? ",serial=" : "",
              serial ? serial : "");
+    char *spec = spec_of(path, options);
+    if (!spec)
+        return MINIVMM_E_NOMEM;
     int r = minivmm_add_device(vm, "disk", spec);
+    free(spec);
+    return r;
+}
+
+int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag, unsigned flags)
+{
+    CONFIGURABLE(vm);
+    if (!dir || !*dir || (flags & ~(unsigned)MINIVMM_SHARE_RO))
+        return misuse(vm, "minivmm_add_share: no directory, or unknown flags");
+    if (tag && (strchr(tag, ',') || strlen(tag) > 100))
+        return misuse(vm, "minivmm_add_share: a tag has at most 64 characters and no comma");
+    char options[128];
+    snprintf(options, sizeof(options), "%s%s%s", tag ? ",tag=" : "", tag ? tag : "",
+             flags & MINIVMM_SHARE_RO ? ",ro" : "");
+    char *spec = spec_of(dir, options);
+    if (!spec)
+        return MINIVMM_E_NOMEM;
+    int r = minivmm_add_device(vm, "share", spec);
     free(spec);
     return r;
 }

@@ -41,6 +41,12 @@ static int restrict_thread(struct machine *m)
     return sandbox_enter_thread();
 }
 
+static int restrict_file_thread(struct machine *m, const char *root)
+{
+    (void)m;
+    return sandbox_enter_file_thread(root);
+}
+
 static int setup_console(struct vm *vm, struct mvm_err *e)
 {
     const struct vm_config *c = &vm->cfg;
@@ -282,7 +288,7 @@ static struct vm *vm_alloc(const struct vm_config *c)
     m->log_fd = c->log_fd;
     m->verbose = c->verbose;
     if (c->seccomp)
-        m->thread_init = restrict_thread;
+        m->thread_init = restrict_thread, m->file_thread_init = restrict_file_thread;
     m->vty = &vm->vty;
     m->rtas = &vm->rtas;
     vty_init(m->vty, c->console_out);
@@ -303,6 +309,13 @@ static void log_machine(struct vm *vm, const struct boot *b)
     machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
                 vm->irqchip_name, vm_config_count_devices(&vm->cfg, "disk"),
                 m->virtio_port ? " and a virtio console (guest hvc1, gets stdin)" : "");
+    for (unsigned i = 0; i < vm->ndevices; i++) {
+        char line[400];
+        if (vm->devices[i].kind->describe) {
+            vm->devices[i].kind->describe(vm->devices[i].state, line, sizeof(line));
+            machine_log(m, "%s: %s", vm->devices[i].kind->name, line);
+        }
+    }
 }
 
 /* Everything the guest will see, settled before any vCPU exists: KVM flavour and MMU, memory,

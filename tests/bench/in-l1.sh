@@ -16,14 +16,15 @@ vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for 
     args="console=hvc0 quiet minivmm.test=$mode"
     case $vmm in
     minivmm) set -- "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$args"
-             [ -n "$disk" ] && set -- "$@" -d "$disk" ;;
+             [ -n "$disk" ] && set -- "$@" -d "$disk" --share "$T/share,tag=bench" ;;
     qemu-*)  machine=pseries,ic-mode=xics
              [ "$vmm" = qemu-vof ] && machine=pseries,x-vof=on,ic-mode=xics
              set -- "$QEMU" -M "$machine" -accel kvm -cpu host -m ${MEM_MB}M -smp 1 -nographic \
                  -nodefaults -serial none -chardev stdio,id=con -device spapr-vty,chardev=con \
                  -no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$args"
              [ -n "$disk" ] && set -- "$@" -drive "file=$disk,if=none,id=d0,format=raw,cache=writeback" \
-                 -device virtio-blk-pci,drive=d0 ;;
+                 -device virtio-blk-pci,drive=d0 \
+                 -virtfs "local,path=$T/share,mount_tag=bench,security_model=none" ;;
     esac
     "$@" </dev/null > "$T/out" 2>&1 &
 }
@@ -57,13 +58,19 @@ run() {   # run VMM MODE ROUND [DISK]
     line="BENCH vmm=$vmm mode=$mode round=$round status=$st marker_s=$up exit_s=$exit_s rss_kb=$rss"
     line="$line guest_up_s=${guest:-none}"
     # BENCH-CON and BENCH-HCALL both say seconds=: the hcall one becomes hcall_s=.
-    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON|HCALL) ' |
+    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON|HCALL|9P) ' |
          sed -e '/^BENCH-HCALL /s/seconds=/hcall_s=/' -e 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
     echo "$line $io"
     tr -d '\r' < "$T/out" | grep '^rtas-loop:' | sed 's/^/BENCH-ERROR /'
     [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
 }
 
+# The shared directory's tree for the metadata walk: 2000 files in 20 directories.
+mkdir -p "$T/share/tree"
+for d in $(seq 20); do
+    mkdir -p "$T/share/tree/d$d"
+    for f in $(seq 100); do : > "$T/share/tree/d$d/f$f"; done
+done
 echo "BENCH-INFO minivmm_bytes=$(wc -c < "$MINIVMM") qemu_kb=$(du -sk "${QEMU_DIR:-/qemu}" | cut -f1) rounds=$ROUNDS"
 for r in $(seq "$ROUNDS"); do
     for vmm in minivmm qemu-vof qemu-slof; do

@@ -36,7 +36,7 @@ grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
 
 tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
 # One CSV row per run.
-{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s"
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s,p9w_s,p9r_s,p9meta_s"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          rate = (v["calls"] != "" && v["hcall_s"] > 0) ? sprintf("%.0f", v["calls"] / v["hcall_s"]) : ""
          # What the host saw before the guest kernel started its clock: the VMM, its firmware
@@ -46,9 +46,10 @@ tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
          if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none" &&
              v["marker_s"] != v["exit_s"])
              before = sprintf("%.2f", v["marker_s"] - v["guest_up_s"])
-         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"], v["status"],
-                v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"], v["seconds"],
-                v["calls"], v["hcall_s"], rate, before;
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"],
+                v["status"], v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"],
+                v["seconds"], v["calls"], v["hcall_s"], rate, before, v["p9w_s"], v["p9r_s"],
+                v["p9meta_s"];
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
 # awk: the median of x[0..n-1] (sorts x), and the column named col of the CSV header.
@@ -88,6 +89,9 @@ m_rss=$(median minivmm bench rss_kb) v_rss=$(median qemu-vof bench rss_kb)
 m_w=$(median minivmm bench write_s) v_w=$(median qemu-vof bench write_s)
 m_r=$(median minivmm bench read_s) v_r=$(median qemu-vof bench read_s)
 m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
+m_9w=$(median minivmm bench p9w_s) v_9w=$(median qemu-vof bench p9w_s)
+m_9r=$(median minivmm bench p9r_s) v_9r=$(median qemu-vof bench p9r_s)
+m_9m=$(median minivmm bench p9meta_s) v_9m=$(median qemu-vof bench p9meta_s)
 m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
 tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0 || amount == "") print "-"; else printf "%.1f", amount / s }'; }
 
@@ -101,6 +105,9 @@ echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q
 echo "blk_write_mib_s,$(tput "$m_w" "$mib"),$(tput "$v_w" "$mib"),,$(paired minivmm qemu-vof bench write_s rate),"
 echo "blk_read_mib_s,$(tput "$m_r" "$mib"),$(tput "$v_r" "$mib"),,$(paired minivmm qemu-vof bench read_s rate),"
 echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(paired minivmm qemu-vof bench con_s rate),"
+echo "9p_write_mib_s,$(tput "$m_9w" 128),$(tput "$v_9w" 128),,$(paired minivmm qemu-vof bench p9w_s rate),"
+echo "9p_read_mib_s,$(tput "$m_9r" 128),$(tput "$v_9r" 128),,$(paired minivmm qemu-vof bench p9r_s rate),"
+echo "9p_stat_2000_files_s,$m_9m,$v_9m,,$(paired minivmm qemu-vof bench p9meta_s),"
 echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_s),$(paired minivmm qemu-slof bench hcall_per_s)"
 } > "$out/summary.csv"
 
@@ -118,5 +125,7 @@ echo "vmm_memory_kib: resident memory of the VMM process outside guest RAM, at t
 echo "/init marker. on_disk_kib: the static minivmm binary vs QEMU's binary, libraries and"
 echo "firmware. hcall_rtas_per_s: guest user-space rtas(2) get-time-of-day calls per second;"
 echo "each is a round trip guest kernel -> RTAS blob -> H_RTAS hcall -> VMM userspace -> guest."
+echo "9p_*: a shared host directory (minivmm --share, QEMU -virtfs security_model=none), the"
+echo "guest's msize 512 KiB: 128 MiB written (fsync) and read, then ls -lR over 2000 files."
 echo "Every run: $out/results.csv; this table: $out/summary.csv"
 tr -d '\r' < "$log" | grep '^BENCH-ERROR' | sort -u || true

@@ -81,6 +81,9 @@ rm -f "$T/xics.img"
 # 6. virtio-blk.
 . "$(dirname "$0")/cases-blk.sh"
 
+# 6a. virtio-9p: a host directory in the guest.
+. "$(dirname "$0")/cases-9p.sh"
+
 # 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
 . "$(dirname "$0")/cases-ci.sh"
 

@@ -39,6 +39,7 @@ ppc64le|ppc64)
     # device-mapper for the failing-disk case (its modules from Debian's kernel, dmtable).
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
+              $here/cases-9p.sh=cases-9p.sh \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
@@ -169,6 +170,19 @@ check bad-mem-path-no-pages 2 "has 0 free 2048 KiB hugepages but the guest needs
     "sysctl vm.nr_hugepages="
 check hugetlbfs-boot 0 "512 MiB hugetlbfs memory" "MINIVMM-GUEST-UP mode=marker"
 check slow-stdout 0 "flood lines: 5000 last: FLOOD-LINE-5000" "flood complete"
+check 9p-share 0 "MINIVMM-9P-MOUNTED" "MINIVMM-9P-WROTE" "MINIVMM-9P-LIST 1000" \
+    "MINIVMM-9P-LINK inside the share" "MINIVMM-9P-READLINK ../canary" \
+    "MINIVMM-9P-LINK-TO-ROOT-IS-THE-GUESTS" "MINIVMM-9P-LINK-OUT-CONTAINED" \
+    "MINIVMM-9P-DOTDOT-CONTAINED" "MINIVMM-9P-RO-READ read only" "MINIVMM-9P-RO-REFUSED" \
+    "share: shares" "as 'host'" "as 'ro', read-only" "!the host's canary"
+check 9p-share-check 0 "the guest's file reached the host" "canary intact" \
+    "read-only share unchanged"
+# The guest read exactly what the host wrote.
+want=$(section 9p-share-check | sed -n 's/^host wrote //p')
+check 9p-share 0 "MINIVMM-9P-READ ${want:-nothing}"
+check 9p-missing 1 "no-such-dir"
+check 9p-badopt 1 "unknown option 'rw'"
+check 9p-same-tag 1 "tag 'x' is taken"
 check sigterm 6 "stopped by signal"
 for con in hvc0 hvc1; do
     check stuck-stdout-timeout-$con 7 "the guest was flooding" "ended within 11 s" "--timeout"
