@@ -130,15 +130,7 @@ static const struct virtio_ops share_ops = {
 /* A request needs at least a message header to read and room for a reply's. */
 static int share_take(void *opaque, struct virtq_chain *c)
 {
-    struct virtio_dev *v = &((struct virtio_9p *)opaque)->vdev;
-    pthread_mutex_lock(&v->lock);
-    int r = virtio_pop_locked(v, 0, c);
-    pthread_mutex_unlock(&v->lock);
-    if (r > 0 && (c->out_len < P9_HEADER || c->in_len < P9_HEADER)) {
-        virtio_set_broken(v);
-        return 0;
-    }
-    return r > 0;
+    return virtio_take(&((struct virtio_9p *)opaque)->vdev, 0, c, P9_HEADER, P9_HEADER);
 }
 
 static void share_serve(void *opaque, struct virtq_chain *c)
@@ -146,13 +138,7 @@ static void share_serve(void *opaque, struct virtq_chain *c)
     struct virtio_9p *p = opaque;
     struct virtio_dev *v = &p->vdev;
     size_t n = p9_handle(p->server, c->iov, c->n_out, c->iov + c->n_out, c->n_in);
-    pthread_mutex_lock(&v->lock);
-    if (v->vq[0].ready) {   /* not reset meanwhile: a reset waits for requests in hand */
-        virtq_push(&v->vq[0], &v->m->mem, c->head, (uint32_t)n);
-        if (virtq_should_notify(&v->vq[0], &v->m->mem))
-            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
-    }
-    pthread_mutex_unlock(&v->lock);
+    virtio_complete(v, 0, c->head, (uint32_t)n);
 }
 
 /* The file threads' own restriction: seccomp for file calls, and the share alone. */

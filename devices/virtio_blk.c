@@ -218,15 +218,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_
  * can be answered: the driver broke the ring). */
 static int blk_take(void *opaque, struct virtq_chain *c)
 {
-    struct virtio_dev *v = &((struct virtio_blk *)opaque)->vdev;
-    pthread_mutex_lock(&v->lock);
-    int r = virtio_pop_locked(v, 0, c);
-    pthread_mutex_unlock(&v->lock);
-    if (r > 0 && (c->out_len < HDR_LEN || c->in_len < 1)) {
-        virtio_set_broken(v);
-        return 0;
-    }
-    return r > 0;
+    return virtio_take(&((struct virtio_blk *)opaque)->vdev, 0, c, HDR_LEN, 1);
 }
 
 static void blk_serve(void *opaque, struct virtq_chain *c)
@@ -236,17 +228,7 @@ static void blk_serve(void *opaque, struct virtq_chain *c)
     uint64_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
-    pthread_mutex_lock(&v->lock);
-    /* Not broken or reset meanwhile (a reset waits for the requests in hand, but the queue
-     * is marked not ready before it waits). Each completion is signalled at once, so the
-     * driver can queue more while the other workers are busy; while the ISR is unread this
-     * costs nothing more. */
-    if (v->vq[0].ready) {
-        virtq_push(&v->vq[0], &v->m->mem, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
-        if (virtq_should_notify(&v->vq[0], &v->m->mem))
-            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
-    }
-    pthread_mutex_unlock(&v->lock);
+    virtio_complete(v, 0, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
 }
 
 unsigned virtio_blk_process(struct virtio_blk *b)

@@ -312,3 +312,27 @@ int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c)
         set_broken_locked(v);
     return r;
 }
+
+int virtio_take(struct virtio_dev *v, uint16_t q, struct virtq_chain *c, uint64_t min_out,
+                uint64_t min_in)
+{
+    pthread_mutex_lock(&v->lock);
+    int r = virtio_pop_locked(v, q, c);
+    if (r > 0 && (c->out_len < min_out || c->in_len < min_in)) {
+        set_broken_locked(v);
+        r = 0;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return r > 0;
+}
+
+void virtio_complete(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t len)
+{
+    pthread_mutex_lock(&v->lock);
+    if (v->vq[q].ready) {
+        virtq_push(&v->vq[q], &v->m->mem, head, len);
+        if (virtq_should_notify(&v->vq[q], &v->m->mem))
+            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+    }
+    pthread_mutex_unlock(&v->lock);
+}

@@ -82,4 +82,15 @@ void virtio_set_broken(struct virtio_dev *v);
  * ring marks the device broken and returns -1. */
 int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c);
 
+/* For I/O threads (they take the lock themselves): the next chain of queue q, which must have
+ * at least min_out readable and min_in writable bytes (less leaves nothing sensible to
+ * answer: the ring is broken). 1, or 0 when there is none or the ring is broken. */
+int virtio_take(struct virtio_dev *v, uint16_t q, struct virtq_chain *c, uint64_t min_out,
+                uint64_t min_in);
+/* Completes a chain of queue q with `len` bytes written into it and signals the driver (as
+ * it asked), unless the queue was reset or broken meanwhile (a reset waits for requests in
+ * hand, but marks the queue not ready first). Each completion is signalled at once, so the
+ * driver can queue more while other workers are busy. */
+void virtio_complete(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t len);
+
 #endif
