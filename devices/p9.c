@@ -151,7 +151,7 @@ static int walk_names(struct p9_req *q, struct p9_fid *f, uint32_t newfid, uint1
     }
     /* 9P: an error on the first name is an error; a later one is a partial walk, answered
      * with the qids of the names that were walked, and newfid is not touched. */
-    if (done == nwname)
+    if (!err && done == nwname)
         err = walk_commit(q, f, newfid, &pos);
     else if (done > 0 && err != -EPROTO)
         err = 0;

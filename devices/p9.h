@@ -13,7 +13,8 @@
  *   and do not run minivmm as root on a share whose files other users execute).
  * - The guest can read, write, create, rename and delete everything minivmm's user may in the
  *   shared tree, fill the host's disk (or inodes) beneath it, and hold a bounded number of
- *   fids (P9_MAX_FIDS in p9_impl.h), each an open host descriptor or two (past the process's descriptor
+ *   fids (P9_MAX_FIDS in p9_impl.h, and at most an eighth of the descriptor limit, so a quarter
+ *   of the descriptors), each an open host descriptor or two (past the process's descriptor
  *   limit it gets EMFILE).
  * - It cannot reach anything outside the share: every host object is reached by walking one
  *   name at a time from the share's root descriptor, each step one openat (openat2 with
@@ -51,6 +52,9 @@ struct p9_server;
  * it). ro: every modifying request gets EROFS. */
 int p9_server_create(struct p9_server **out, const char *root, bool ro, struct mvm_err *e);
 void p9_server_destroy(struct p9_server *s);
+/* The O_PATH descriptor of the share's root (for the threads' Landlock rule: the tree the
+ * server serves, whatever has happened to its name since). */
+int p9_server_root_fd(const struct p9_server *s);
 
 /* One request: the T-message is read from the driver's buffers `out` (nout iovecs, possibly
  * split anywhere, total length known), the R-message is written into the device-writable

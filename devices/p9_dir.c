@@ -306,9 +306,11 @@ static ssize_t read_entries(struct p9_fid *f, int fd, uint64_t cookie, void *buf
     return n < 0 ? -err : n;
 }
 
-/* Puts the entries of buf[0, n) that fit in count bytes; an entry is never split. */
-static void put_entries(struct p9_wr *w, const uint8_t *buf, size_t n, uint32_t count)
+/* Puts the entries of buf[0, n) that fit in count bytes; an entry is never split. Returns
+ * how many were put. */
+static unsigned put_entries(struct p9_wr *w, const uint8_t *buf, size_t n, uint32_t count)
 {
+    unsigned put = 0;
     size_t used = 0;
     for (size_t at = 0; at + DIRENT_NAME_AT < n;) {
         struct linux_dirent64_hdr h;
@@ -326,8 +328,9 @@ static void put_entries(struct p9_wr *w, const uint8_t *buf, size_t n, uint32_t 
         p9_put64(w, (uint64_t)h.d_off);
         p9_put8(w, h.d_type);
         p9_put_str(w, name, len);
-        used += size, at += h.d_reclen;
+        used += size, at += h.d_reclen, put++;
     }
+    return put;
 }
 
 int p9_readdir(struct p9_req *q)
@@ -355,8 +358,11 @@ int p9_readdir(struct p9_req *q)
     if (n >= 0) {
         size_t count_at = q->w.pos;
         p9_put32(&q->w, 0);
-        put_entries(&q->w, buf, (size_t)n, count);
-        p9_patch(&q->w, count_at, (uint32_t)(q->w.pos - count_at - 4), 4);
+        /* No entry fitting where entries remain must not read as the end of the directory. */
+        if (put_entries(&q->w, buf, (size_t)n, count) == 0 && n > 0)
+            n = -EINVAL;
+        else
+            p9_patch(&q->w, count_at, (uint32_t)(q->w.pos - count_at - 4), 4);
     }
     free(buf);
     return n < 0 ? (int)n : 0;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,9 +30,20 @@ int p9_server_create(struct p9_server **out, const char *root, bool ro, struct m
     s->root_fd = fd;
     s->ro = ro;
     s->msize = P9_MAX_MSIZE;
+    /* Each fid holds a descriptor or two of a table this process shares with the disks, the
+     * other shares and perhaps an embedding program: a guest gets a quarter of it at most. */
+    struct rlimit nofile;
+    s->max_fids = P9_MAX_FIDS;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur / 8 < P9_MAX_FIDS)
+        s->max_fids = nofile.rlim_cur / 8 > 64 ? (unsigned)(nofile.rlim_cur / 8) : 64;
     pthread_mutex_init(&s->lock, NULL);
     *out = s;
     return 0;
+}
+
+int p9_server_root_fd(const struct p9_server *s)
+{
+    return s->root_fd;
 }
 
 void p9_server_destroy(struct p9_server *s)
@@ -100,7 +112,7 @@ int p9_fid_insert(struct p9_server *s, struct p9_fid *f)
     struct p9_fid **p = slot(s, f->num);
     if (*p)
         err = -EEXIST;
-    else if (s->nfids >= P9_MAX_FIDS)
+    else if (s->nfids >= s->max_fids)
         err = -EMFILE;
     else {
         f->next = NULL;

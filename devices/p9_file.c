@@ -194,7 +194,10 @@ int p9_lopen(struct p9_req *q)
 static int create_open(struct p9_req *q, struct p9_fid *f, const char *name, int flags,
                        mode_t mode, int *ofd)
 {
-    *ofd = p9_openat(q->s, f->fd, name, flags | O_CREAT | O_NOCTTY, mode);
+    /* O_NONBLOCK: the name may be a fifo already (the guest can make one), whose open
+     * would wait for a writer for ever and take an I/O thread with it; only a regular file
+     * is kept open. */
+    *ofd = p9_openat(q->s, f->fd, name, flags | O_CREAT | O_NOCTTY | O_NONBLOCK, mode);
     if (*ofd < 0)
         return *ofd;
     int fd = p9_openat(q->s, f->fd, name, O_PATH, 0);
@@ -203,6 +206,13 @@ static int create_open(struct p9_req *q, struct p9_fid *f, const char *name, int
                     a.st_dev != b.st_dev)) {
         close(fd);
         fd = -ESTALE;   /* replaced on the host between the two opens */
+    } else if (fd >= 0 && !S_ISREG(b.st_mode)) {
+        close(fd);
+        fd = -EINVAL;   /* a fifo, socket or device of that name: not a file to create */
+    } else if (fd >= 0 && !(flags & O_NONBLOCK)) {
+        int fl = fcntl(*ofd, F_GETFL);
+        if (fl >= 0)
+            fcntl(*ofd, F_SETFL, fl & ~O_NONBLOCK);
     }
     if (fd < 0) {
         close(*ofd);

@@ -63,6 +63,7 @@ struct p9_server {
     pthread_mutex_t lock;      /* the table, every fid's refs, ofd and path, and msize */
     uint32_t msize;
     unsigned nfids;
+    unsigned max_fids;         /* P9_MAX_FIDS, or less: a quarter of RLIMIT_NOFILE */
     struct p9_fid *buckets[P9_FID_BUCKETS];
 };
 

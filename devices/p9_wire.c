@@ -35,8 +35,10 @@ int p9_get_str(struct p9_rd *r, char *buf, size_t cap)
     }
     /* A C string cannot hold a NUL: "a\0/../x" must not become "a" on one side and
      * something else on the other. */
-    if (memchr(r->p, 0, len))
+    if (memchr(r->p, 0, len)) {
+        r->bad = true;
         return -EINVAL;
+    }
     if (len >= cap)
         return -ENAMETOOLONG;
     memcpy(buf, r->p, len);

@@ -146,10 +146,10 @@ static int share_thread_init(void *opaque)
 {
     struct virtio_9p *p = opaque;
     struct machine *m = p->vdev.m;
-    if (!m->file_thread_init || m->file_thread_init(m, p->root) == 0)
+    if (!m->file_thread_init || m->file_thread_init(m, p9_server_root_fd(p->server)) == 0)
         return 0;
     m->ops->shutdown(m, MVM_E_HOST, "a shared-directory thread could not restrict itself with "
-                     "seccomp (kernel without seccomp?); run with --no-seccomp");
+                     "seccomp or Landlock; run with --no-seccomp");
     return -1;
 }
 

@@ -86,9 +86,10 @@ struct machine {
     /* What each thread that serves the guest does first (restrict itself); NULL: nothing.
      * Returns 0, or -errno and the thread must not serve. */
     int (*thread_init)(struct machine *m);
-    /* The same for threads that serve files beneath `root` (a shared directory): they need
-     * file system calls the others must not have, and only that tree. NULL: nothing. */
-    int (*file_thread_init)(struct machine *m, const char *root);
+    /* The same for threads that serve files beneath the directory root_fd (a shared
+     * directory): they need file system calls the others must not have, and only that tree.
+     * NULL: nothing. */
+    int (*file_thread_init)(struct machine *m, int root_fd);
     uint64_t broken_rings;   /* times a driver broke a virtqueue (atomic; --stats reports) */
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];

@@ -119,16 +119,19 @@ static int set_one(const struct option_def *o, struct vm_config *c, const char *
                    struct mvm_err *e)
 {
     void *field = (char *)c + o->field;
+    unsigned n;   /* a number is stored only once it is known good */
     switch (o->kind) {
     case OPT_STRING: *(const char **)field = v; return 0;
     case OPT_MEMORY: return set_memory(c, v, e);
     case OPT_COUNT:
-        if (whole(v, 0xffffffffUL, field))
+        if (whole(v, 0xffffffffUL, &n))
             return mvm_fail(e, MVM_E_INPUT, "%s %s: not a number of vCPUs", o->flag, v);
+        *(unsigned *)field = n;
         return 0;
     case OPT_SECONDS:
-        if (whole(v, 7 * 24 * 3600, field) || *(unsigned *)field == 0)
+        if (whole(v, 7 * 24 * 3600, &n) || n == 0)
             return mvm_fail(e, MVM_E_INPUT, "%s %s: give whole seconds, 1 to 604800", o->flag, v);
+        *(unsigned *)field = n;
         return 0;
     case OPT_SET: *(bool *)field = true; return 0;
     case OPT_CLEAR: *(bool *)field = false; return 0;

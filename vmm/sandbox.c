@@ -1,11 +1,12 @@
 #include "sandbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/kvm.h>
+#if __has_include(<linux/landlock.h>)
 #include <linux/landlock.h>
+#endif
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -67,12 +68,25 @@ static const int allowed[] = {
  * system: no exec, no sockets, no mounts, no ptrace. Landlock (below) keeps them beneath the
  * share even within these. */
 static const int allowed_files[] = {
-    SYS_openat, SYS_openat2, SYS_close, SYS_dup, SYS_dup3, SYS_fcntl, SYS_lseek,
+    SYS_openat, SYS_close,
+#ifdef SYS_openat2
+    SYS_openat2,      /* the server falls back to openat where the kernel lacks it */
+#endif
+    SYS_dup, SYS_dup3, SYS_fcntl, SYS_lseek,
     SYS_fstat, SYS_newfstatat, SYS_statx, SYS_fstatfs, SYS_statfs, SYS_getdents64,
     SYS_readlinkat, SYS_mkdirat, SYS_mknodat, SYS_symlinkat, SYS_linkat, SYS_renameat,
     SYS_renameat2, SYS_unlinkat, SYS_fchmod, SYS_fchmodat, SYS_fchown, SYS_fchownat,
     SYS_utimensat, SYS_ftruncate, SYS_fallocate, SYS_flock, SYS_readv, SYS_getuid, SYS_getgid,
     SYS_FCHMODAT2,
+#ifdef SYS__llseek
+    SYS__llseek,      /* lseek() in musl and glibc on ppc64 */
+#endif
+#ifdef SYS_fstatfs64
+    SYS_fstatfs64,    /* fstatfs() likewise */
+#endif
+#ifdef SYS_statfs64
+    SYS_statfs64,
+#endif
 };
 
 static void on_sigsys(int sig, siginfo_t *info, void *uc)
@@ -150,11 +164,11 @@ int sandbox_enter_thread(void)
     return enter(NULL, 0);
 }
 
-#ifdef SYS_landlock_create_ruleset
-/* Landlock (Linux 5.13+): this thread reaches the file system beneath root alone, with
+#if defined(SYS_landlock_create_ruleset) && defined(LANDLOCK_ACCESS_FS_REFER)
+/* Landlock (Linux 5.13+): this thread reaches the file system beneath root_fd alone, with
  * every right but device nodes and execution. 0 also where the kernel has no Landlock
  * (seccomp and the server's own walk confine it then); -errno if it has and refused. */
-static int landlock_beneath(const char *root)
+static int landlock_beneath(int root_fd)
 {
     int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
     if (abi < 1)
@@ -175,31 +189,28 @@ static int landlock_beneath(const char *root)
     int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
     if (rs < 0)
         return -errno;
-    struct landlock_path_beneath_attr beneath = {.allowed_access = rights};
-    beneath.parent_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int r = beneath.parent_fd < 0 ? -errno : 0;
-    if (r == 0 && syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0))
+    struct landlock_path_beneath_attr beneath = {.allowed_access = rights, .parent_fd = root_fd};
+    int r = 0;
+    if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0))
         r = -errno;
     if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         r = -errno;
     if (r == 0 && syscall(SYS_landlock_restrict_self, rs, 0) != 0)
         r = -errno;
-    if (beneath.parent_fd >= 0)
-        close(beneath.parent_fd);
     close(rs);
     return r;
 }
 #else
-static int landlock_beneath(const char *root)
+static int landlock_beneath(int root_fd)
 {
-    (void)root;
+    (void)root_fd;
     return 0;
 }
 #endif
 
-int sandbox_enter_file_thread(const char *root)
+int sandbox_enter_file_thread(int root_fd)
 {
-    int r = landlock_beneath(root);
+    int r = landlock_beneath(root_fd);
     if (r)
         return r;
     return enter(allowed_files, sizeof(allowed_files) / sizeof(allowed_files[0]));

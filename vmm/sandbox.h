@@ -12,8 +12,8 @@ int sandbox_prepare(void);
 /* Restricts the calling thread to the system calls the VMM's loops need. Returns 0 or
  * -errno (e.g. a kernel without seccomp). */
 int sandbox_enter_thread(void);
-/* The same for a thread that serves the shared directory `root`: file calls too, and, where
- * the kernel has Landlock, no file system access outside root. */
-int sandbox_enter_file_thread(const char *root);
+/* The same for a thread that serves the shared directory root_fd: file calls too, and, where
+ * the kernel has Landlock, no file system access outside that tree. */
+int sandbox_enter_file_thread(int root_fd);
 
 #endif

@@ -41,10 +41,10 @@ static int restrict_thread(struct machine *m)
     return sandbox_enter_thread();
 }
 
-static int restrict_file_thread(struct machine *m, const char *root)
+static int restrict_file_thread(struct machine *m, int root_fd)
 {
     (void)m;
-    return sandbox_enter_file_thread(root);
+    return sandbox_enter_file_thread(root_fd);
 }
 
 static int setup_console(struct vm *vm, struct mvm_err *e)

@@ -294,6 +294,14 @@ static void test_mknod_devices(void **state)
     assert_int_equal(t_mknod(ROOT, "l", S_IFLNK | 0777), -EINVAL);
     assert_int_equal(t_mknod(ROOT, "w", 0xf000 | 0644), -EINVAL);
     assert_string_equal(host_list(share), "abs,dir,file,out,rel,rootlink,up,");
+    /* A fifo the guest made, then "created" by its name: opening it would wait for a writer
+     * for ever and take an I/O thread with it (then a reset, then the whole VM). Refused
+     * at once instead; the alarm turns a hang into a failure. */
+    assert_int_equal(t_mknod(ROOT, "p", S_IFIFO | 0644), 0);
+    assert_int_equal(t_walkv(ROOT, 9, (const char *[]){NULL}, NULL), 0);
+    alarm(5);
+    assert_int_equal(t_lcreate(9, "p", 0 /* O_RDONLY */, 0644), -EINVAL);
+    alarm(0);
 }
 
 /* Every entry below the share with its type, mode, size and times. */
