@@ -3,6 +3,7 @@
  * with the same rules a real start would apply (compat.c). */
 #include "vm.h"
 
+#include "../devices/device.h"
 #include "compat.h"
 #include "host.h"
 #include "mem.h"
@@ -15,6 +16,11 @@ int vm_check_host(const struct vm_config *c, FILE *out, struct mvm_err *e)
     host_gather_facts(&h, c->kvm_dev, &k);   /* a failure to open is one of the facts */
     kvm_candidates_close(&k);
     host_print_report(out, &h, c->mem_size);
+    /* What the guest would be given, as the options said it (already checked: the shares'
+     * directories exist, the disks' SPECs parse). */
+    for (unsigned i = 0; i < c->ndevices; i++)
+        fprintf(out, "device: --%s %s\n", c->devices[i].kind->name,
+                c->devices[i].spec[0] ? c->devices[i].spec : "(no options)");
 
     uint64_t backing = 0;
     if (c->mem_path && hugetlbfs_page_size(c->mem_path, &backing, e))

@@ -27,6 +27,9 @@ echo "host wrote $want_read"
 [ "$ro_before" = "$(ls -la "$R" | md5sum)" ] && echo "read-only share unchanged"
 echo "=== RESULT 9p-share-check status=0"
 
+# The doctor says what would be shared.
+case_run 9p-check --check --share "$S,tag=host,ro"
+
 # Bad shares: refused with the reason before anything runs.
 case_run 9p-missing -k "$GK" --share "$T/no-such-dir"
 case_run 9p-badopt -k "$GK" --share "$S,rw"

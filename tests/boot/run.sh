@@ -180,6 +180,7 @@ check 9p-share-check 0 "the guest's file reached the host" "canary intact" \
 # The guest read exactly what the host wrote.
 want=$(section 9p-share-check | sed -n 's/^host wrote //p')
 check 9p-share 0 "MINIVMM-9P-READ ${want:-nothing}"
+check 9p-check 0 "device: --share" ",tag=host,ro"
 check 9p-missing 1 "no-such-dir"
 check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
