@@ -2,7 +2,7 @@
  * under ThreadSanitizer (make check-tsan): minivmm_stop() from another thread at any moment,
  * including while the VM is still being built, and the accessors read while a run goes on.
  *
- * vmm/api.c is compiled into this test against a fake VM (below) whose run lasts until it is
+ * vmm/api.c and api_config.c are compiled into this test against a fake VM (below) whose run lasts until it is
  * asked to stop, so no KVM is needed and every interleaving here is the API's own. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../../vmm/api.c"
+#include "../../vmm/api_config.c"
 
 /* ---- the fake VM ---- */
 
