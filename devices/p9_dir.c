@@ -335,19 +335,13 @@ static unsigned put_entries(struct p9_wr *w, const uint8_t *buf, size_t n, uint3
 
 int p9_readdir(struct p9_req *q)
 {
-    uint32_t fid = p9_get32(&q->rd);
-    uint64_t cookie = p9_get64(&q->rd);
-    uint32_t count = p9_get32(&q->rd);
-    if (q->rd.bad)
-        return -EPROTO;
-    if (cookie > INT64_MAX)
-        return -EINVAL;
-    if (q->w.cap < P9_IOHDR)
-        return -ENOBUFS;
-    if (count > q->w.cap - P9_IOHDR)
-        count = (uint32_t)(q->w.cap - P9_IOHDR);
+    uint32_t fid, count;
+    uint64_t cookie;   /* the host's d_off of the entry before: a directory offset */
+    int err = p9_io_args(q, &fid, &cookie, &count);
+    if (err)
+        return err;
     struct p9_fid *f;
-    int err = p9_req_fid(q, fid, &f);
+    err = p9_req_fid(q, fid, &f);
     if (err)
         return err;
     int fd = p9_fid_ofd(q->s, f);

@@ -301,20 +301,30 @@ static ssize_t file_io(int fd, const struct iovec *v, unsigned n, size_t off, si
     return done;
 }
 
-int p9_read(struct p9_req *q)
+int p9_io_args(struct p9_req *q, uint32_t *fid, uint64_t *offset, uint32_t *count)
 {
-    uint32_t fid = p9_get32(&q->rd);
-    uint64_t offset = p9_get64(&q->rd);
-    uint32_t count = p9_get32(&q->rd);
+    *fid = p9_get32(&q->rd);
+    *offset = p9_get64(&q->rd);
+    *count = p9_get32(&q->rd);
     if (q->rd.bad)
         return -EPROTO;
-    if (offset > INT64_MAX)
+    if (*offset > INT64_MAX)
         return -EINVAL;
     if (q->w.cap < P9_IOHDR)
         return -ENOBUFS;
-    /* Rread carries at most what the buffers (and msize) take after its header. */
-    if (count > q->w.cap - P9_IOHDR)
-        count = (uint32_t)(q->w.cap - P9_IOHDR);
+    /* The reply carries at most what the buffers (and msize) take after its header. */
+    if (*count > q->w.cap - P9_IOHDR)
+        *count = (uint32_t)(q->w.cap - P9_IOHDR);
+    return 0;
+}
+
+int p9_read(struct p9_req *q)
+{
+    uint32_t fid, count;
+    uint64_t offset;
+    int err = p9_io_args(q, &fid, &offset, &count);
+    if (err)
+        return err;
     struct p9_fid *f;
     int fd = open_fid(q, fid, &f);
     if (fd < 0)

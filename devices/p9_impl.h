@@ -189,6 +189,9 @@ int p9_getattr(struct p9_req *q);
 int p9_setattr(struct p9_req *q);
 int p9_lopen(struct p9_req *q);
 int p9_lcreate(struct p9_req *q);
+/* Tread's and Treaddir's arguments: fid, offset, count, the count cut to what the reply's
+ * buffers (and msize) take after its header. 0 or -errno. */
+int p9_io_args(struct p9_req *q, uint32_t *fid, uint64_t *offset, uint32_t *count);
 int p9_read(struct p9_req *q);
 int p9_write(struct p9_req *q);
 int p9_readdir(struct p9_req *q);
