@@ -13,7 +13,9 @@ case_cmd() {   # case_cmd NAME command...
     name=$1; shift
     echo "=== CASE $name"
     timeout "$LIMIT" "$@" </dev/null 2>&1
-    echo "=== RESULT $name status=$?"
+    st=$?
+    echo   # the output may end mid-line (a run stopped by --expect)
+    echo "=== RESULT $name status=$st"
 }
 case_run() { name=$1; shift; case_cmd "$name" "$MINIVMM" "$@"; }
 

@@ -186,7 +186,7 @@ check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
 check sigterm 6 "stopped by signal"
 for con in hvc0 hvc1; do
-    check stuck-stdout-timeout-$con 7 "the guest was flooding" "ended within 11 s" "--timeout"
+    check stuck-stdout-timeout-$con 7 "the guest was flooding" "ended within 21 s" "--timeout"
     check stuck-stdout-sigterm-$con 6 "the guest was flooding" "ended within 1 s of the signal" \
         "stopped by signal"
 done
