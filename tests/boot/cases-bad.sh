@@ -46,13 +46,22 @@ echo "=== RESULT slow-stdout status=$st"
 # vCPUs, so vCPU threads are blocked writing when the stop comes. --timeout must end the run
 # at its time, SIGTERM within a second, for the vty and for the virtio console.
 uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }   # hundredths of a second
-mkfifo "$T/stuck"
-exec 7<>"$T/stuck"   # a reader that never reads: writes block once the pipe is full
+# A fresh pipe for each case, with a reader that never reads (writes block once it is full),
+# of two pages (on a 64 KiB-page kernel minivmm's poll-then-write then fits 64 KiB in it),
+# so the guest fills it within seconds instead of the minute a default pipe takes.
+fresh_pipe() {
+    exec 7<&- 2>/dev/null
+    rm -f "$T/stuck"
+    mkfifo "$T/stuck"
+    exec 7<>"$T/stuck"
+    ${PIPESIZE:-pipesize} "$T/stuck" 131072 || echo "cannot shrink the pipe"
+}
 for con in hvc0 hvc1; do
     args="-c 2 -k $GK -i $GI"   # (paths without blanks) and the command line apart:
     append="console=hvc0 quiet minivmm.test=flood-forever minivmm.flood=$con"
     [ $con = hvc1 ] && args="--console=virtio $args"
     echo "=== CASE stuck-stdout-timeout-$con"
+    fresh_pipe
     t0=$(uptime_cs)
     # 45 s: the guest must be flooding when the timeout comes, and late in the suite the
     # emulated host has taken more than 20 s to get a guest there.
@@ -62,16 +71,21 @@ for con in hvc0 hvc1; do
     t1=$(uptime_cs)
     cat "$T/stuck.err"
     grep -q "^FLOOD-" "$T/stuck.log" && echo "the guest was flooding"
+    # What the log got is what stdout took: a pipe's worth, not 45 s of flooding.
+    [ "$(wc -c < "$T/stuck.log")" -lt 300000 ] && echo "the console was blocked"
     [ $((t1 - t0)) -le 4600 ] && echo "ended within 46 s"
     echo "took $((t1 - t0))0 ms"
     echo "=== RESULT stuck-stdout-timeout-$con status=$st"
 
     echo "=== CASE stuck-stdout-sigterm-$con"
     rm -f "$T/stuck.log"
+    fresh_pipe
     "$MINIVMM" --log "$T/stuck.log" $args -a "$append" </dev/null >"$T/stuck" 2>"$T/stuck.err" &
     pid=$!
     for i in $(seq 600); do grep -q "^FLOOD-" "$T/stuck.log" 2>/dev/null && break; sleep 0.2; done
-    sleep 2   # the pipe is full and the vCPUs are blocked on it by now
+    sleep 6   # the pipe is full and the vCPUs blocked on it by now
+    a=$(wc -c < "$T/stuck.log"); sleep 2
+    [ "$a" = "$(wc -c < "$T/stuck.log")" ] && echo "the console was blocked"
     t0=$(uptime_cs)
     kill -TERM $pid
     for i in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done

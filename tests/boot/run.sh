@@ -30,7 +30,7 @@ ppc64le|ppc64)
         $(guest_test_files "$kdir")
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
-        EXAMPLES=$top/build/examples \
+        EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
@@ -43,6 +43,7 @@ ppc64le|ppc64)
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
+              $top/build/tests/pipesize=bin/pipesize \
               $images/data.ext4=images/data.ext4 \
               $images/root.ext4=images/root.ext4 $top/build/tests/dmtable=bin/dmtable \
               $kdir/modules/kernel/drivers/md/dm-mod.ko=lib/dm-mod.ko \
@@ -186,8 +187,10 @@ check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
 check sigterm 6 "stopped by signal"
 for con in hvc0 hvc1; do
-    check stuck-stdout-timeout-$con 7 "the guest was flooding" "ended within 46 s" "--timeout"
-    check stuck-stdout-sigterm-$con 6 "the guest was flooding" "ended within 1 s of the signal" \
+    check stuck-stdout-timeout-$con 7 "the guest was flooding" "the console was blocked" \
+        "ended within 46 s" "--timeout"
+    check stuck-stdout-sigterm-$con 6 "the guest was flooding" "the console was blocked" \
+        "ended within 1 s of the signal" \
         "stopped by signal"
 done
 if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then
