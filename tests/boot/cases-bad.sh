@@ -83,9 +83,10 @@ for con in hvc0 hvc1; do
     "$MINIVMM" --log "$T/stuck.log" $args -a "$append" </dev/null >"$T/stuck" 2>"$T/stuck.err" &
     pid=$!
     for i in $(seq 600); do grep -q "^FLOOD-" "$T/stuck.log" 2>/dev/null && break; sleep 0.2; done
-    sleep 6   # the pipe is full and the vCPUs blocked on it by now
-    a=$(wc -c < "$T/stuck.log"); sleep 2
-    [ "$a" = "$(wc -c < "$T/stuck.log")" ] && echo "the console was blocked"
+    # Wait for the pipe to fill: the log (which gets only what stdout took) stops growing.
+    a=-1 b=$(wc -c < "$T/stuck.log")
+    for i in $(seq 60); do [ "$a" = "$b" ] && break; sleep 2; a=$b b=$(wc -c < "$T/stuck.log"); done
+    [ "$a" = "$b" ] && echo "the console was blocked"
     t0=$(uptime_cs)
     kill -TERM $pid
     for i in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
