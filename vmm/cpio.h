@@ -4,7 +4,7 @@
  * Each entry is a 110-byte header of ASCII hex fields ("070701" magic), the name with its
  * NUL padded to 4 bytes, and the data padded to 4 bytes; "TRAILER!!!" ends the archive.
  * Every entry is owned by root with mtime 0, so the same inputs give the same bytes, and gets
- * an inode number of its own (the kernel links regular files that share one).
+ * an inode number of its own (the kernel would hard-link files sharing one with nlink > 1).
  *
  * Paths are relative ("dev/console", not "/dev/console"), and a directory must be added
  * before what it holds: the kernel creates no missing parents. A failed add leaves the

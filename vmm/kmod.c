@@ -67,6 +67,8 @@ int kmod_find_dir(const char *rootfs, const char *version, char *out, size_t out
                         "directory with --modules DIR", version);
     char dir[4096], dep[4096 + 16];
     const char *without_dep = NULL;
+    if (outlen == 0)
+        return mvm_fail(e, MVM_E_VMM, "internal error: no room for the modules directory");
     out[0] = '\0';
     /* Both places, preferring one with modules.dep: in a merged-/usr tree they are one. */
     for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++) {
