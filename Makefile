@@ -52,14 +52,17 @@ B := build/target
 # Every device model is portable: a new one in devices/ is built without a line here.
 PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
                  vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
-                 vmm/layout.c vmm/cpio.c vmm/kmod.c $(sort $(wildcard devices/*.c)) firmware/rtas.c fdt/fdt.c fdt/size.c
+                 vmm/layout.c vmm/cpio.c vmm/kmod.c vmm/rootfs.c vmm/initramfs.c \
+                 $(sort $(wildcard devices/*.c)) firmware/rtas.c firmware/init_conf.c \
+                 fdt/fdt.c fdt/size.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
 # The command: its options, usage text and main(), a client of the library.
 CMD_SRCS := vmm/cli.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
-LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o
-PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o
+LIB_OBJS := $(addprefix $(B)/,$(LIB_SRCS:.c=.o)) $(B)/firmware/rtas_blob.o $(B)/firmware/init_blob.o
+PIC_OBJS := $(addprefix build/pic/,$(LIB_SRCS:.c=.o)) build/pic/firmware/rtas_blob.o \
+            build/pic/firmware/init_blob.o
 OBJS := $(LIB_OBJS) $(B)/vmm/main.o $(B)/vmm/cli.o
 EXAMPLES := build/examples/run-in-vm build/examples/vm-sequence
 
@@ -84,7 +87,8 @@ LIBC_STAMP := build/libc.stamp
 $(LIBC_STAMP): FORCE
 	@mkdir -p build && echo $(MUSL) | cmp -s - $@ || echo $(MUSL) > $@
 ifeq ($(MUSL),1)
-MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) $(CMD_SRCS:.c=.o) firmware/rtas_blob.o)
+MUSL_OBJS := $(addprefix $(M)/,$(LIB_SRCS:.c=.o) $(CMD_SRCS:.c=.o) firmware/rtas_blob.o \
+                                firmware/init_blob.o)
 # musl's own headers, then the kernel's (linux/kvm.h and friends), then GCC's own; musl
 # threads get the stack size PT_GNU_STACK names (their default is 128 KiB).
 KERNEL_HEADERS := /usr/powerpc64le-linux-gnu/include
@@ -109,7 +113,7 @@ $(M)/%.o: %.c $(M)/musl.specs
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(M)/firmware/rtas_blob.o: build/firmware/rtas_blob.c $(M)/musl.specs
+$(M)/firmware/%_blob.o: build/firmware/%_blob.c $(M)/musl.specs
 	@mkdir -p $(dir $@)
 	$(CC) $(MUSL_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 else
@@ -134,7 +138,7 @@ build/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DMINIVMM_BUILD_SHARED -c -o $@ $<
 
-build/pic/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+build/pic/firmware/%_blob.o: build/firmware/%_blob.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
@@ -182,9 +186,47 @@ build/firmware/rtas_blob.c: build/firmware/rtas.bin
 	  echo '};'; \
 	  echo 'const unsigned int rtas_blob_size = sizeof(rtas_blob);'; } > $@
 
-$(B)/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+$(B)/firmware/%_blob.o: build/firmware/%_blob.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The guest init of --rootfs (firmware/init*.c): a static program with no libc, built for both
+# byte orders by the one compiler (a POWER host needs no second one) and embedded as two byte
+# arrays, which build the same for every target and for the native unit tests. Freestanding
+# flags keep it a few tens of KiB: no stack protector or unwind tables to pull in, no
+# 64 KiB segment alignment, and no builtins (nor loops turned into calls to memset).
+INIT_SRCS := firmware/init.c firmware/init_run.c firmware/init_conf.c
+INIT_CFLAGS := -std=gnu11 $(WARN) -Os -ffreestanding -fno-builtin -fno-stack-protector \
+               -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns -fno-ident \
+               -ffunction-sections -fdata-sections -fno-pie
+INIT_LDFLAGS := -nostdlib -static -no-pie -s -Wl,--gc-sections -Wl,-z,max-page-size=4096 \
+                -Wl,-z,norelro -Wl,-z,noexecstack -Wl,--build-id=none
+INIT_BE_FLAGS := -mbig-endian -mabi=elfv1 -Wl,-EB
+# init-test-le and init-test-be are the INIT_TEST builds for tests/host/init-qemu.sh.
+INIT_BUILDS := build/firmware/init-le build/firmware/init-be build/firmware/init-test-le \
+               build/firmware/init-test-be
+$(INIT_BUILDS): build/firmware/init-%: $(INIT_SRCS) $(wildcard firmware/init*.h) \
+                                       firmware/init_sys_check.c
+	@mkdir -p $(dir $@)
+	$(CC) $(INIT_CFLAGS) $(if $(findstring be,$*),$(INIT_BE_FLAGS)) -fsyntax-only \
+	    firmware/init_sys_check.c
+	$(CC) $(INIT_CFLAGS) $(if $(findstring be,$*),$(INIT_BE_FLAGS)) \
+	    $(if $(findstring test,$*),-DINIT_TEST) -o $@ $(INIT_SRCS) $(INIT_LDFLAGS)
+
+# The init run as far as a host without virtio lets it: under qemu-user off POWER, as root in
+# a private mount namespace (the script says why it skips otherwise).
+.PHONY: check-init
+check-init: build/firmware/init-test-le build/firmware/init-test-be
+	bash tests/host/init-qemu.sh
+
+build/firmware/init_blob.c: build/firmware/init-le build/firmware/init-be
+	{ echo '/* Generated from firmware/init*.c by the Makefile. */'; \
+	  for e in le be; do \
+	    echo "const unsigned char guest_init_$$e[] = {"; \
+	    od -An -v -tx1 build/firmware/init-$$e | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	    echo '};'; \
+	    echo "const unsigned int guest_init_$${e}_size = sizeof(guest_init_$$e);"; \
+	  done; } > $@
 
 deps:
 	bash tests/host/deps.sh
@@ -195,13 +237,14 @@ NATIVE_CC ?= gcc
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 NATIVE_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(SAN) -D_GNU_SOURCE -MMD -MP
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-NATIVE_OBJS := $(addprefix $(N)/,$(PORTABLE_SRCS:.c=.o) vmm/cli.o) $(N)/firmware/rtas_blob.o
+NATIVE_OBJS := $(addprefix $(N)/,$(PORTABLE_SRCS:.c=.o) vmm/cli.o) $(N)/firmware/rtas_blob.o \
+               $(N)/firmware/init_blob.o
 
 $(N)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(NATIVE_CFLAGS) -c -o $@ $<
 
-$(N)/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+$(N)/firmware/%_blob.o: build/firmware/%_blob.c
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(NATIVE_CFLAGS) -c -o $@ $<
 
@@ -219,11 +262,12 @@ TS := build/tsan
 TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads test_p9 test_virtio_9p
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
-TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o
+TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o \
+             $(TS)/firmware/init_blob.o
 $(TS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(TSAN_CFLAGS) -c -o $@ $<
-$(TS)/firmware/rtas_blob.o: build/firmware/rtas_blob.c
+$(TS)/firmware/%_blob.o: build/firmware/%_blob.c
 	@mkdir -p $(dir $@)
 	$(NATIVE_CC) $(TSAN_CFLAGS) -c -o $@ $<
 $(TS)/tests/%: tests/unit/%.c $(TSAN_OBJS)

@@ -16,7 +16,8 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Project sources get WARN without -Werror: a clang-only warning in them must not stop fuzzing.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
 FUZZ_LIBS := -lfdt -pthread
-FUZZ_OBJS := $(addprefix $(FUZZ_B)/obj/,$(PORTABLE_SRCS:.c=.o)) $(FUZZ_B)/obj/rtas_blob.o
+FUZZ_OBJS := $(addprefix $(FUZZ_B)/obj/,$(PORTABLE_SRCS:.c=.o)) $(FUZZ_B)/obj/rtas_blob.o \
+             $(FUZZ_B)/obj/init_blob.o
 FUZZ_BINS := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
 
 .PHONY: fuzz check-fuzz fuzz-build
@@ -30,7 +31,7 @@ $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter-out -Werror,$(WARN)) -c -o $@ $<
 
-$(FUZZ_B)/obj/rtas_blob.o: build/firmware/rtas_blob.c
+$(FUZZ_B)/obj/%_blob.o: build/firmware/%_blob.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
