@@ -32,6 +32,9 @@ struct device_kind {
     void *(*create)(struct machine *m, const char *spec, bool snapshot_all, struct mvm_err *e);
     /* Optional: starts the device's own threads, before any vCPU runs. */
     int (*start)(void *dev, struct mvm_err *e);
+    /* Optional: the run is ending; writes blocked on the host (a full pipe) must give up.
+     * Any thread, possibly more than once, while the device still runs. */
+    void (*let_go)(void *dev);
     /* Stops its threads (each finishes what it has in hand) and frees it. */
     void (*destroy)(void *dev);
     /* Its virtio transport, for the board to wire queue notifications (ioeventfd). */

@@ -25,61 +25,74 @@ static struct virtio_console *con_of(struct virtio_dev *v)
     return (struct virtio_console *)v;
 }
 
-/* Moves pending input into the guest's receive buffers while both exist. */
-void virtio_console_flush_input(struct virtio_console *c)
+/* Moves pending input into the guest's receive buffers of queue q while both exist. */
+void vcon_port_flush_input(struct virtio_dev *v, uint16_t q, struct vty *port,
+                           struct virtq_chain *rx)
 {
-    struct virtio_dev *v = &c->vdev;
     bool notify = false;
     pthread_mutex_lock(&v->lock);
-    while (vty_input_room(&c->port) < VTY_IN_SIZE) {
-        int r = virtio_pop_locked(v, RXQ, &c->rx);
+    while (vty_input_room(port) < VTY_IN_SIZE) {
+        int r = virtio_pop_locked(v, q, rx);
         if (r <= 0)
             break;
         uint8_t buf[VTY_IN_SIZE];
-        uint64_t room = c->rx.in_len < sizeof(buf) ? c->rx.in_len : sizeof(buf);
-        size_t n = vty_read(&c->port, buf, (size_t)room);
-        uint32_t done = (uint32_t)virtq_write_in(&c->rx, 0, buf, n);
-        virtq_push(&v->vq[RXQ], &v->m->mem, c->rx.head, done);
-        notify |= virtq_should_notify(&v->vq[RXQ], &v->m->mem);
+        uint64_t room = rx->in_len < sizeof(buf) ? rx->in_len : sizeof(buf);
+        size_t n = vty_read(port, buf, (size_t)room);
+        uint32_t done = (uint32_t)virtq_write_in(rx, 0, buf, n);
+        virtq_push(&v->vq[q], &v->m->mem, rx->head, done);
+        notify |= virtq_should_notify(&v->vq[q], &v->m->mem);
     }
     pthread_mutex_unlock(&v->lock);
     if (notify)
         virtio_interrupt(v, VIRTIO_ISR_QUEUE);
 }
 
+void virtio_console_flush_input(struct virtio_console *c)
+{
+    vcon_port_flush_input(&c->vdev, RXQ, &c->port, &c->rx);
+}
+
 /* The output is written without the transport lock held: a slow stdout must not stop the
  * console loop (which takes that lock to hand over input) from seeing a timeout or a signal. */
-static void drain_output(struct virtio_console *c)
+void vcon_port_drain_output(struct virtio_dev *v, uint16_t q, struct virtq_chain *tx,
+                            pthread_mutex_t *tx_lock,
+                            void (*out)(void *opaque, const uint8_t *buf, size_t len),
+                            void *opaque)
 {
-    struct virtio_dev *v = &c->vdev;
     bool notify = false;
-    pthread_mutex_lock(&c->tx_lock);
+    pthread_mutex_lock(tx_lock);
     for (;;) {
         pthread_mutex_lock(&v->lock);
-        int r = virtio_pop_locked(v, TXQ, &c->tx);
+        int r = virtio_pop_locked(v, q, tx);
         pthread_mutex_unlock(&v->lock);
         if (r <= 0)
             break;
-        for (unsigned i = 0; i < c->tx.n_out; i++)
-            vty_write(&c->port, c->tx.iov[i].iov_base, c->tx.iov[i].iov_len);
+        for (unsigned i = 0; i < tx->n_out; i++)
+            out(opaque, tx->iov[i].iov_base, tx->iov[i].iov_len);
         pthread_mutex_lock(&v->lock);
-        if (v->vq[TXQ].ready) {   /* not reset meanwhile */
-            virtq_push(&v->vq[TXQ], &v->m->mem, c->tx.head, 0);
-            notify |= virtq_should_notify(&v->vq[TXQ], &v->m->mem);
+        if (v->vq[q].ready) {   /* not reset meanwhile */
+            virtq_push(&v->vq[q], &v->m->mem, tx->head, 0);
+            notify |= virtq_should_notify(&v->vq[q], &v->m->mem);
         }
         pthread_mutex_unlock(&v->lock);
     }
-    pthread_mutex_unlock(&c->tx_lock);
+    pthread_mutex_unlock(tx_lock);
     if (notify)
         virtio_interrupt(v, VIRTIO_ISR_QUEUE);
 }
 
+void vcon_vty_out(void *port, const uint8_t *buf, size_t len)
+{
+    vty_write(port, buf, len);
+}
+
 static void con_notify(struct virtio_dev *v, uint16_t q)
 {
+    struct virtio_console *c = con_of(v);
     if (q == TXQ)
-        drain_output(con_of(v));
+        vcon_port_drain_output(v, TXQ, &c->tx, &c->tx_lock, vcon_vty_out, &c->port);
     else
-        virtio_console_flush_input(con_of(v));   /* new receive buffers: deliver what waits */
+        virtio_console_flush_input(c);   /* new receive buffers: deliver what waits */
 }
 
 static void con_reset(struct virtio_dev *v)

@@ -7,10 +7,15 @@
 #ifndef MINIVMM_VIRTIO_CONSOLE_H
 #define MINIVMM_VIRTIO_CONSOLE_H
 
+#include <pthread.h>
+#include <stdint.h>
+
 #include "../vmm/err.h"
 #include "vty.h"
 
 struct machine;
+struct virtio_dev;
+struct virtq_chain;
 struct virtio_console;
 
 int virtio_console_create(struct virtio_console **out, struct machine *m, int out_fd,
@@ -22,5 +27,18 @@ void virtio_console_destroy(struct virtio_console *c);
 struct vty *virtio_console_port(struct virtio_console *c);
 void virtio_console_flush_input(struct virtio_console *c);
 struct virtio_dev *virtio_console_dev(struct virtio_console *c);
+
+/* A console port's two halves, over the queues of any virtio console (the multiport one of
+ * virtio_stdio.c too). Input: what waits in port's ring goes into queue q's receive buffers.
+ * Output: every buffer queue q holds goes to out(opaque, ...), in order, one drainer at a
+ * time (tx_lock); the transport lock is not held while out() writes. tx and rx are scratch. */
+void vcon_port_flush_input(struct virtio_dev *v, uint16_t q, struct vty *port,
+                           struct virtq_chain *rx);
+void vcon_port_drain_output(struct virtio_dev *v, uint16_t q, struct virtq_chain *tx,
+                            pthread_mutex_t *tx_lock,
+                            void (*out)(void *opaque, const uint8_t *buf, size_t len),
+                            void *opaque);
+/* An out() for vcon_port_drain_output that writes to a struct vty (vty_write). */
+void vcon_vty_out(void *port, const uint8_t *buf, size_t len);
 
 #endif

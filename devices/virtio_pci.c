@@ -106,7 +106,7 @@ static void config_interrupt_locked(struct virtio_dev *v)
 }
 
 /* Stops the device until the driver resets it (with the lock held). */
-static void set_broken_locked(struct virtio_dev *v)
+void virtio_set_broken_locked(struct virtio_dev *v)
 {
     __atomic_add_fetch(&v->m->broken_rings, 1, __ATOMIC_RELAXED);
     v->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
@@ -158,7 +158,7 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
                 q->ready = true;
                 q->last_avail = q->used_idx = 0;
             } else {
-                set_broken_locked(v);
+                virtio_set_broken_locked(v);
             }
         }
         break;
@@ -296,7 +296,7 @@ void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)
 void virtio_set_broken(struct virtio_dev *v)
 {
     pthread_mutex_lock(&v->lock);
-    set_broken_locked(v);
+    virtio_set_broken_locked(v);
     pthread_mutex_unlock(&v->lock);
 }
 
@@ -309,7 +309,7 @@ int virtio_pop_locked(struct virtio_dev *v, uint16_t q, struct virtq_chain *c)
         return 0;
     int r = virtq_pop(vq, &v->m->mem, c);
     if (r < 0)
-        set_broken_locked(v);
+        virtio_set_broken_locked(v);
     return r;
 }
 
@@ -319,7 +319,7 @@ int virtio_take(struct virtio_dev *v, uint16_t q, struct virtq_chain *c, uint64_
     pthread_mutex_lock(&v->lock);
     int r = virtio_pop_locked(v, q, c);
     if (r > 0 && (c->out_len < min_out || c->in_len < min_in)) {
-        set_broken_locked(v);
+        virtio_set_broken_locked(v);
         r = 0;
     }
     pthread_mutex_unlock(&v->lock);

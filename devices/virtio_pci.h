@@ -23,7 +23,7 @@
 struct machine;
 struct virtio_dev;
 
-#define VIRTIO_MAX_QUEUES 2
+#define VIRTIO_MAX_QUEUES 12   /* the multiport console (virtio_stdio.c): 6 pairs */
 /* The ISR bits (the spec's; Linux's uapi names only the configuration one). */
 #define VIRTIO_ISR_QUEUE 0x1
 #define VIRTIO_ISR_CONFIG VIRTIO_PCI_ISR_CONFIG
@@ -77,6 +77,7 @@ void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits);
 /* The driver broke a ring: the device stops and asks to be reset (NEEDS_RESET plus a
  * configuration interrupt), instead of guessing what the driver meant. */
 void virtio_set_broken(struct virtio_dev *v);
+void virtio_set_broken_locked(struct virtio_dev *v);
 
 /* For device workers, with vdev->lock held: the queue's next chain (see virtq_pop); a broken
  * ring marks the device broken and returns -1. */

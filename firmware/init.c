@@ -14,8 +14,8 @@
 
 #define PREFIX "minivmm-init: "
 #define ROOT "/minivmm/root"
-#define HINT_9P "build the kernel with CONFIG_NET_9P, CONFIG_NET_9P_VIRTIO and CONFIG_9P_FS " \
-                "(=y, or =m with --modules)"
+#define HINT_9P "build the kernel with CONFIG_VIRTIO_PCI, CONFIG_NET_9P, CONFIG_NET_9P_VIRTIO " \
+                "and CONFIG_9P_FS (=y, or =m with --modules)"
 
 void _start(void) __attribute__((noreturn, used));
 /* GCC may call these even in freestanding code (struct copies, zeroing). */
@@ -144,9 +144,28 @@ static void __attribute__((noreturn)) power_off(int code)
 
 void report(const char *line, size_t len, int code)
 {
-    if (port[INIT_PORT_STATUS] >= 0)
+    if (port[INIT_PORT_STATUS] >= 0) {
         write_all(port[INIT_PORT_STATUS], line, len);
+    } else {
+        /* No status port (no virtio console driver, say): minivmm watches the console for
+         * this prefix instead, and ends the run with the line. */
+        write_all(console, STDIO_CONSOLE_FALLBACK, sizeof(STDIO_CONSOLE_FALLBACK) - 1);
+        write_all(console, line, len);
+    }
     power_off(code);
+}
+
+static int console_driver(void)
+{
+#ifdef INIT_TEST
+    return 1;
+#else
+    long fd = sys_open("/sys/bus/virtio/drivers/virtio_console", O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return 0;
+    sys_close(fd);
+    return 1;
+#endif
 }
 
 /* The init failed, or the command did not run: an "error" status line, then power off. */
@@ -157,8 +176,10 @@ void die(int status, const char *text)
     ib_init(&b, line, sizeof(line));
     init_status_error(&b, status, text);
     say(line);
-    /* An error before the ports were found: they may well be there; minivmm is waiting. */
-    if (port[INIT_PORT_STATUS] < 0 && sys_mounted && !ports_looked_for)
+    /* An error before the ports were found: they may well be there; minivmm is waiting. Not
+     * when the kernel has no virtio console driver at all: they never come (the console then
+     * carries the line). */
+    if (port[INIT_PORT_STATUS] < 0 && sys_mounted && !ports_looked_for && console_driver())
         look_for_ports(1u << INIT_PORT_STATUS);
     report(line, b.len, status);
 }
@@ -308,7 +329,6 @@ static void mount_share(const char *dir, int ro)
  * so the command can write and the host directory never is. */
 static void mount_root(void)
 {
-    need_filesystems();
     if (conf.rootrw) {
         mount_share(ROOT, 0);
         return;
@@ -417,6 +437,7 @@ void _start(void)
     mount_early();
     read_config();
     load_modules();
+    need_filesystems();   /* at once: a kernel without 9p is the likeliest failure */
     find_ports();      /* before the switch: the initramfs's /dev and /sys have them */
     mount_root();
     switch_root();

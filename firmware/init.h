@@ -5,6 +5,7 @@
 
 #include "init_conf.h"
 #include "init_sys.h"
+#include "../devices/stdio_status.h"   /* the status line and its console fallback */
 
 #define TTY "/dev/hvc1"           /* interactive mode's terminal */
 

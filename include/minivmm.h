@@ -111,6 +111,21 @@ MINIVMM_API int minivmm_set_option(struct minivmm *vm, const char *name, const c
  * in the order shares are added. Nothing outside dir is reachable from the guest. */
 MINIVMM_API int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag,
                                   unsigned flags);
+/* The guest's root file system is the host directory `dir` (over virtio-9p; the command's
+ * --rootfs). Read-only unless MINIVMM_ROOTFS_RW: the guest then writes to an overlay in its
+ * own memory, gone at exit. Without an initrd, minivmm makes the initramfs itself (its init,
+ * and the modules the root needs, from the "modules" option's directory or the root's
+ * /lib/modules/VERSION). Runs the command minivmm_set_command() gives, else an interactive
+ * shell on the console. */
+MINIVMM_API int minivmm_set_rootfs(struct minivmm *vm, const char *dir, unsigned flags);
+#define MINIVMM_ROOTFS_RW 0x1      /* guest writes reach the host directory */
+/* The command to run in the guest under minivmm_set_rootfs(): argv (NULL-terminated, copied;
+ * NULL: an interactive shell), and the host descriptors its stdin, stdout and stderr are (-1:
+ * none: end-of-file, discarded). Every byte passes untouched; minivmm_exit_status() is then
+ * the command's (128+N for signal N; 127 not found, 126 not executable, 124 --timeout, 125 a
+ * failure of minivmm or the VM) and minivmm_guest_exit_code() too. */
+MINIVMM_API int minivmm_set_command(struct minivmm *vm, const char *const argv[], int in_fd,
+                                    int out_fd, int err_fd);
 /* Every disk is a snapshot (the command's --snapshot). */
 MINIVMM_API int minivmm_set_snapshot(struct minivmm *vm, bool on);
 /* Adds a device of the kind the command line's --KIND option adds, from the same SPEC, e.g.
@@ -147,6 +162,9 @@ MINIVMM_API int minivmm_set_diagnostics(struct minivmm *vm, int fd, bool verbose
 MINIVMM_API int minivmm_check_host(struct minivmm *vm, FILE *report);
 /* Instead of running: writes the device tree this VM would get, then the context is done. */
 MINIVMM_API int minivmm_dump_dtb(struct minivmm *vm, const char *path);
+/* Instead of running: writes the initrd the guest would get (with minivmm_set_rootfs() and no
+ * initrd of the caller's, the one minivmm makes: its init, the modules, the command). */
+MINIVMM_API int minivmm_dump_initramfs(struct minivmm *vm, const char *path);
 
 /* Runs the VM to the end in the calling thread. MINIVMM_OK means it ran; read how it ended
  * with the accessors below. */

@@ -36,32 +36,39 @@ void api_set_state(struct minivmm *vm, enum state s)
 
 
 /* Stores a copy of s in *slot, replacing (and freeing) the copy that was there. */
-int api_keep(struct minivmm *vm, const char *s, const char **slot)
+int api_adopt(struct minivmm *vm, char *block, const void *old)
 {
     unsigned i = 0;
-    while (i < vm->nstrings && vm->strings[i] != *slot)
+    while (i < vm->nstrings && vm->strings[i] != old)
         i++;
-    char *copy = NULL;
-    if (s && !(copy = strdup(s)))
-        return MINIVMM_E_NOMEM;
     if (i < vm->nstrings) {                 /* the slot held one of ours: reuse its place */
         free(vm->strings[i]);
-        vm->strings[i] = copy;
-    } else if (copy) {
+        vm->strings[i] = block;
+    } else if (block) {
         if (vm->nstrings == vm->cap) {
             unsigned cap = vm->cap ? 2 * vm->cap : 16;
             char **more = realloc(vm->strings, cap * sizeof(*more));
             if (!more) {
-                free(copy);
+                free(block);
                 return MINIVMM_E_NOMEM;
             }
             vm->strings = more;
             vm->cap = cap;
         }
-        vm->strings[vm->nstrings++] = copy;
+        vm->strings[vm->nstrings++] = block;
     }
-    *slot = copy;
     return MINIVMM_OK;
+}
+
+int api_keep(struct minivmm *vm, const char *s, const char **slot)
+{
+    char *copy = NULL;
+    if (s && !(copy = strdup(s)))
+        return MINIVMM_E_NOMEM;
+    int r = api_adopt(vm, copy, *slot);
+    if (r == MINIVMM_OK)
+        *slot = copy;
+    return r;
 }
 
 struct minivmm *minivmm_new(void)
@@ -159,17 +166,30 @@ int minivmm_check_host(struct minivmm *vm, FILE *report)
                ? error_code(vm->err.status) : MINIVMM_OK;
 }
 
-int minivmm_dump_dtb(struct minivmm *vm, const char *path)
+/* With one of the dump paths set, vm_create writes that and makes no VM. */
+static int dump(struct minivmm *vm, const char *path, const char **slot, const char *what)
 {
     CONFIGURABLE(vm);
     if (!path)
-        return api_misuse(vm, "minivmm_dump_dtb: no path");
-    int r = api_keep(vm, path, &vm->cfg.dump_dtb);
+        return api_misuse(vm, what);
+    int r = api_keep(vm, path, slot);
     if (r)
         return r;
-    r = begin(vm);   /* with dump_dtb set, vm_create writes the tree and makes no VM */
+    r = begin(vm);
     api_set_state(vm, DONE);
     return r;
+}
+
+int minivmm_dump_dtb(struct minivmm *vm, const char *path)
+{
+    return vm ? dump(vm, path, &vm->cfg.dump_dtb, "minivmm_dump_dtb: no path")
+              : MINIVMM_E_MISUSE;
+}
+
+int minivmm_dump_initramfs(struct minivmm *vm, const char *path)
+{
+    return vm ? dump(vm, path, &vm->cfg.dump_initramfs, "minivmm_dump_initramfs: no path")
+              : MINIVMM_E_MISUSE;
 }
 
 int minivmm_run(struct minivmm *vm)
@@ -255,7 +275,9 @@ int minivmm_exit_status(const struct minivmm *vm)
         return MVM_E_INPUT;
     if (api_state(vm) == RUNNING)
         return MVM_OK;
-    return vm->have_result ? (int)vm->result.status : (int)vm->err.status;
+    if (vm->have_result)
+        return vm->result.exit_status;
+    return report_exit_status(vm->err.status, vm->cfg.rootfs != NULL, -1, false);
 }
 
 int minivmm_guest_exit_code(const struct minivmm *vm)
@@ -289,6 +311,7 @@ int minivmm_write_json(const struct minivmm *vm, const char *path)
         r.guest_exit_code = -1;
         r.seconds_to_first_output = -1;
         r.reason = report_reason(vm->err.status, false, false);
+        r.exit_status = minivmm_exit_status(vm);
         snprintf(r.message, sizeof(r.message), "%s", vm->err.msg);
     }
     struct mvm_err e = {0};

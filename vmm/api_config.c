@@ -162,6 +162,49 @@ int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag, unsi
     return r;
 }
 
+int minivmm_set_rootfs(struct minivmm *vm, const char *dir, unsigned flags)
+{
+    CONFIGURABLE(vm);
+    if (!dir || !*dir || (flags & ~(unsigned)MINIVMM_ROOTFS_RW))
+        return api_misuse(vm, "minivmm_set_rootfs: no directory, or unknown flags");
+    char *spec = spec_of(dir, flags & MINIVMM_ROOTFS_RW ? ",rw" : "");
+    if (!spec)
+        return MINIVMM_E_NOMEM;
+    int r = minivmm_set_option(vm, "rootfs", spec);
+    free(spec);
+    return r;
+}
+
+/* argv is copied into one block: the pointers, then the strings they point at. */
+int minivmm_set_command(struct minivmm *vm, const char *const argv[], int in_fd, int out_fd,
+                        int err_fd)
+{
+    CONFIGURABLE(vm);
+    size_t n = 0, bytes = 0;
+    for (; argv && argv[n] && n < 65536; n++)
+        bytes += strlen(argv[n]) + 1;
+    if ((argv && (n == 0 || argv[n])) || in_fd < -1 || out_fd < -1 || err_fd < -1)
+        return api_misuse(vm, "minivmm_set_command: argv needs a command and a NULL at its end "
+                          "(at most 65535 words); descriptors are -1 or more");
+    char *block = NULL;
+    if (argv) {
+        if (!(block = malloc((n + 1) * sizeof(char *) + bytes)))
+            return MINIVMM_E_NOMEM;
+        char **ptrs = (char **)block, *text = block + (n + 1) * sizeof(char *);
+        for (size_t i = 0; i < n; i++) {
+            ptrs[i] = text;
+            text = stpcpy(text, argv[i]) + 1;
+        }
+        ptrs[n] = NULL;
+    }
+    int r = api_adopt(vm, block, vm->cfg.command);
+    if (r)
+        return r;
+    vm->cfg.command = (const char *const *)block;
+    vm->cfg.command_fd[0] = in_fd, vm->cfg.command_fd[1] = out_fd, vm->cfg.command_fd[2] = err_fd;
+    return MINIVMM_OK;
+}
+
 int minivmm_set_snapshot(struct minivmm *vm, bool on)
 {
     CONFIGURABLE(vm);

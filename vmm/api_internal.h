@@ -35,6 +35,9 @@ struct minivmm {
 
 /* Records a misuse (bad argument, wrong order) as the context's error; MINIVMM_E_MISUSE. */
 int api_misuse(struct minivmm *vm, const char *what);
+/* Makes the context own `block` (malloc'ed; freed with it), in place of `old` if the context
+ * owned that. MINIVMM_E_NOMEM frees block. */
+int api_adopt(struct minivmm *vm, char *block, const void *old);
 /* The context's state, read atomically (any thread); set under its lock. */
 enum state api_state(const struct minivmm *vm);
 void api_set_state(struct minivmm *vm, enum state s);

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "../devices/hcall.h"
+#include "initramfs.h"
 #include "vm_internal.h"
 
 #define PVR_POWER8E 0x004b
@@ -68,6 +69,12 @@ int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e)
         kernel_parse(&b->kernel, b->kfile.data, b->kfile.size, c->kernel, e) ||
         (c->initrd && file_map_open(&b->ifile, c->initrd, "initrd", e)))
         return -1;
+    /* --rootfs with no -i: minivmm's own initramfs, made in memory. */
+    if (c->rootfs && !c->initrd) {
+        if (initramfs_build(c, b->kfile.data, b->kfile.size, b->kernel.big_endian, &b->made, e))
+            return -1;
+        b->ifile = (struct file_map){.data = b->made.buf, .size = b->made.len};
+    }
     /* vCPU ids adjacent and real mode reaching all of memory: the most room any host gives. */
     return layout_plan(&b->lay, c, 1, b->kernel.end, b->ifile.size, c->mem_size, MVM_E_INPUT,
                        e);
@@ -76,7 +83,10 @@ int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e)
 void boot_close(struct boot *b)
 {
     file_map_close(&b->kfile);
-    file_map_close(&b->ifile);
+    if (b->made.buf)
+        cpio_free(&b->made);
+    else
+        file_map_close(&b->ifile);
     free(b->fdt.data);
     b->fdt.data = NULL;
 }

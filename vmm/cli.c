@@ -12,7 +12,18 @@ void cli_usage(FILE *f)
 {
     fputs(
 "Usage: minivmm -k VMLINUX [options]\n"
+"       minivmm -k VMLINUX --rootfs DIR [options] [-- COMMAND [ARG...]]\n"
 "Boots a pseries Linux guest on KVM-HV straight from a flattened device tree.\n"
+"\n"
+"A host directory as the guest's root, one command:\n"
+"      --rootfs DIR[,rw] the guest's / is DIR (virtio-9p), read-only with writes kept in\n"
+"                        guest memory, gone at exit; rw: writes reach DIR. With no -i,\n"
+"                        minivmm makes the initramfs: its own init and the modules the\n"
+"                        root needs. Runs COMMAND with minivmm's stdin, stdout and stderr\n"
+"                        (binary-safe; kernel messages go to --log, and stderr with -v)\n"
+"                        and exits with its status; no COMMAND: an interactive shell\n"
+"      --modules DIR     the kernel's modules (DIR has modules.dep); default: the root's\n"
+"                        /lib/modules/VERSION, VERSION read from the vmlinux\n"
 "\n"
 "Guest:\n"
 "  -k, --kernel FILE     ELF vmlinux to boot (ppc64le or ppc64)\n"
@@ -56,6 +67,8 @@ void cli_usage(FILE *f)
 "                        seed's matrix), then judge the configuration the other flags ask\n"
 "                        for; exit status 0 if it can run here, 2 if not (no kernel needed)\n"
 "      --dump-dtb FILE   write the guest's device tree blob to FILE and exit\n"
+"      --dump-initramfs FILE  write the initrd the guest would get to FILE and exit (with\n"
+"                        --rootfs and no -i: the one minivmm makes, cpio newc)\n"
 "      --no-seccomp      do not restrict the vCPU and disk threads with seccomp (debugging)\n"
 "  -v, --verbose         report the machine minivmm built and unusual guest behaviour\n"
 "      --stats           at exit, count what brought the vCPUs out of the guest: exit\n"
@@ -77,13 +90,16 @@ void cli_usage(FILE *f)
 "     or a sandboxed thread broke its seccomp filter\n"
 "  6  stopped from outside: Ctrl-A x, SIGINT, SIGTERM or SIGHUP\n"
 "  7  --timeout expired\n"
-"  8  a --fail-on pattern appeared on the console\n", f);
+"  8  a --fail-on pattern appeared on the console\n"
+"With --rootfs, the command's (or the shell's) own status instead, 128+N if signal N\n"
+"killed it, and as env(1) does: 127 not found, 126 not executable, 125 anything above\n"
+"but 0 (minivmm or the VM failed; the message says why), 124 --timeout.\n", f);
 }
 
 /* The command's own options (what to do, and where its output goes) have codes of their own;
  * every other option is the library's, handed over by name (vm_config_set here, and
  * minivmm_set_option() in main) with OPT_LIBRARY, or with its short letter. */
-enum { OPT_LIBRARY = 256, OPT_CHECK, OPT_DUMP_DTB, OPT_JSON, OPT_VERSION };
+enum { OPT_LIBRARY = 256, OPT_CHECK, OPT_DUMP_DTB, OPT_DUMP_INITRAMFS, OPT_JSON, OPT_VERSION };
 
 static const struct option core_options[] = {
     {"kernel", required_argument, NULL, 'k'},
@@ -106,11 +122,14 @@ static const struct option core_options[] = {
     {"fail-on", required_argument, NULL, OPT_LIBRARY},
     {"no-default-fail", no_argument, NULL, OPT_LIBRARY},
     {"log", required_argument, NULL, OPT_LIBRARY},
+    {"rootfs", required_argument, NULL, OPT_LIBRARY},
+    {"modules", required_argument, NULL, OPT_LIBRARY},
     {"check", no_argument, NULL, OPT_CHECK},
     {"json", required_argument, NULL, OPT_JSON},
     {"result-json", required_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"dump-dtb", required_argument, NULL, OPT_DUMP_DTB},
+    {"dump-initramfs", required_argument, NULL, OPT_DUMP_INITRAMFS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -118,11 +137,13 @@ static const struct option core_options[] = {
 #define NCORE (sizeof(core_options) / sizeof(core_options[0]))
 #define MAX_KINDS 16
 
-/* The core options, then one per device kind that has one (with its short letter, if any). */
+/* The core options, then one per device kind that has one (with its short letter, if any).
+ * "+": getopt stops at the first word that is not an option, instead of moving it to the end:
+ * a stray word must not slip into the guest's command after "--". */
 static void all_options(struct option *opts, char *shorts, size_t shorts_len)
 {
     memcpy(opts, core_options, sizeof(core_options));
-    size_t n = NCORE, s = strlen(strcpy(shorts, ":k:i:a:m:c:qvh"));
+    size_t n = NCORE, s = strlen(strcpy(shorts, "+:k:i:a:m:c:qvh"));
     for (unsigned i = 0; device_kinds[i] && i < MAX_KINDS; i++) {
         const struct device_kind *k = device_kinds[i];
         if (!k->usage)
@@ -197,6 +218,7 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct cli_settings *s
         switch (opt) {
         case OPT_CHECK: check = true; break;
         case OPT_DUMP_DTB: c->dump_dtb = optarg; break;
+        case OPT_DUMP_INITRAMFS: c->dump_initramfs = optarg; break;
         case OPT_JSON: c->json_path = optarg; break;
         case 'v': c->verbose = true; break;
         case 'q': c->quiet = true; break;
@@ -211,8 +233,16 @@ int cli_parse(int argc, char **argv, struct vm_config *c, struct cli_settings *s
                 return -1;
         }
     }
+    /* Words after "--" are the command run in the guest (getopt stops there). */
+    bool dashes = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
+    if (dashes && !c->rootfs)
+        return mvm_fail(e, MVM_E_INPUT, "a command after -- runs in a guest whose root is a "
+                        "host directory: add --rootfs DIR (e.g. --rootfs /)");
+    if (optind < argc && !dashes)
+        return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help; a command to "
+                        "run in the guest goes after --rootfs DIR --)", argv[optind]);
     if (optind < argc)
-        return mvm_fail(e, MVM_E_INPUT, "unexpected argument '%s' (see --help)", argv[optind]);
+        c->command = (const char *const *)&argv[optind];
     if (check)
         return CLI_CHECK;
     if (!c->kernel)

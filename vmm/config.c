@@ -17,6 +17,7 @@ void vm_config_defaults(struct vm_config *c)
     c->log_fd = -1;
     c->stop_fd = -1;
     c->seccomp = true;
+    c->command_fd[0] = 0, c->command_fd[1] = 1, c->command_fd[2] = 2;
 }
 
 int vm_config_add_device(struct vm_config *c, const char *name, const char *spec,

@@ -26,6 +26,7 @@ struct vm_config {
     const char *cmdline;      /* may be NULL */
     const char *mem_path;     /* hugetlbfs directory, or NULL for anonymous memory */
     const char *dump_dtb;     /* write the device tree here and stop instead of running */
+    const char *dump_initramfs;   /* the same for the initrd (minivmm's own with rootfs) */
     const char *kvm_dev;      /* normally "/dev/kvm" */
     uint64_t mem_size;
     unsigned ncpus;
@@ -51,6 +52,11 @@ struct vm_config {
     } devices[VM_MAX_DEVICES];
     unsigned ndevices;
     bool snapshot_all;        /* --snapshot: every disk is a snapshot */
+    /* A host directory as the guest's root, and one command run in it (rootfs.c). */
+    const char *rootfs;       /* --rootfs DIR[,rw] as given; NULL: none */
+    const char *modules_dir;  /* --modules DIR: where the kernel's modules are */
+    const char *const *command;   /* its argv, NULL-terminated; NULL: an interactive shell */
+    int command_fd[3];        /* the command's stdin, stdout, stderr on the host */
     /* Unattended runs. */
     unsigned timeout_s;       /* 0: none */
     const char *expect[VM_MAX_PATTERNS];    /* success as soon as the console shows one */

@@ -383,19 +383,17 @@ static const struct {
     { "overlay", "CONFIG_OVERLAY_FS=y" },
 };
 
+/* The kernel may not have it at all: name the options that build it. */
 static int not_found(const struct depdb *db, const char *wanted, const char *name,
                      struct mvm_err *e)
 {
-    const char *release = strrchr(db->dir, '/') ? strrchr(db->dir, '/') + 1 : db->dir;
+    const char *options = "it";
     for (size_t i = 0; i < sizeof(module_options) / sizeof(module_options[0]); i++)
         if (strcmp(module_options[i].name, name) == 0)
-            return mvm_fail(e, MVM_E_INPUT, "module %s is neither built into %s nor under %s: "
-                            "build the kernel with %s (or =m and install its modules), or "
-                            "give --modules DIR", wanted, release, db->dir,
-                            module_options[i].options);
-    return mvm_fail(e, MVM_E_INPUT, "module %s is neither built into %s nor under %s: build "
-                    "the kernel with it (=y, or =m and install its modules), or give "
-                    "--modules DIR", wanted, release, db->dir);
+            options = module_options[i].options;
+    return mvm_fail(e, MVM_E_INPUT, "the kernel needs module %s, which %s/modules.dep and "
+                    "modules.builtin do not list: build the kernel with %s (or =m and install "
+                    "its modules), or give --modules DIR", wanted, db->dir, options);
 }
 
 int kmod_resolve(const char *dir, const char *const *wanted, size_t nwanted,

@@ -62,6 +62,10 @@ struct machine_ops {
     /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
      * request wins; `why` may be NULL. */
     void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);
+    /* The command the guest ran for minivmm (--rootfs DIR -- COMMAND) is over: its exit
+     * status as minivmm reports it, and why it did not run (NULL when it did). The first
+     * report counts. Any thread. */
+    void (*command_ended)(struct machine *m, int status, const char *why);
 };
 
 struct machine {

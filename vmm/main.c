@@ -27,6 +27,8 @@ static int configure(struct minivmm *vm, const struct vm_config *c,
         TRY(minivmm_set_option(vm, s->set[i].name, s->set[i].value));
     TRY(minivmm_set_console_fds(vm, STDIN_FILENO, c->quiet ? -1 : STDOUT_FILENO));
     TRY(minivmm_set_console_escape(vm, isatty(STDIN_FILENO)));
+    if (c->rootfs)
+        TRY(minivmm_set_command(vm, c->command, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO));
     TRY(minivmm_set_stop_fd(vm, stop_fd));
     TRY(minivmm_set_diagnostics(vm, STDERR_FILENO, c->verbose));
 #undef TRY
@@ -41,6 +43,16 @@ static int explain(const struct minivmm *vm)
     return minivmm_exit_status(vm);
 }
 
+/* Whether the command line asks for a command in a guest (--rootfs before any "--"): its
+ * own failures then have env(1)'s status, 125, even when the line cannot be parsed. */
+static bool runs_a_command(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--rootfs") == 0 || strncmp(argv[i], "--rootfs=", 9) == 0)
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct vm_config cfg;
@@ -52,7 +64,9 @@ int main(int argc, char **argv)
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: printf("minivmm %s\n", MINIVMM_VERSION); return 0;
     case CLI_RUN: case CLI_CHECK: break;
-    default: fprintf(stderr, "minivmm: %s\n", err.msg); return (int)err.status;
+    default:
+        fprintf(stderr, "minivmm: %s\n", err.msg);
+        return runs_a_command(argc, argv) ? 125 : (int)err.status;
     }
 
     /* Signals become events in the VM's console loop (a signalfd), so stopping is an ordinary
@@ -89,13 +103,21 @@ int main(int argc, char **argv)
             minivmm_free(vm);
             return status;
         }
+        if (cfg.dump_initramfs) {
+            status = minivmm_dump_initramfs(vm, cfg.dump_initramfs) == 0 ? 0 : explain(vm);
+            minivmm_free(vm);
+            return status;
+        }
         if (cfg.dump_dtb) {
             status = minivmm_dump_dtb(vm, cfg.dump_dtb) == 0 ? 0 : explain(vm);
             minivmm_free(vm);
             return status;
         }
         struct term_saved term = {0};
-        term_raw(&term, STDIN_FILENO);
+        /* A command's stdin is its own, cooked by the host's terminal (Ctrl-D ends it); the
+         * guest's console, a shell's included, gets a raw terminal. */
+        if (!(cfg.rootfs && cfg.command))
+            term_raw(&term, STDIN_FILENO);
         minivmm_run(vm);
         term_restore(&term);
         if (cfg.json_path && minivmm_write_json(vm, cfg.json_path) != 0)

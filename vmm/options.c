@@ -9,6 +9,7 @@
 #include "../devices/device.h"
 #include "console.h"
 #include "mem.h"
+#include "rootfs.h"
 
 enum option_kind {
     OPT_STRING,     /* a path or text, kept as given */
@@ -20,6 +21,7 @@ enum option_kind {
     OPT_CHOICE,     /* one word of a list; the enum's value is its index */
     OPT_PATTERN,    /* one more console pattern */
     OPT_CONSOLE,    /* vty, or virtio: the virtio console device */
+    OPT_ROOTFS,     /* DIR[,rw] */
 };
 
 /* Choice lists, in their enums' order (config.h). */
@@ -57,6 +59,8 @@ static const struct option_def {
     {"fail-on", "--fail-on", OPT_PATTERN, F(fail_on), NULL, F(nfail_on)},
     {"log", "--log", OPT_STRING, F(log_path)},
     {"console", "--console", OPT_CONSOLE, 0},
+    {"rootfs", "--rootfs", OPT_ROOTFS, F(rootfs)},
+    {"modules", "--modules", OPT_STRING, F(modules_dir)},
 };
 
 static int set_memory(struct vm_config *c, const char *v, struct mvm_err *e)
@@ -138,6 +142,11 @@ static int set_one(const struct option_def *o, struct vm_config *c, const char *
     case OPT_CHOICE: return set_choice(o, field, v, e);
     case OPT_PATTERN: return add_pattern(o, c, v, e);
     case OPT_CONSOLE: return set_console(c, v, e);
+    case OPT_ROOTFS:
+        if (rootfs_check(v, e))
+            return -1;
+        c->rootfs = v;
+        return 0;
     }
     return -1;
 }

@@ -19,6 +19,18 @@ const char *report_reason(enum mvm_status status, bool pattern_matched, bool sta
     }
 }
 
+int report_exit_status(enum mvm_status status, bool command, int command_status,
+                       bool pattern_matched)
+{
+    if (!command)
+        return (int)status;
+    if (status == MVM_OK && command_status >= 0)
+        return command_status;
+    if (status == MVM_OK && pattern_matched)
+        return 0;
+    return status == MVM_TIMEOUT ? 124 : 125;
+}
+
 /* The length of the well-formed UTF-8 sequence at p (Unicode's table 3-7: no overlong forms,
  * no surrogates, nothing past U+10FFFF), or 0 if there is none there; then *bad is how many
  * bytes one U+FFFD replaces: the longest start of a sequence that could have been well
@@ -102,7 +114,7 @@ void report_json(FILE *f, const struct vm_result *r)
 {
     fputs("{\n", f);
     field_str(f, "exit_reason", r->reason, false);
-    fprintf(f, "  \"exit_status\": %d,\n", (int)r->status);
+    fprintf(f, "  \"exit_status\": %d,\n", r->exit_status);
     if (r->guest_exit_code >= 0)
         fprintf(f, "  \"guest_exit_code\": %d,\n", r->guest_exit_code);
     else

@@ -14,6 +14,13 @@
  * failure while running. The one place these names are decided. */
 const char *report_reason(enum mvm_status status, bool pattern_matched, bool started);
 
+/* The minivmm command's exit status. Without --rootfs, the run's status (the table of
+ * --help). With it, the guest command's (command_status, -1 if it reported none), as env(1)
+ * and container runtimes do: 124 when --timeout stopped it (as timeout(1)), 125 for anything
+ * else that kept it from finishing (bad input, the host, the VM, a signal to minivmm). */
+int report_exit_status(enum mvm_status status, bool command, int command_status,
+                       bool pattern_matched);
+
 /* Writes s as a JSON string (quotes included): well-formed UTF-8 as it is, control characters
  * escaped, and each ill-formed UTF-8 sequence replaced by U+FFFD, so the output is valid UTF-8
  * and valid JSON whatever the guest printed. */

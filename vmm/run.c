@@ -148,9 +148,22 @@ static void record_result(struct vm *vm)
     r->seconds_to_exit = (double)(end - vm->sink.start_ns) / 1e9;
     pthread_mutex_unlock(&vm->sink.lock);
     r->status = vm->end.status;
+
     snprintf(r->pattern, sizeof(r->pattern), "%s", vm->end.pattern);
     r->reason = report_reason(r->status, r->pattern[0] != '\0', true);
     snprintf(r->message, sizeof(r->message), "%s", vm->end.why);
+    /* A command run for minivmm reports its status on its own channel (virtio_stdio.c);
+     * when it never ran, why is the run's message. The vCPUs are joined: no lock. */
+    if (vm->command_status >= 0) {
+        r->guest_exit_code = vm->command_status;
+        if (r->status == MVM_OK && vm->command_why[0])
+            snprintf(r->message, sizeof(r->message), "%s", vm->command_why);
+    } else if (vm->cfg.rootfs && r->status == MVM_OK && !r->pattern[0]) {
+        snprintf(r->message, sizeof(r->message), "the guest powered off before its command "
+                 "reported how it ended");
+    }
+    r->exit_status = report_exit_status(r->status, vm->cfg.rootfs != NULL,
+                                        vm->command_status, r->pattern[0] != '\0');
 }
 
 void vm_get_result(const struct vm *vm, struct vm_result *r)

@@ -44,6 +44,7 @@ static const unsigned long allowed_ioctls[] = {
 /* Everything else the vCPU loop, the console paths and the disk I/O loop do after set-up. */
 static const int allowed[] = {
     SYS_read, SYS_write, SYS_writev,   /* console, eventfds, log (musl's stdio: writev) */
+    SYS_readv,            /* a command's stdin, straight into the guest's buffers */
     SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,   /* disk images */
     SYS_fdatasync, SYS_fsync,                            /* VIRTIO_BLK_T_FLUSH */
     SYS_poll, SYS_ppoll,  /* waiting for room on a full console, for disk kicks */
@@ -76,7 +77,7 @@ static const int allowed_files[] = {
     SYS_fstat, SYS_newfstatat, SYS_statx, SYS_fstatfs, SYS_statfs, SYS_getdents64,
     SYS_readlinkat, SYS_mkdirat, SYS_mknodat, SYS_symlinkat, SYS_linkat, SYS_renameat,
     SYS_renameat2, SYS_unlinkat, SYS_fchmod, SYS_fchmodat, SYS_fchown, SYS_fchownat,
-    SYS_utimensat, SYS_ftruncate, SYS_fallocate, SYS_flock, SYS_readv, SYS_getuid, SYS_getgid,
+    SYS_utimensat, SYS_ftruncate, SYS_fallocate, SYS_flock, SYS_getuid, SYS_getgid,
     SYS_FCHMODAT2,
 #ifdef SYS__llseek
     SYS__llseek,      /* lseek() in musl and glibc on ppc64 */

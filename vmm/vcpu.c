@@ -384,6 +384,9 @@ static void let_go(struct vm *vm)
     if (m->virtio_port)
         vty_abort(m->virtio_port);
     console_sink_abort(&vm->sink);
+    for (unsigned i = 0; i < vm->ndevices; i++)
+        if (vm->devices[i].kind->let_go)
+            vm->devices[i].kind->let_go(vm->devices[i].state);
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_kick(&vm->cpus[i]);
 }
@@ -409,6 +412,17 @@ static void op_shutdown(struct machine *m, enum mvm_status status, const char *w
     vm_end(vm_of(m), status, why, NULL);
 }
 
+static void op_command_ended(struct machine *m, int status, const char *why)
+{
+    struct vm *vm = vm_of(m);
+    pthread_mutex_lock(&vm->lock);
+    if (vm->command_status < 0) {
+        vm->command_status = status;
+        snprintf(vm->command_why, sizeof(vm->command_why), "%s", why ? why : "");
+    }
+    pthread_mutex_unlock(&vm->lock);
+}
+
 const struct machine_ops vm_machine_ops = {
     .configure_mmu = op_configure_mmu,
     .set_lpcr = op_set_lpcr,
@@ -419,6 +433,7 @@ const struct machine_ops vm_machine_ops = {
     .irq_set = op_irq_set,
     .cpu_irq = op_cpu_irq,
     .shutdown = op_shutdown,
+    .command_ended = op_command_ended,
 };
 
 /* ---- lifecycle ---- */

@@ -14,6 +14,7 @@
 #include "../devices/hcall.h"
 #include "compat.h"
 #include "probe.h"
+#include "rootfs.h"
 #include "sandbox.h"
 #include "vm_internal.h"
 
@@ -267,6 +268,7 @@ static void vm_free(struct vm *vm)
     vty_destroy(vm->m.vty);
     pthread_mutex_destroy(&vm->lock);
     pthread_cond_destroy(&vm->cond);
+    rootfs_free(vm->rootfs);
     free(vm);
 }
 
@@ -278,6 +280,7 @@ static struct vm *vm_alloc(const struct vm_config *c)
     vm->cfg = *c;
     vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = vm->log_fd = -1;
     vm->tap[0] = vm->tap[1] = -1;
+    vm->command_status = -1;
     console_sink_init(&vm->sink);   /* timings count from here */
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -373,19 +376,32 @@ static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
     return 0;
 }
 
-int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e)
+int vm_create(struct vm **out, const struct vm_config *user, struct mvm_err *e)
 {
     *out = NULL;
     struct boot b = {0};
-    if (check_config(c, e) || boot_open(&b, c, e)) {
+    struct vm_config cfg = *user;
+    const struct vm_config *c = &cfg;
+    struct rootfs_setup *rootfs = NULL;
+    if (check_config(c, e) || (cfg.rootfs && !(rootfs = rootfs_configure(&cfg, e))) ||
+        boot_open(&b, c, e) ||
+        (c->dump_initramfs && write_file(c->dump_initramfs, b.ifile.data, b.ifile.size, e))) {
         boot_close(&b);
+        rootfs_free(rootfs);
         return -1;
+    }
+    if (c->dump_initramfs) {   /* nothing of KVM is needed for that */
+        boot_close(&b);
+        rootfs_free(rootfs);
+        return 0;
     }
     struct vm *vm = vm_alloc(c);
     if (!vm) {
         boot_close(&b);
+        rootfs_free(rootfs);
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     }
+    vm->rootfs = rootfs;
     int r = build_machine(vm, &b, e);
     if (r == 0 && c->dump_dtb)
         r = write_file(c->dump_dtb, b.fdt.data, b.fdt.size, e);

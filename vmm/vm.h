@@ -22,7 +22,8 @@ struct vm;
 
 /* Validates the configuration and the host, loads the kernel and initrd, builds the device
  * tree and creates the VM and its vCPUs. Bad input fails before anything is created. When
- * c->dump_dtb is set this writes the tree and returns 0 with *out == NULL. */
+ * c->dump_dtb is set this writes the tree and returns 0 with *out == NULL; c->dump_initramfs,
+ * the initrd the guest would get (minivmm's own with --rootfs), before /dev/kvm is opened. */
 int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e);
 
 /* Runs the guest until it powers off, reboots (unless c->reboot), panics, stop_fd fires, or
@@ -36,6 +37,7 @@ struct vm_result {
     const char *reason;          /* poweroff, reboot, panic, timeout, pattern, fail-pattern,
                                   * stopped, vmm-error */
     int guest_exit_code;         /* -1: the guest reported none */
+    int exit_status;             /* the minivmm command's (report_exit_status) */
     char message[512];           /* why, for anything but a plain power-off */
     char pattern[160];           /* the --expect/--fail-on pattern that ended the run */
     double seconds_to_first_output;   /* from vm_create(); -1: no output */

@@ -15,6 +15,7 @@
 #include "../firmware/rtas.h"
 #include "../fdt/fdt.h"
 #include "console.h"
+#include "cpio.h"
 #include "layout.h"
 #include "loader.h"
 #include "machine.h"
@@ -60,6 +61,7 @@ struct vm {
     struct xics uxics;          /* the userspace interrupt controller, when KVM's is not used */
     const char *irqchip_name;
     struct console_sink sink;   /* every console's output passes through here */
+    struct rootfs_setup *rootfs;   /* what --rootfs added to cfg (strings cfg points at) */
     struct vty vty;             /* the machine's parts (machine.h points at them) */
     struct rtas rtas;
     int log_fd;
@@ -72,6 +74,8 @@ struct vm {
     pthread_cond_t cond;
     bool stopping;           /* also read without the lock, atomically, by vCPU loops */
     struct run_end end;      /* how the run ended: recorded once, by vm_end() */
+    int command_status;      /* the guest's command's status (-1: none reported) */
+    char command_why[256];   /* why it did not run, or "" */
     uint64_t lpcr_mask, lpcr_val;   /* H_SET_MODE state every vCPU must carry */
     unsigned lpcr_gen;
 };
@@ -100,6 +104,7 @@ int plan_mmu(struct vm *vm, const struct compat_plan *cp, struct mmu_plan *p, st
  * device tree, built once the board is set up and before any vCPU exists. */
 struct boot {
     struct file_map kfile, ifile;
+    struct cpio made;           /* the initramfs minivmm made (--rootfs), which ifile shows */
     struct kernel_image kernel;
     struct boot_layout lay;
     struct fdt_blob fdt;        /* NULL data until built */

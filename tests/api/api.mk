@@ -12,12 +12,13 @@ $(API_MISUSE): tests/api/api_misuse.c libminivmm.a include/minivmm.h
 	$(CC) -std=gnu11 $(WARN) -O1 -static -Iinclude -o $@ $< libminivmm.a -pthread
 
 .PHONY: check-api
-check-api: $(API_MISUSE)
+check-api: $(API_MISUSE) minivmm
 	@case "$$(uname -m)" in \
-	ppc64le|ppc64) bash tests/api/ways.sh ./$(API_MISUSE) ;; \
+	ppc64le|ppc64) bash tests/api/ways.sh ./$(API_MISUSE) && bash tests/api/initramfs.sh ./minivmm ;; \
 	*) if ! command -v $(API_QEMU) >/dev/null 2>&1; then \
 	       echo "check-api: $(API_QEMU) not found: install the qemu-user-static package (or run on POWER)" >&2; \
 	       exit 1; \
 	   fi; \
-	   bash tests/api/ways.sh $$(command -v $(API_QEMU)) $(CURDIR)/$(API_MISUSE) ;; \
+	   bash tests/api/ways.sh $$(command -v $(API_QEMU)) $(CURDIR)/$(API_MISUSE) && \
+	   bash tests/api/initramfs.sh $$(command -v $(API_QEMU)) ./minivmm ;; \
 	esac

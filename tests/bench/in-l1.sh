@@ -65,6 +65,33 @@ run() {   # run VMM MODE ROUND [DISK]
     [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
 }
 
+# --rootfs / -- true from start to exit: minivmm, and QEMU with VOF booting the same kernel on
+# the same initramfs (minivmm's own, --dump-initramfs: its init and modules), the same root
+# (virtio-9p, read-only) and the same ports (virtio-serial), the init's status checked.
+rootfs_run() {   # rootfs_run VMM ROUND
+    vmm=$1 round=$2
+    t0=$(now)
+    case $vmm in
+    minivmm) "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" --rootfs / -- true ;;
+    qemu-vof)
+        rm -f "$T/status"
+        set -- -M pseries,x-vof=on,ic-mode=xics -accel kvm -cpu host -m ${MEM_MB}M \
+            -smp 1 -nographic -nodefaults -serial none -chardev null,id=con \
+            -device spapr-vty,chardev=con -no-reboot -kernel "$GUEST_KERNEL" \
+            -initrd "$T/rootfs.cpio" -append "console=hvc0 quiet" \
+            -fsdev local,id=root,path=/,security_model=none,readonly=on \
+            -device virtio-9p-pci,fsdev=root,mount_tag=minivmm-root -device virtio-serial-pci
+        for p in stdin stdout stderr status; do
+            set -- "$@" -chardev file,id=$p,path="$T/$p" -device virtserialport,chardev=$p,name=minivmm.$p
+        done
+        : > "$T/stdin"
+        "$QEMU" "$@" && grep -qx "exit 0" "$T/status" ;;
+    esac < /dev/null > "$T/out" 2>&1
+    st=$?
+    echo "BENCH vmm=$vmm mode=rootfs round=$round status=$st marker_s=none exit_s=$(since "$t0") rss_kb=none"
+    [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
+}
+
 # The shared directory's tree for the metadata walk: 2000 files in 20 directories.
 mkdir -p "$T/share/tree"
 for d in $(seq 20); do
@@ -72,7 +99,12 @@ for d in $(seq 20); do
     for f in $(seq 100); do : > "$T/share/tree/d$d/f$f"; done
 done
 echo "BENCH-INFO minivmm_bytes=$(wc -c < "$MINIVMM") qemu_kb=$(du -sk "${QEMU_DIR:-/qemu}" | cut -f1) rounds=$ROUNDS"
+"$MINIVMM" -k "$GUEST_KERNEL" --rootfs / --dump-initramfs "$T/rootfs.cpio" -- true ||
+    echo "BENCH-ERROR minivmm --dump-initramfs failed"
 for r in $(seq "$ROUNDS"); do
+    for vmm in minivmm qemu-vof; do
+        rootfs_run $vmm "$r"
+    done
     for vmm in minivmm qemu-vof qemu-slof; do
         run $vmm marker "$r"
     done

@@ -28,7 +28,7 @@ ppc64le|ppc64)
     # script (the L1's own guest initramfs has no rtas-loop; this one goes in beside it).
     script=$(mktemp); trap 'rm -f "$script"' EXIT
     { echo "ROUNDS=$ROUNDS GUEST_INITRD=/guest/bench.cpio.gz"; cat "$here/in-l1.sh"; } > "$script"
-    L1_EXTRA="$initrd=guest/bench.cpio.gz ${L1_EXTRA:-}" \
+    L1_EXTRA="$initrd=guest/bench.cpio.gz $(bash "$top/tests/host/modtree.sh" "$out/modtree") ${L1_EXTRA:-}" \
         bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
     ;;
 esac
@@ -92,6 +92,7 @@ m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
 m_9w=$(median minivmm bench p9w_s) v_9w=$(median qemu-vof bench p9w_s)
 m_9r=$(median minivmm bench p9r_s) v_9r=$(median qemu-vof bench p9r_s)
 m_9m=$(median minivmm bench p9meta_s) v_9m=$(median qemu-vof bench p9meta_s)
+m_rt=$(median minivmm rootfs exit_s) v_rt=$(median qemu-vof rootfs exit_s)
 m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
 tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0 || amount == "") print "-"; else printf "%.1f", amount / s }'; }
 
@@ -100,6 +101,7 @@ echo "metric,minivmm,qemu_vof,qemu_slof,minivmm_over_vof,minivmm_over_slof"
 echo "start_to_marker_s,$m_up,$v_up,$s_up,$(paired minivmm qemu-vof marker marker_s),$(paired minivmm qemu-slof marker marker_s)"
 echo "start_to_guest_clock_s,$m_bc,$v_bc,$s_bc,$(paired minivmm qemu-vof marker before_clock_s),$(paired minivmm qemu-slof marker before_clock_s)"
 echo "start_to_exit_s,$m_ex,$v_ex,$s_ex,$(paired minivmm qemu-vof marker exit_s),$(paired minivmm qemu-slof marker exit_s)"
+echo "rootfs_true_exit_s,$m_rt,$v_rt,,$(paired minivmm qemu-vof rootfs exit_s),"
 echo "vmm_memory_kib,$m_rss,$v_rss,,$(ratio "$m_rss" "$v_rss"),"
 echo "on_disk_kib,$((mv_bytes / 1024)),$q_kb,,$(ratio "$((mv_bytes / 1024))" "$q_kb"),"
 echo "blk_write_mib_s,$(tput "$m_w" "$mib"),$(tput "$v_w" "$mib"),,$(paired minivmm qemu-vof bench write_s rate),"

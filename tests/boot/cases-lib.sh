@@ -5,7 +5,8 @@ BIN=${EXAMPLES:-/bin}
 
 # A command runs in a throw-away guest and its exit code comes back through the library.
 echo "=== CASE lib-run-in-vm"
-timeout "$LIMIT" "$BIN/run-in-vm" "$GK" "$GI" sh -c "echo hello-from-the-sandbox; exit 3" </dev/null 2>&1
+printf 'from\0stdin' | timeout "$LIMIT" "$BIN/run-in-vm" "$GK" / sh -c \
+    'echo hello-from-the-sandbox; echo to-stderr >&2; od -An -tx1; exit 3' 2>&1
 echo "=== RESULT lib-run-in-vm status=$?"
 
 # Several VMs one after another from one process leave no descriptor or thread behind.

@@ -85,6 +85,8 @@ rm -f "$T/xics.img"
 
 # 6a. virtio-9p: a host directory in the guest.
 . "$(dirname "$0")/cases-9p.sh"
+# --rootfs DIR -- COMMAND: a host directory as the root, one command (cases-rootfs.sh).
+. "$(dirname "$0")/cases-rootfs.sh"
 
 # 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
 . "$(dirname "$0")/cases-ci.sh"

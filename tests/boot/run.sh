@@ -32,6 +32,7 @@ ppc64le|ppc64)
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
+        GUEST_MARKER_BE=${be:+$be/marker-be} \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
 *)
@@ -39,7 +40,8 @@ ppc64le|ppc64)
     # device-mapper for the failing-disk case (its modules from Debian's kernel, dmtable).
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
-              $here/cases-9p.sh=cases-9p.sh \
+              $here/cases-9p.sh=cases-9p.sh $here/cases-rootfs.sh=cases-rootfs.sh \
+              $(bash "$top/tests/host/modtree.sh" "$log_dir/modtree") \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
@@ -48,7 +50,8 @@ ppc64le|ppc64)
               $images/root.ext4=images/root.ext4 $top/build/tests/dmtable=bin/dmtable \
               $kdir/modules/kernel/drivers/md/dm-mod.ko=lib/dm-mod.ko \
               $kdir/modules/kernel/drivers/block/loop.ko=lib/loop.ko \
-              ${be:+$be/vmlinux-be=guest/vmlinux-be $be/initrd-be.gz=guest/initrd-be.gz}" \
+              ${be:+$be/vmlinux-be=guest/vmlinux-be $be/initrd-be.gz=guest/initrd-be.gz}
+              ${be:+$be/marker-be=guest/marker-be}" \
         bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
     ;;
 esac
@@ -156,7 +159,7 @@ check ci-panic 4 '"exit_reason": "panic"' 'Kernel panic - not syncing: sysrq tri
 check ci-fail-on 8 '"exit_reason": "fail-pattern"' '"pattern": "MINIVMM-HANG"'
 check ci-exit-code 0 '"exit_reason": "poweroff"' '"guest_exit_code": 42' \
     "MINIVMM-GUEST-UP mode=exitcode"
-check lib-run-in-vm 3 "hello-from-the-sandbox"
+check lib-run-in-vm 3 "hello-from-the-sandbox" "to-stderr" "66 72 6f 6d 00 73 74 64 69 6e" "!Linux version"
 check lib-sequence 0 "vm-sequence: 3 runs, nothing left behind"
 check snapshot 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-READBACK-OK"
 check snapshot-check 0 "image unchanged"
@@ -185,6 +188,32 @@ check 9p-check 0 "device: --share" ",tag=host,ro"
 check 9p-missing 1 "no-such-dir"
 check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
+# --rootfs DIR -- COMMAND (cases-rootfs.sh): the command's status is minivmm's.
+check rootfs-true 0 "!minivmm:"
+check rootfs-exit7 7
+check rootfs-kill9 137
+check rootfs-not-found 127 "minivmm: no-such-command-here: command not found"
+check rootfs-not-executable 126 "/proc/version" "not executable"
+check rootfs-uname 0 "Linux" "ppc64le" "!Booting Linux"
+check rootfs-json 0 '"exit_status": 0' '"guest_exit_code": 0'
+check rootfs-stdio-apart 0 "status 3" "stdout is the command's alone" \
+    "stderr is the command's alone" "the kernel's messages are in the log"
+check rootfs-binary 0 "status 0" "1 MiB came back unchanged"
+check rootfs-cwd 0 "status 0" "the command ran in the host's directory"
+check rootfs-overlay 0 "x" "y" "status 0" "the host's root is unchanged"
+check rootfs-rw 0
+check rootfs-shell 5 "/dev/hvc1" "shell-says-42"
+check rootfs-rw-check 0 "the guest's file reached the host"
+check rootfs-no-9p 125 "CONFIG_9P_FS"
+check rootfs-module-missing 125 "9p" "CONFIG_9P_FS"
+check rootfs-bad-dir 125 "no-such-dir"
+check rootfs-no-rootfs 1 "add --rootfs DIR"
+if [ -n "$be" ]; then
+    check rootfs-be 42 "MINIVMM-BE-COMMAND arch=ppc64 endian=big argc=3 last=last-arg" \
+        "MINIVMM-BE-STDERR"
+else
+    skip rootfs-be "no big-endian cross compiler"
+fi
 check sigterm 6 "stopped by signal"
 for con in hvc0 hvc1; do
     check stuck-stdout-timeout-$con 7 "the guest was flooding" "the console was blocked" \

@@ -81,7 +81,7 @@ static FZ_UNUSED void fz_split(const uint8_t *data, size_t size, struct fz *prog
 static struct {
     int mmu_ret, char_ret;            /* what configure_mmu / cpu_characteristics return */
     int cpu_state[FZ_NCPUS];
-    unsigned calls, shutdowns, irq_sets;
+    unsigned calls, shutdowns, irq_sets, commands;
     enum mvm_status status;
 } fz_fake;
 
@@ -142,11 +142,18 @@ static FZ_UNUSED void fz_shutdown(struct machine *m, enum mvm_status status, con
         fz_fake.status = status;
 }
 
+static FZ_UNUSED void fz_command_ended(struct machine *m, int status, const char *why)
+{
+    (void)m, (void)status, (void)why;
+    fz_fake.commands++;
+}
+
 static FZ_UNUSED const struct machine_ops fz_ops = {
     .configure_mmu = fz_configure_mmu, .set_lpcr = fz_set_lpcr, .start_cpu = fz_start_cpu,
     .cpu_state = fz_cpu_state, .stop_self = fz_stop_self,
     .cpu_characteristics = fz_cpu_characteristics, .irq_set = fz_irq_set,
     .shutdown = fz_shutdown,
+    .command_ended = fz_command_ended,
 };
 
 /* ---- the machine ---- */

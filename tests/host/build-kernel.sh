@@ -104,6 +104,17 @@ CONFIG_BLK_DEV=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO_PCI=y
 CONFIG_VIRTIO_BLK=y
+# minivmm --rootfs DIR -- COMMAND: the root over virtio-9p with an overlay on tmpfs, and
+# the stdio of the command on virtio console ports.
+CONFIG_VIRTIO_CONSOLE=y
+CONFIG_NET=y
+CONFIG_INET=y
+CONFIG_NET_9P=y
+CONFIG_NET_9P_VIRTIO=y
+CONFIG_NETWORK_FILESYSTEMS=y
+CONFIG_9P_FS=y
+CONFIG_OVERLAY_FS=y
+CONFIG_TMPFS=y
 '
 
 case $kind in

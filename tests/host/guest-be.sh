@@ -18,4 +18,6 @@ root=$(mktemp -d); trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/dev" "$root/proc"
 chmod 755 "$root"
 "$cc" -std=gnu11 -O2 -Wall -Wextra -static -o "$root/init" "$here/../guest/marker-init.c"
+# The same program as a command for a big-endian guest whose root is a host directory.
+cp "$root/init" "$out/marker-be"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$out/initrd-be.gz"

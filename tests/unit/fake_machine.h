@@ -38,6 +38,8 @@ static struct {
     uint32_t cpu_irq_last;       /* server of the last cpu_irq call */
     enum mvm_status status;
     char why[512];
+    int command_calls, command_status;   /* command_ended() */
+    char command_why[256];
 } fake;
 
 static int fake_configure_mmu(struct machine *mm, bool radix, bool gtse, uint64_t pt)
@@ -91,6 +93,13 @@ static void fake_shutdown(struct machine *mm, enum mvm_status status, const char
     snprintf(fake.why, sizeof(fake.why), "%s", why ? why : "");
 }
 
+static void fake_command_ended(struct machine *mm, int status, const char *why)
+{
+    (void)mm;
+    fake.command_calls++, fake.command_status = status;
+    snprintf(fake.command_why, sizeof(fake.command_why), "%s", why ? why : "");
+}
+
 /* Records the level; sources beyond FAKE_MAX_IRQ are only counted. */
 static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
 {
@@ -116,6 +125,7 @@ static const struct machine_ops fake_ops = {
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
     .irq_set = fake_irq_set, .cpu_irq = fake_cpu_irq, .shutdown = fake_shutdown,
+    .command_ended = fake_command_ended,
 };
 
 static struct machine m;

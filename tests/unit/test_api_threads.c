@@ -75,6 +75,7 @@ void vm_get_result(const struct vm *v, struct vm_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->status = v->status;
+    r->exit_status = (int)v->status;   /* no --rootfs: the run's own status */
     r->guest_exit_code = -1;
     snprintf(r->message, sizeof(r->message), "%s", v->why);
 }

@@ -146,6 +146,39 @@ static void test_bad_command_lines(void **state)
     assert_input_error(parse("--reboot=yes", "-k", "v", NULL), "--reboot");
 }
 
+/* --rootfs DIR -- COMMAND: the words after "--" are the guest's command, options included,
+ * and only with --rootfs; without words, an interactive shell. */
+static void test_rootfs_command(void **state)
+{
+    (void)state;
+    static char words[][16] = {"minivmm", "-k", "v", "--rootfs", "/,rw", "--modules", "/m",
+                               "--", "ls", "-l", "--", "x y"};
+    char *argv[13];
+    for (int i = 0; i < 12; i++)
+        argv[i] = words[i];
+    argv[12] = NULL;
+    vm_config_defaults(&cfg);
+    assert_int_equal(cli_parse(12, argv, &cfg, NULL, &err), CLI_RUN);
+    assert_string_equal(cfg.rootfs, "/,rw");
+    assert_string_equal(cfg.modules_dir, "/m");
+    assert_non_null(cfg.command);
+    assert_string_equal(cfg.command[0], "ls");
+    assert_string_equal(cfg.command[1], "-l");           /* not minivmm's -l */
+    assert_string_equal(cfg.command[2], "--");
+    assert_string_equal(cfg.command[3], "x y");
+    assert_null(cfg.command[4]);
+    assert_int_equal(parse("-k", "v", "--rootfs", "/", NULL), CLI_RUN);
+    assert_null(cfg.command);                             /* a shell */
+    assert_int_equal(parse("-k", "v", "--rootfs", "/", "--", NULL), CLI_RUN);
+    assert_null(cfg.command);
+    assert_input_error(parse("-k", "v", "--", "ls", NULL), "add --rootfs DIR");
+    assert_input_error(parse("-k", "v", "--rootfs", "/", "ls", NULL), "goes after --rootfs DIR --");
+    assert_input_error(parse("-k", "v", "stray", "--rootfs", "/", "--", "ls", NULL), "stray");
+    assert_input_error(parse("-k", "v", "--rootfs", "/no-such-dir-here", NULL), "no-such-dir");
+    assert_input_error(parse("-k", "v", "--rootfs", "/etc/hostname", NULL), "not a directory");
+    assert_input_error(parse("-k", "v", "--rootfs", "/,ro", NULL), "--rootfs DIR,rw");
+}
+
 static void test_unknown_option_in_cluster(void **state)
 {
     (void)state;
@@ -247,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_reparse_is_independent),
         cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_rootfs_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

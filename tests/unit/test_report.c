@@ -82,6 +82,7 @@ static void fill(struct vm_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->status = MVM_FAIL_PATTERN;
+    r->exit_status = MVM_FAIL_PATTERN;
     r->reason = "fail-pattern";
     r->guest_exit_code = 42;
     snprintf(r->message, sizeof(r->message), "the guest printed: \"oops\"\tat\x01 line");
@@ -147,7 +148,8 @@ static void test_report_fields(void **state)
     free(j);
 
     /* the empty and unknown cases are null */
-    fill(&r);
+    r.status = MVM_OK;
+    r.exit_status = 0;
     r.status = MVM_OK;
     r.reason = "poweroff";
     r.guest_exit_code = -1;
@@ -168,6 +170,7 @@ static void test_report_fields(void **state)
     /* a run that failed before any VM existed: no configuration to report */
     memset(&r, 0, sizeof(r));
     r.status = MVM_E_INPUT;
+    r.exit_status = MVM_E_INPUT;
     r.reason = "input-error";
     r.guest_exit_code = -1;
     r.seconds_to_first_output = r.seconds_to_exit = -1;
@@ -229,6 +232,25 @@ static void test_report_file(void **state)
     unlink(path);
 }
 
+/* The command's exit status: the run's own without --rootfs; with it, the guest command's, and
+ * env(1)'s for everything else (124 for --timeout). */
+static void test_exit_status(void **state)
+{
+    (void)state;
+    for (int st = MVM_OK; st <= MVM_FAIL_PATTERN; st++)
+        assert_int_equal(report_exit_status((enum mvm_status)st, false, 3, false), st);
+    assert_int_equal(report_exit_status(MVM_OK, true, 0, false), 0);
+    assert_int_equal(report_exit_status(MVM_OK, true, 137, false), 137);
+    assert_int_equal(report_exit_status(MVM_OK, true, 127, false), 127);
+    assert_int_equal(report_exit_status(MVM_OK, true, -1, false), 125);   /* no status came */
+    assert_int_equal(report_exit_status(MVM_OK, true, -1, true), 0);      /* --expect matched */
+    assert_int_equal(report_exit_status(MVM_TIMEOUT, true, -1, false), 124);
+    static const enum mvm_status others[] = {MVM_E_INPUT, MVM_E_HOST, MVM_REBOOT, MVM_PANIC,
+                                             MVM_E_VMM, MVM_STOPPED, MVM_FAIL_PATTERN};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        assert_int_equal(report_exit_status(others[i], true, 0, false), 125);
+}
+
 static void test_report_file_error(void **state)
 {
     (void)state;
@@ -247,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_json_string), cmocka_unit_test(test_json_utf8),
         cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_report_file), cmocka_unit_test(test_report_file_error),
+        cmocka_unit_test(test_exit_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
