@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../devices/hcall.h"
+#include "../devices/stdio_status.h"
 #include "compat.h"
 #include "probe.h"
 #include "rootfs.h"
@@ -27,6 +28,16 @@ static void on_console_match(void *opaque, enum console_pattern_kind kind, const
 {
     struct vm *vm = opaque;
     char why[400];
+    if (kind == PATTERN_FAIL && line && strcmp(pattern, STDIO_CONSOLE_FALLBACK) == 0) {
+        /* The --rootfs init's status line, on the console for want of its port. */
+        const char *at = strstr(line, STDIO_CONSOLE_FALLBACK);
+        int code;
+        stdio_status_parse(at ? at + strlen(STDIO_CONSOLE_FALLBACK) : line, &code, why,
+                           sizeof(why));
+        vm->m.ops->command_ended(&vm->m, code, why[0] ? why : NULL);
+        vm_end(vm, MVM_OK, NULL, NULL);
+        return;
+    }
     if (line)
         snprintf(why, sizeof(why), "the guest printed: %s", line);
     else

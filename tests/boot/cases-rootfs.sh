@@ -16,7 +16,7 @@ echo "=== CASE rootfs-json"; cat "$T/rootfs.json"; echo "=== RESULT rootfs-json 
 
 # stdout and stderr kept apart, kernel messages in neither.
 echo "=== CASE rootfs-stdio-apart"
-$MINIVMM $A --rootfs / --log "$T/rootfs.log" -- sh -c 'echo to-out; echo to-err >&2; exit 3' \
+$MINIVMM $A --rootfs / --log "$T/rootfs.log" -a loglevel=7 -- sh -c 'echo to-out; echo to-err >&2; exit 3' \
     > "$T/out" 2> "$T/err" < /dev/null
 echo "status $?"
 [ "$(cat "$T/out")" = to-out ] && echo "stdout is the command's alone"
