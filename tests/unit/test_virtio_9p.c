@@ -13,6 +13,7 @@
 #include "../../devices/device.h"
 #include "../../devices/pci.h"
 #include "fake_machine.h"
+#include "virtio_driver.h"
 
 #define BIG_RAM (1u << 20)
 #define QS 16
@@ -30,22 +31,6 @@ static struct pci_host host;
 static char dir[] = "/tmp/minivmm-9pdev-XXXXXX";
 static void *shares[3];
 
-static uint64_t le_get(const uint8_t *p, unsigned len)
-{
-    uint64_t v = 0;
-    while (len--)
-        v = v << 8 | p[len];
-    return v;
-}
-
-static void le_put(uint8_t *p, unsigned len, uint64_t v)
-{
-    for (unsigned i = 0; i < len; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-#define put(gpa, len, v) le_put(m.mem.host + (gpa), len, v)
-
 static uint64_t bar_of(unsigned slot)
 {
     return PHB_MEM_CPU + (host.dev[slot]->bar_bus - PHB_MEM_BUS);
@@ -53,16 +38,12 @@ static uint64_t bar_of(unsigned slot)
 
 static uint64_t rd(unsigned slot, uint64_t off, uint32_t len)
 {
-    uint8_t d[8];
-    assert_true(bus_access(&m.bus, bar_of(slot) + off, d, len, false));
-    return le_get(d, len);
+    return mmio_rd(bar_of(slot) + off, len);
 }
 
 static void wr(unsigned slot, uint64_t off, uint32_t len, uint64_t v)
 {
-    uint8_t d[8];
-    le_put(d, len, v);
-    assert_true(bus_access(&m.bus, bar_of(slot) + off, d, len, true));
+    mmio_wr(bar_of(slot) + off, len, v);
 }
 
 static void *create(const char *options, struct mvm_err *e)

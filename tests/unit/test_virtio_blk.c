@@ -14,6 +14,7 @@
 #include "../../devices/virtio_blk.h"
 #include "../../devices/virtq.h"
 #include "fake_machine.h"
+#include "virtio_driver.h"
 
 #define BIG_RAM (4u << 20)
 #define IMG_SIZE (64u << 10)
@@ -38,38 +39,16 @@ static uint8_t pattern[IMG_SIZE];
 static uint64_t bar;               /* CPU address of BAR 0 */
 static uint16_t avail_idx;
 
-/* Little-endian values in a byte buffer. */
-static uint64_t le_get(const uint8_t *p, unsigned len)
-{
-    uint64_t v = 0;
-    while (len--)
-        v = v << 8 | p[len];
-    return v;
-}
-
-static void le_put(uint8_t *p, unsigned len, uint64_t v)
-{
-    for (unsigned i = 0; i < len; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-/* MMIO to BAR 0 (the device must claim it), and guest memory. */
+/* MMIO to BAR 0 (the device must claim it). */
 static uint64_t rd(uint64_t off, uint32_t len)
 {
-    uint8_t d[8];
-    assert_true(bus_access(&m.bus, bar + off, d, len, false));
-    return le_get(d, len);
+    return mmio_rd(bar + off, len);
 }
 
 static void wr(uint64_t off, uint32_t len, uint64_t v)
 {
-    uint8_t d[8];
-    le_put(d, len, v);
-    assert_true(bus_access(&m.bus, bar + off, d, len, true));
+    mmio_wr(bar + off, len, v);
 }
-
-#define get(gpa, len) le_get(m.mem.host + (gpa), len)
-#define put(gpa, len, v) le_put(m.mem.host + (gpa), len, v)
 
 /* Creates the disk on a fresh PCI host and bus; returns virtio_blk_create's result. */
 static int create(const char *opts)

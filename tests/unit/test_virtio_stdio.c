@@ -15,6 +15,7 @@
 #include "../../devices/pci.h"
 #include "../../devices/stdio_status.h"
 #include "fake_machine.h"
+#include "virtio_driver.h"
 
 #define BIG_RAM (1u << 20)
 #define NQ 12
@@ -31,23 +32,6 @@ static void *dev;
 static int in_pipe[2], out_pipe2[2], err_pipe[2];
 static uint16_t avail_idx[NQ], used_seen[NQ];
 
-static uint64_t le_get(const uint8_t *p, unsigned len)
-{
-    uint64_t v = 0;
-    while (len--)
-        v = v << 8 | p[len];
-    return v;
-}
-
-static void le_put(uint8_t *p, unsigned len, uint64_t v)
-{
-    for (unsigned i = 0; i < len; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-#define put(gpa, len, v) le_put(m.mem.host + (gpa), len, v)
-#define get(gpa, len) le_get(m.mem.host + (gpa), len)
-
 static uint64_t bar(void)
 {
     return PHB_MEM_CPU + (host.dev[0]->bar_bus - PHB_MEM_BUS);
@@ -55,16 +39,12 @@ static uint64_t bar(void)
 
 static uint64_t rd(uint64_t off, uint32_t len)
 {
-    uint8_t d[8];
-    assert_true(bus_access(&m.bus, bar() + off, d, len, false));
-    return le_get(d, len);
+    return mmio_rd(bar() + off, len);
 }
 
 static void wr(uint64_t off, uint32_t len, uint64_t v)
 {
-    uint8_t d[8];
-    le_put(d, len, v);
-    assert_true(bus_access(&m.bus, bar() + off, d, len, true));
+    mmio_wr(bar() + off, len, v);
 }
 
 static uint16_t rxq(unsigned port) { return (uint16_t)(port ? 2 * port + 2 : 0); }
