@@ -9,4 +9,8 @@
  * NUL) and returns where the options start (a ',' or the end), or NULL if it does not fit. */
 const char *spec_path(const char *spec, char *out, size_t len);
 
+/* The other way: a SPEC for path (each comma doubled) followed by options (",ro", or ""),
+ * malloc'ed; NULL when out of memory. */
+char *spec_make(const char *path, const char *options);
+
 #endif

@@ -15,6 +15,16 @@ static int small_number(const char **p)
     return n;
 }
 
+/* The guest's words, made safe for the host's terminal: printable ASCII only. */
+static void printable(char *out, size_t len, const char *in)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < len; in++, n++)
+        out[n] = *in >= 0x20 && *in < 0x7f ? *in : '?';
+    if (len)
+        out[n] = '\0';
+}
+
 void stdio_status_parse(const char *line, int *status, char *why, size_t why_len)
 {
     const char *p;
@@ -29,10 +39,12 @@ void stdio_status_parse(const char *line, int *status, char *why, size_t why_len
     } else if (strncmp(line, "error ", 6) == 0 && (p = line + 6, n = small_number(&p)) >= 0 &&
                *p == ' ' && p[1]) {
         *status = n == STDIO_NOT_FOUND || n == STDIO_NOT_EXECUTABLE ? n : STDIO_NOT_RUN;
-        snprintf(why, why_len, "%s", p + 1);
+        printable(why, why_len, p + 1);
     } else {
         *status = STDIO_NOT_RUN;
-        snprintf(why, why_len, "the guest's init reported \"%.*s\", which minivmm does not "
-                 "understand: are minivmm and its init from the same build?", 80, line);
+        char quoted[81];
+        printable(quoted, sizeof(quoted), line);
+        snprintf(why, why_len, "the guest's init reported \"%s\", which minivmm does not "
+                 "understand: are minivmm and its init from the same build?", quoted);
     }
 }

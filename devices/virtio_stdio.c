@@ -14,9 +14,12 @@
  * (PORT_ADD), the driver answers PORT_READY for each, and the device names it (PORT_NAME),
  * marks the console (CONSOLE_PORT) and opens it from its side (PORT_OPEN 1). Linux drops
  * input that arrives on a port no guest program has open, so stdin is fed only while the
- * guest has that port open (PORT_OPEN from the driver), and only as fast as the guest posts
- * receive buffers: nothing is buffered on the host, nothing is lost.
+ * guest has that port open (PORT_OPEN from the driver), and only into the receive buffers the
+ * guest posted: nothing is buffered on the host. (Linux posts a ring of them when it adds the
+ * port, so stdin is read ahead by up to that much; what the command leaves unread is lost.)
+ * A reader of stdout or stderr that goes away ends the command as SIGPIPE would on the host.
  */
+#include <signal.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/virtio_console.h>
@@ -58,6 +61,7 @@ static unsigned queue_port(uint16_t q)
 }
 
 struct port {
+    struct virtio_stdio *dev;
     struct vty vty;              /* output to the host descriptor; the console's input ring */
     struct virtq_chain chain;    /* scratch of whoever drains the port's output (tx_lock) */
     pthread_mutex_t tx_lock;
@@ -79,6 +83,9 @@ struct virtio_stdio {
     struct ctrl_msg pending[CTRL_PENDING];
     unsigned npending;
     struct virtq_chain locked_chain;
+    unsigned generation;         /* resets so far: a buffer taken before one is stale */
+    bool stdin_ended;            /* the host's stdin is over: the port is never opened again */
+    bool warned;                 /* the driver's failure to add a port was logged */
     /* The status line as it arrives (under port[PORT_STATUS].tx_lock). */
     char status[STDIO_STATUS_MAX];
     size_t status_len;
@@ -155,7 +162,7 @@ static void port_ready_locked(struct virtio_stdio *s, uint32_t id)
         queue_ctrl_locked(s, id, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
     if (port_name[id])
         queue_ctrl_locked(s, id, VIRTIO_CONSOLE_PORT_NAME, 0);
-    if (id != PORT_STDIN || s->in_fd >= 0)
+    if (id != PORT_STDIN || (s->in_fd >= 0 && !s->stdin_ended))
         queue_ctrl_locked(s, id, VIRTIO_CONSOLE_PORT_OPEN, 1);
 }
 
@@ -166,7 +173,9 @@ static bool handle_ctrl_locked(struct virtio_stdio *s, uint32_t id, uint16_t eve
     struct virtio_dev *v = &s->vdev;
     if (event == VIRTIO_CONSOLE_DEVICE_READY) {
         if (!value) {
-            machine_log(v->m, "stdio: the guest's virtio console driver failed to start");
+            if (!s->warned)
+                machine_log(v->m, "stdio: the guest's virtio console driver failed to start");
+            s->warned = true;
             return false;
         }
         for (uint32_t p = 0; p < NPORTS; p++)
@@ -176,8 +185,9 @@ static bool handle_ctrl_locked(struct virtio_stdio *s, uint32_t id, uint16_t eve
     } else if (event == VIRTIO_CONSOLE_PORT_READY) {
         if (value)
             port_ready_locked(s, id);
-        else
+        else if (!s->warned)
             machine_log(v->m, "stdio: the guest could not add port %u", id);
+        s->warned |= !value;
     } else if (event == VIRTIO_CONSOLE_PORT_OPEN) {
         s->port[id].guest_open = value != 0;
         if (id == PORT_STDIN)
@@ -236,6 +246,18 @@ static void status_out(void *opaque, const uint8_t *buf, size_t len)
     }
 }
 
+/* stdout and stderr. A reader that went away (EPIPE, not the end of the run) would kill the
+ * command with SIGPIPE on the host: the run ends with that status. */
+static void command_out(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct port *pt = opaque;
+    struct machine *m = pt->dev->vdev.m;
+    if (vty_write(&pt->vty, buf, len) == 0 || __atomic_load_n(&pt->vty.aborted, __ATOMIC_SEQ_CST))
+        return;
+    m->ops->command_ended(m, 128 + SIGPIPE, NULL);
+    m->ops->shutdown(m, MVM_OK, NULL);
+}
+
 static void discard_out(void *opaque, const uint8_t *buf, size_t len)
 {
     (void)opaque, (void)buf, (void)len;
@@ -248,8 +270,10 @@ static void drain_port(struct virtio_stdio *s, unsigned p, uint16_t q)
         vcon_port_drain_output(&s->vdev, q, &pt->chain, &pt->tx_lock, status_out, s);
     else if (p == PORT_STDIN)   /* the guest wrote to its stdin: nobody reads that */
         vcon_port_drain_output(&s->vdev, q, &pt->chain, &pt->tx_lock, discard_out, NULL);
-    else
+    else if (p == PORT_CONSOLE)
         vcon_port_drain_output(&s->vdev, q, &pt->chain, &pt->tx_lock, vcon_vty_out, &pt->vty);
+    else
+        vcon_port_drain_output(&s->vdev, q, &pt->chain, &pt->tx_lock, command_out, pt);
 }
 
 /* The console's input reaches the guest once the port is its terminal (the driver opened it,
@@ -284,13 +308,46 @@ static void stdio_notify(struct virtio_dev *v, uint16_t q)
 
 /* ---- stdin ---- */
 
-/* Whether the guest takes stdin now: it has the port open and the run goes on. */
-static bool stdin_wanted(struct virtio_stdio *s)
+/* Takes a receive buffer for stdin while the guest has the port open, noting the reset
+ * generation it belongs to. */
+static bool take_buffer(struct virtio_stdio *s, unsigned *gen)
+{
+    struct virtio_dev *v = &s->vdev;
+    pthread_mutex_lock(&v->lock);
+    bool ok = s->port[PORT_STDIN].guest_open &&
+              virtio_pop_locked(v, rx_queue(PORT_STDIN), &s->in) > 0;
+    if (ok && s->in.in_len == 0) {   /* a receive buffer with no room: a broken driver */
+        virtio_set_broken_locked(v);
+        ok = false;
+    }
+    *gen = s->generation;
+    pthread_mutex_unlock(&v->lock);
+    return ok;
+}
+
+/* Whether the buffer taken in generation gen still belongs to the guest (no reset since),
+ * and whether the port is open (a closed port's input is dropped by the guest). */
+static void buffer_state(struct virtio_stdio *s, unsigned gen, bool *valid, bool *open)
 {
     pthread_mutex_lock(&s->vdev.lock);
-    bool open = s->port[PORT_STDIN].guest_open;
+    *valid = gen == s->generation;
+    *open = *valid && s->port[PORT_STDIN].guest_open;
     pthread_mutex_unlock(&s->vdev.lock);
-    return open && !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+}
+
+/* Hands back a buffer holding n bytes of stdin, unless a reset took it meanwhile (the bytes
+ * are then lost with the ring they were meant for). */
+static void give_buffer(struct virtio_stdio *s, unsigned gen, uint32_t n)
+{
+    struct virtio_dev *v = &s->vdev;
+    struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
+    pthread_mutex_lock(&v->lock);
+    if (gen == s->generation && vq->ready) {
+        virtq_push(vq, &v->m->mem, s->in.head, n);
+        if (virtq_should_notify(vq, &v->m->mem))
+            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+    }
+    pthread_mutex_unlock(&v->lock);
 }
 
 /* The end of stdin (or a read error, which the command can only see as an end): the device
@@ -299,34 +356,47 @@ static void stdin_ended(struct virtio_stdio *s)
 {
     struct virtio_dev *v = &s->vdev;
     pthread_mutex_lock(&v->lock);
+    s->stdin_ended = true;
     queue_ctrl_locked(s, PORT_STDIN, VIRTIO_CONSOLE_PORT_OPEN, 0);
     flush_ctrl_locked(s);
     pthread_mutex_unlock(&v->lock);
 }
 
-/* Reads the host's stdin straight into the guest's receive buffers, one buffer at a time,
- * only while the guest has one posted and the port open: a command that does not read its
- * stdin leaves it unread on the host, and nothing is held here. */
+static void drain_kick(struct virtio_stdio *s)
+{
+    uint64_t n;
+    ssize_t r = read(s->kick_fd, &n, sizeof(n));
+    (void)r;
+}
+
+/* Reads the host's stdin straight into the guest's receive buffers, one at a time, only
+ * while the guest has the port open. A kick makes it look again (stopping, the port opened or
+ * closed, new buffers, a reset). */
 static void *feeder_main(void *arg)
 {
     struct virtio_stdio *s = arg;
-    struct virtio_dev *v = &s->vdev;
-    const uint16_t q = rx_queue(PORT_STDIN);
-    if (v->m->thread_init && v->m->thread_init(v->m) != 0)
+    struct machine *m = s->vdev.m;
+    if (m->thread_init && m->thread_init(m) != 0) {
+        m->ops->shutdown(m, MVM_E_VMM, "the thread that feeds the command's stdin could not "
+                         "restrict itself (seccomp); --no-seccomp to run without");
         return NULL;
-    bool have = false;   /* a receive buffer taken and not yet filled */
+    }
+    bool have = false, valid, open = false;   /* have: a buffer taken, not yet filled */
+    unsigned gen = 0;
     while (!__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST)) {
+        if (have) {
+            buffer_state(s, gen, &valid, &open);
+            have = valid;
+        }
         if (!have)
-            have = stdin_wanted(s) && virtio_take(v, q, &s->in, 0, 1);
+            open = have = take_buffer(s, &gen);
         struct pollfd p[2] = {{.fd = s->kick_fd, .events = POLLIN},
-                              {.fd = have ? s->in_fd : -1, .events = POLLIN}};
+                              {.fd = have && open ? s->in_fd : -1, .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[0].revents) {
-            uint64_t n;
-            ssize_t r = read(s->kick_fd, &n, sizeof(n));
-            (void)r;
-            continue;   /* look again: stopping, the port closed, new buffers */
+            drain_kick(s);
+            continue;
         }
         if (!p[1].revents)
             continue;
@@ -334,7 +404,7 @@ static void *feeder_main(void *arg)
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n > 0) {
-            virtio_complete(v, q, s->in.head, (uint32_t)n);
+            give_buffer(s, gen, (uint32_t)n);
             have = false;
             continue;
         }
@@ -366,6 +436,7 @@ static void stdio_reset(struct virtio_dev *v)
     for (unsigned p = 0; p < NPORTS; p++)
         s->port[p].guest_open = false;
     s->npending = 0;
+    s->generation++;   /* the stdin buffer in hand, if any, is not the guest's any more */
     pthread_mutex_unlock(&v->lock);
     kick_feeder(s);
 }
@@ -450,8 +521,11 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
     struct virtio_stdio *s = calloc(1, sizeof(*s));
     if (!s)
         return mvm_fail(e, MVM_E_VMM, "out of memory"), NULL;
-    static const int out_of[NPORTS] = {1, -1, 1, 2, -1};   /* index into sp.fd */
+    /* Where each port's output goes (an index into sp.fd): the console's only to a terminal
+     * (a shell's); stdout and stderr carry nothing but the command's. */
+    const int out_of[NPORTS] = {sp.tty ? 1 : -1, -1, 1, 2, -1};
     for (unsigned p = 0; p < NPORTS; p++) {
+        s->port[p].dev = s;
         vty_init(&s->port[p].vty, out_of[p] < 0 ? -1 : sp.fd[out_of[p]]);
         pthread_mutex_init(&s->port[p].tx_lock, NULL);
     }

@@ -392,17 +392,53 @@ static int mount_in_root(const char *type, const char *dir, unsigned long flags,
     return r == 0;
 }
 
+/* What programs find in a Linux /dev besides device nodes, which devtmpfs lacks: the
+ * /proc/self/fd links (bash's process substitution, cat /dev/stdin) and a tmpfs for POSIX
+ * shared memory. */
+static void dev_extras(void)
+{
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+        {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+    };
+    for (unsigned i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+        SYS3(NR_symlinkat, links[i][0], AT_FDCWD, links[i][1]);
+    mount_in_root("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777", 1);
+}
+
+/* The loopback interface up, as a system's boot brings it: localhost works. */
+static void loopback_up(void)
+{
+    struct {
+        char name[16];
+        union { short flags; char raw[24]; } u;   /* struct ifreq, 40 bytes on 64-bit */
+    } ifr;
+    long fd = SYS3(NR_socket, AF_INET, SOCK_DGRAM | O_CLOEXEC, 0);
+    if (fd < 0)
+        return;   /* a kernel without IPv4: nothing to bring up */
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.name[0] = 'l', ifr.name[1] = 'o';
+    if (SYS3(NR_ioctl, fd, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.u.flags |= IFF_UP;
+        SYS3(NR_ioctl, fd, SIOCSIFFLAGS, &ifr);
+    }
+    sys_close(fd);
+}
+
 static void mount_late(void)
 {
     int make = !conf.rootrw;
     mount_in_root("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, (void *)0, make);
     mount_in_root("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, (void *)0, make);
     /* /dev/pts may always be made once /dev is the guest's own devtmpfs. */
-    if (mount_in_root("devtmpfs", "/dev", MS_NOSUID, "mode=0755", make))
+    if (mount_in_root("devtmpfs", "/dev", MS_NOSUID, "mode=0755", make)) {
         mount_in_root("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
                       "gid=5,mode=620,ptmxmode=666", 1);
+        dev_extras();
+    }
     mount_in_root("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", make);
     mount_in_root("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755", make);
+    loopback_up();
 }
 
 static void enter_cwd(void)

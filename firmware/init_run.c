@@ -112,6 +112,24 @@ static void __attribute__((noreturn)) child_failed(int pipe_fd, int step, long e
         SYS1(NR_exit_group, INIT_ST_FAILED);
 }
 
+/* One file: a program, or a script without "#!" (ENOEXEC), which /bin/sh runs, as execvp
+ * and env(1) do. Returns the errno. */
+static int exec_file(const char *file, const char *const *argv, const char *const *envp)
+{
+    static const char *sh_argv[INIT_MAX_ARGS + 2];
+    int err = (int)-SYS3(NR_execve, file, argv, envp);
+    if (err != IE_NOEXEC)
+        return err;
+    unsigned n = 0;
+    sh_argv[n++] = "sh";
+    sh_argv[n++] = file;
+    for (unsigned i = 1; argv[i] && n < INIT_MAX_ARGS + 1; i++)
+        sh_argv[n++] = argv[i];
+    sh_argv[n] = (void *)0;
+    SYS3(NR_execve, "/bin/sh", sh_argv, envp);
+    return IE_NOEXEC;   /* no shell either: the file's own error */
+}
+
 /* execvp: the name itself when it has a '/', else each PATH candidate. Returns the errno. */
 static int exec_search(const char *name, const char *const *argv, const char *const *envp)
 {
@@ -120,7 +138,7 @@ static int exec_search(const char *name, const char *const *argv, const char *co
     int r, eacces = 0;
     for (const char *p = name; *p; p++)
         if (*p == '/')
-            return (int)-SYS3(NR_execve, name, argv, envp);
+            return exec_file(name, argv, envp);
     if (!*name)
         return IE_NOENT;
     if (!path)
@@ -128,7 +146,7 @@ static int exec_search(const char *name, const char *const *argv, const char *co
     while ((r = init_path_next(&path, name, cand, sizeof(cand))) != 0) {
         if (r < 0)
             continue;
-        int err = (int)-SYS3(NR_execve, cand, argv, envp);
+        int err = exec_file(cand, argv, envp);
         if (!init_exec_search_goes_on(err))
             return err;
         eacces |= err == IE_ACCES;

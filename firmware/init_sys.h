@@ -36,6 +36,8 @@
 #define NR_exit_group 234
 #define NR_openat 286
 #define NR_mkdirat 287
+#define NR_symlinkat 295
+#define NR_socket 326
 #define NR_dup3 316
 #define NR_pipe2 317
 #define NR_finit_module 353
@@ -53,6 +55,11 @@
 #define FD_CLOEXEC 1
 #define F_DUPFD_CLOEXEC 1030
 #define CLOSE_RANGE_CLOEXEC (1u << 2)
+#define AF_INET 2
+#define SOCK_DGRAM 2
+#define SIOCGIFFLAGS 0x8913
+#define SIOCSIFFLAGS 0x8914
+#define IFF_UP 0x1
 
 #define MS_RDONLY 1ul
 #define MS_NOSUID 2ul

@@ -9,12 +9,16 @@
 #include <asm/ioctls.h>
 #include <asm/unistd.h>
 #include <linux/reboot.h>
+#include <linux/sockios.h>
 
 enum {
     K_O_NOCTTY = O_NOCTTY, K_O_DIRECTORY = O_DIRECTORY, K_O_CLOEXEC = O_CLOEXEC,
     K_O_PATH = O_PATH, K_O_WRONLY = O_WRONLY, K_O_RDWR = O_RDWR, K_F_SETFD = F_SETFD,
     K_F_DUPFD_CLOEXEC = F_DUPFD_CLOEXEC, K_TIOCSCTTY = TIOCSCTTY, K_AT_FDCWD = AT_FDCWD,
+    K_SIOCGIFFLAGS = SIOCGIFFLAGS, K_SIOCSIFFLAGS = SIOCSIFFLAGS,
 };
+#undef SIOCGIFFLAGS
+#undef SIOCSIFFLAGS
 /* Halves, for the values an int cannot hold. */
 enum {
     K_TIOCSWINSZ_HI = (TIOCSWINSZ) >> 16, K_TIOCSWINSZ_LO = (TIOCSWINSZ) & 0xffff,
@@ -49,6 +53,8 @@ SAME(NR_nanosleep, __NR_nanosleep); SAME(NR_getdents64, __NR_getdents64);
 SAME(NR_exit_group, __NR_exit_group); SAME(NR_openat, __NR_openat);
 SAME(NR_mkdirat, __NR_mkdirat); SAME(NR_dup3, __NR_dup3); SAME(NR_pipe2, __NR_pipe2);
 SAME(NR_finit_module, __NR_finit_module); SAME(NR_close_range, __NR_close_range);
+SAME(NR_symlinkat, __NR_symlinkat); SAME(NR_socket, __NR_socket);
+SAME(SIOCGIFFLAGS, K_SIOCGIFFLAGS); SAME(SIOCSIFFLAGS, K_SIOCSIFFLAGS);
 SAME(O_NOCTTY, K_O_NOCTTY); SAME(O_DIRECTORY, K_O_DIRECTORY); SAME(O_CLOEXEC, K_O_CLOEXEC);
 SAME(O_PATH, K_O_PATH); SAME(O_WRONLY, K_O_WRONLY); SAME(O_RDWR, K_O_RDWR);
 SAME(AT_FDCWD, K_AT_FDCWD); SAME(F_SETFD, K_F_SETFD); SAME(F_DUPFD_CLOEXEC, K_F_DUPFD_CLOEXEC);

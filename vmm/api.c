@@ -34,8 +34,6 @@ void api_set_state(struct minivmm *vm, enum state s)
     pthread_mutex_unlock(&vm->lock);
 }
 
-
-/* Stores a copy of s in *slot, replacing (and freeing) the copy that was there. */
 int api_adopt(struct minivmm *vm, char *block, const void *old)
 {
     unsigned i = 0;
@@ -60,6 +58,7 @@ int api_adopt(struct minivmm *vm, char *block, const void *old)
     return MINIVMM_OK;
 }
 
+/* Stores a copy of s in *slot, replacing (and freeing) the copy that was there. */
 int api_keep(struct minivmm *vm, const char *s, const char **slot)
 {
     char *copy = NULL;
@@ -277,6 +276,8 @@ int minivmm_exit_status(const struct minivmm *vm)
         return MVM_OK;
     if (vm->have_result)
         return vm->result.exit_status;
+    if (vm->err.status == MVM_OK)
+        return 0;   /* no run, and nothing failed: a dump */
     return report_exit_status(vm->err.status, vm->cfg.rootfs != NULL, -1, false);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/spec.h"
 #include "console.h"
 
 int minivmm_set_kernel(struct minivmm *vm, const char *vmlinux, const char *initrd,
@@ -105,23 +106,6 @@ int minivmm_add_device(struct minivmm *vm, const char *kind, const char *spec)
     return r;
 }
 
-/* A path written into a SPEC: a comma doubled (",," is a comma), then the options. NULL if
- * out of memory. */
-static char *spec_of(const char *path, const char *options)
-{
-    size_t len = 2 * strlen(path) + strlen(options) + 1;
-    char *spec = malloc(len), *p = spec;
-    if (!spec)
-        return NULL;
-    for (const char *c = path; *c; c++) {
-        *p++ = *c;
-        if (*c == ',')
-            *p++ = ',';
-    }
-    strcpy(p, options);
-    return spec;
-}
-
 /* A disk is a device like any other: its SPEC as -d takes it. */
 int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial)
 {
@@ -136,7 +120,7 @@ int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const
              flags & MINIVMM_DISK_DIRECT ? ",cache=none" : "",
              flags & MINIVMM_DISK_SNAPSHOT ? ",snapshot" : "", serial ? ",serial=" : "",
              serial ? serial : "");
-    char *spec = spec_of(path, options);
+    char *spec = spec_make(path, options);
     if (!spec)
         return MINIVMM_E_NOMEM;
     int r = minivmm_add_device(vm, "disk", spec);
@@ -154,7 +138,7 @@ int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag, unsi
     char options[128];
     snprintf(options, sizeof(options), "%s%s%s", tag ? ",tag=" : "", tag ? tag : "",
              flags & MINIVMM_SHARE_RO ? ",ro" : "");
-    char *spec = spec_of(dir, options);
+    char *spec = spec_make(dir, options);
     if (!spec)
         return MINIVMM_E_NOMEM;
     int r = minivmm_add_device(vm, "share", spec);
@@ -167,7 +151,7 @@ int minivmm_set_rootfs(struct minivmm *vm, const char *dir, unsigned flags)
     CONFIGURABLE(vm);
     if (!dir || !*dir || (flags & ~(unsigned)MINIVMM_ROOTFS_RW))
         return api_misuse(vm, "minivmm_set_rootfs: no directory, or unknown flags");
-    char *spec = spec_of(dir, flags & MINIVMM_ROOTFS_RW ? ",rw" : "");
+    char *spec = spec_make(dir, flags & MINIVMM_ROOTFS_RW ? ",rw" : "");
     if (!spec)
         return MINIVMM_E_NOMEM;
     int r = minivmm_set_option(vm, "rootfs", spec);

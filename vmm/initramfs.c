@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../firmware/init_blob.h"
+#include "../firmware/init_conf.h"
 #include "kmod.h"
 #include "rootfs.h"
 
@@ -118,6 +119,22 @@ static void add_command(FILE *cfg, const struct vm_config *c, const char *root)
     }
 }
 
+/* What the init can take (firmware/init_conf.h), said now rather than after a boot. */
+static int within_limits(const struct vm_config *c, size_t config_len, struct mvm_err *e)
+{
+    size_t n = 0;
+    while (c->command && c->command[n])
+        n++;
+    if (n > INIT_MAX_ARGS)
+        return mvm_fail(e, MVM_E_INPUT, "the command has %zu words; the guest's init takes %u "
+                        "at most: run a script instead", n, INIT_MAX_ARGS);
+    if (config_len > INIT_CONF_MAX_BYTES)
+        return mvm_fail(e, MVM_E_INPUT, "the command and its environment take %zu bytes; the "
+                        "guest's init takes %u at most: run a script instead", config_len,
+                        INIT_CONF_MAX_BYTES);
+    return 0;
+}
+
 static int add_skeleton(struct cpio *cp, bool big_endian, struct mvm_err *e)
 {
     static const char *const dirs[] = {"dev", "proc", "sys", "minivmm", "minivmm/modules"};
@@ -153,6 +170,8 @@ int initramfs_build(const struct vm_config *c, const uint8_t *vmlinux, size_t le
     add_command(cfg, c, root);
     if (fclose(cfg) != 0 && r == 0)
         r = mvm_fail(e, MVM_E_VMM, "out of memory");
+    if (r == 0)
+        r = within_limits(c, text_len, e);
     if (r == 0)
         r = cpio_add_file(out, "minivmm/config", 0644, text, text_len, e) || cpio_finish(out, e)
                 ? -1 : 0;

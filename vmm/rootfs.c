@@ -6,35 +6,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../devices/spec.h"
 #include "../devices/stdio_status.h"
 
 #define SPEC_MAX 4096
 
 struct rootfs_setup {
-    char share[2 * SPEC_MAX + 64];   /* the root share's SPEC: the path's commas doubled */
+    char *share;                     /* the root share's SPEC */
     char stdio[80];
     char cmdline[SPEC_MAX];
 };
 
 int rootfs_parse(const char *spec, char *dir, size_t len, bool *rw)
 {
-    size_t n = 0;
-    const char *p = spec;
-    for (; *p && !(p[0] == ',' && p[1] != ','); p++) {
-        if (p[0] == ',')
-            p++;   /* ",," stands for one comma */
-        if (n + 1 >= len)
-            return -1;
-        dir[n++] = *p;
-    }
-    dir[n] = '\0';
-    *rw = false;
-    if (!*p)
-        return n ? 0 : -1;
-    if (strcmp(p, ",rw") != 0)
+    const char *opts = spec_path(spec, dir, len);
+    if (!opts || !dir[0] || (*opts && strcmp(opts, ",rw") != 0))
         return -1;
-    *rw = true;
-    return n ? 0 : -1;
+    *rw = *opts != '\0';
+    return 0;
 }
 
 int rootfs_check(const char *spec, struct mvm_err *e)
@@ -53,21 +42,10 @@ int rootfs_check(const char *spec, struct mvm_err *e)
     return 0;
 }
 
-/* DIR as a device SPEC's path: each comma doubled. */
-static void spec_escape(char *out, size_t len, const char *dir)
-{
-    size_t n = 0;
-    for (; *dir && n + 3 < len; dir++) {
-        if (*dir == ',')
-            out[n++] = ',';
-        out[n++] = *dir;
-    }
-    out[n] = '\0';
-}
-
-/* The kernel's messages go where minivmm's diagnostics go with -v, else only to the log:
- * stdout and stderr belong to the command (errors still end the run with their message). The vty stays the kernel's console (hvc0), quiet
- * unless -v, and the user's -a words come last, so they win. */
+/* stdout and stderr belong to the command: the kernel's messages go where minivmm's
+ * diagnostics go with -v, else only to the log (errors still end the run with their message).
+ * The vty stays the kernel's console (hvc0), quiet unless -v; the user's -a words come last,
+ * so they win. */
 static void route_kernel_console(struct vm_config *c, struct rootfs_setup *s)
 {
     snprintf(s->cmdline, sizeof(s->cmdline), "console=hvc0%s%s%s", c->verbose ? "" : " quiet",
@@ -85,7 +63,7 @@ static void route_kernel_console(struct vm_config *c, struct rootfs_setup *s)
 struct rootfs_setup *rootfs_configure(struct vm_config *c, struct mvm_err *e)
 {
     struct rootfs_setup *s = calloc(1, sizeof(*s));
-    char dir[SPEC_MAX], esc[2 * SPEC_MAX];
+    char dir[SPEC_MAX];
     bool rw;
     if (!s)
         return mvm_fail(e, MVM_E_VMM, "out of memory"), NULL;
@@ -93,8 +71,12 @@ struct rootfs_setup *rootfs_configure(struct vm_config *c, struct mvm_err *e)
         rootfs_check(c->rootfs, e);
         return rootfs_free(s), NULL;
     }
-    spec_escape(esc, sizeof(esc), dir);
-    snprintf(s->share, sizeof(s->share), "%s,tag=" ROOTFS_TAG "%s", esc, rw ? "" : ",ro");
+    if (c->initrd && c->command)
+        return mvm_fail(e, MVM_E_INPUT, "a command after -- is run by minivmm's own initramfs: "
+                        "drop -i (or give no command, and your initramfs does the rest)"),
+               rootfs_free(s), NULL;
+    if (!(s->share = spec_make(dir, rw ? ",tag=" ROOTFS_TAG : ",tag=" ROOTFS_TAG ",ro")))
+        return mvm_fail(e, MVM_E_VMM, "out of memory"), rootfs_free(s), NULL;
     /* A command reads its own stdin (a port, end-of-file included); a shell gets the
      * console's input on its terminal, the stdio device's console port. */
     bool shell = !c->command;
@@ -119,5 +101,7 @@ struct rootfs_setup *rootfs_configure(struct vm_config *c, struct mvm_err *e)
 
 void rootfs_free(struct rootfs_setup *s)
 {
+    if (s)
+        free(s->share);
     free(s);
 }

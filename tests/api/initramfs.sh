@@ -98,5 +98,13 @@ mkdir -p "$T/bare"
 dump "$T/g" vmlinux-le --rootfs "$T/bare" -- true
 [ $? = 0 ] && ! records "$T/g" | grep -q '^module=' && ok "no modules directory: none loaded" ||
     bad "bare root ($(cat "$T/g.msg"))"
+dump "$T/h" vmlinux-le --rootfs "$T/bare" -- $(seq 5000)
+st=$?
+[ $st = 125 ] && grep -q "5000 words" "$T/h.msg" && ok "a command longer than the init takes is refused" ||
+    bad "5000 words: $st $(cat "$T/h.msg")"
+dump "$T/i" vmlinux-le -i "$T/vmlinux-le" --rootfs "$T/bare" -- true
+st=$?
+[ $st = 125 ] && grep -q "drop -i" "$T/i.msg" && ok "a command with -i is refused" ||
+    bad "-i with a command: $st $(cat "$T/i.msg")"
 echo "initramfs: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -56,9 +56,19 @@ rm -rf "$W"; mkdir -p "$W/bin"
 bb=/bin/busybox; [ -x "$bb" ] || bb=$(command -v busybox)
 cp "$bb" "$W/bin/busybox" && ln -s busybox "$W/bin/sh"
 case_run rootfs-rw $A --rootfs "$W,rw" --modules "/lib/modules/$VER" -- sh -c 'echo from-guest > /made'
+# A script without "#!" runs with /bin/sh, as execvp and env(1) run it.
+printf '%s\n' 'echo script-without-shebang "$@"' > "$W/script" && chmod +x "$W/script"
+case_run rootfs-no-shebang $A --rootfs "$W" --modules "/lib/modules/$VER" -- /script a1
 echo "=== CASE rootfs-rw-check"
 [ "$(cat "$W/made" 2>/dev/null)" = from-guest ] && echo "the guest's file reached the host"
 echo "=== RESULT rootfs-rw-check status=0"
+
+# What programs find on a system: /dev/stdin and friends, /dev/shm, the loopback interface up.
+echo "=== CASE rootfs-system"
+printf 'via-dev-stdin' | $MINIVMM $A --rootfs / -- sh -c \
+    'cat /dev/stdin; echo; [ -d /dev/shm ] && echo shm-there; echo "lo=$(cat /sys/class/net/lo/flags)"'
+echo "status $?"
+echo "=== RESULT rootfs-system status=0"
 
 # No command: an interactive shell on a terminal (the stdio device's console port, hvc1),
 # here fed from a pipe; its exit status is minivmm's.

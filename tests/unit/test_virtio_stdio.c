@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/virtio_console.h>
 #include <poll.h>
+#include <signal.h>
 
 #include "../../devices/device.h"
 #include "../../devices/pci.h"
@@ -232,6 +233,54 @@ static void test_stdin_waits_for_the_guest_then_ends(void **state)
     assert_int_equal(val, 0);                              /* end-of-file for the guest */
 }
 
+/* A reader of stdout that goes away ends the command as SIGPIPE would on the host (status
+ * 141), and the run with it; output the console port gets in command mode goes nowhere. */
+static void test_stdout_reader_gone(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);   /* as minivmm's main() does */
+    bring_up();
+    ready(STDOUT, "minivmm.stdout");
+    post(txq(CONSOLE), "not the command's", 17, false);
+    close(out_pipe2[0]);
+    out_pipe2[0] = -1;
+    int before = fake.shutdown_calls;
+    post(txq(STDOUT), "lost", 4, false);
+    assert_int_equal(fake.command_calls, 1);
+    assert_int_equal(fake.command_status, 128 + SIGPIPE);
+    assert_int_equal(fake.shutdown_calls, before + 1);
+    assert_int_equal(fake.status, MVM_OK);
+}
+
+/* The end of stdin survives a reset of the device (a driver probing again): the port is
+ * added again but never reopened, so the guest reads end-of-file, not a wait for ever. */
+static void test_stdin_end_survives_reset(void **state)
+{
+    (void)state;
+    struct mvm_err e = {0};
+    close(in_pipe[1]);
+    in_pipe[1] = -1;
+    bring_up();
+    assert_int_equal(virtio_stdio_kind.start(dev, &e), 0);
+    ready(STDIN, "minivmm.stdin");
+    post(rxq(STDIN), NULL, 4096, true);
+    send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_OPEN, 1);
+    uint32_t id = 0;
+    uint16_t ev = 0, val = 1;
+    char text[64];
+    for (int i = 0; i < 2000 && !next_ctrl(&id, &ev, &val, text); i++)
+        usleep(1000);
+    assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
+    assert_int_equal(val, 0);
+    memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
+    memset(m.mem.host + RINGS, 0, BUFS - RINGS);
+    bring_up();                                            /* resets, then again */
+    send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_READY, 1);
+    assert_true(next_ctrl(&id, &ev, &val, text));
+    assert_int_equal(ev, VIRTIO_CONSOLE_PORT_NAME);
+    assert_false(next_ctrl(&id, &ev, &val, text));         /* no PORT_OPEN 1 */
+}
+
 /* A driver's nonsense: ports that do not exist, short messages, a console port it never
  * readied; nothing is answered, nothing breaks, the real ports still work. */
 static void test_hostile_driver(void **state)
@@ -335,6 +384,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stdin_waits_for_the_guest_then_ends, setup_stdio,
                                         teardown_stdio),
         cmocka_unit_test_setup_teardown(test_hostile_driver, setup_stdio, teardown_stdio),
+        cmocka_unit_test_setup_teardown(test_stdout_reader_gone, setup_stdio, teardown_stdio),
+        cmocka_unit_test_setup_teardown(test_stdin_end_survives_reset, setup_stdio,
+                                        teardown_stdio),
         cmocka_unit_test_setup_teardown(test_console_input_waits_for_the_terminal,
                                         setup_stdio_tty, teardown_stdio),
         cmocka_unit_test(test_status_lines),
