@@ -204,7 +204,7 @@ check rootfs-overlay 0 "x" "y" "status 0" "the host's root is unchanged"
 check rootfs-rw 0
 check rootfs-shell 5 "/dev/hvc1" "shell-says-42"
 check rootfs-no-shebang 0 "script-without-shebang a1"
-check rootfs-system 0 "via-dev-stdin" "shm-there" "lo=0x9" "status 0"
+check rootfs-system 0 "fd-links" "shm-there" "lo=0x9" "status 0"
 check rootfs-rw-check 0 "the guest's file reached the host"
 check rootfs-no-9p 125 "minivmm: the kernel has no 9p file system" "CONFIG_9P_FS"
 check rootfs-module-missing 125 "9p" "CONFIG_9P_FS"
