@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vmm/err.h"
+
 /* A decimal number of at most three digits at *p, followed by end or a space; -1 if none. */
 static int small_number(const char **p)
 {
@@ -47,4 +49,30 @@ void stdio_status_parse(const char *line, int *status, char *why, size_t why_len
         snprintf(why, why_len, "the guest's init reported \"%s\", which minivmm does not "
                  "understand: are minivmm and its init from the same build?", quoted);
     }
+}
+
+int stdio_spec_parse(const char *spec, struct stdio_spec *s, struct mvm_err *e)
+{
+    static const char *const keys[3] = {"in=", "out=", "err="};
+    *s = (struct stdio_spec){.fd = {-1, -1, -1}};
+    size_t n = strlen(spec);
+    if (n && spec[n - 1] == ',')
+        return mvm_fail(e, MVM_E_INPUT, "stdio '%s': use in=FD,out=FD,err=FD[,tty]", spec);
+    for (const char *o = spec; *o; o += strcspn(o, ","), o += *o == ',') {
+        size_t len = strcspn(o, ",");
+        if (len == 3 && strncmp(o, "tty", 3) == 0) {
+            s->tty = true;
+            continue;
+        }
+        unsigned k = 0;
+        while (k < 3 && strncmp(o, keys[k], strlen(keys[k])) != 0)
+            k++;
+        char *end = NULL;
+        const char *num = k < 3 ? o + strlen(keys[k]) : o;
+        long fd = k < 3 ? strtol(num, &end, 10) : 0;
+        if (k == 3 || end == num || end != o + len || fd < -1 || fd > 1 << 20)
+            return mvm_fail(e, MVM_E_INPUT, "stdio '%s': use in=FD,out=FD,err=FD[,tty]", spec);
+        s->fd[k] = (int)fd;
+    }
+    return 0;
 }

@@ -14,9 +14,10 @@
  * (PORT_ADD), the driver answers PORT_READY for each, and the device names it (PORT_NAME),
  * marks the console (CONSOLE_PORT) and opens it from its side (PORT_OPEN 1). Linux drops
  * input that arrives on a port no guest program has open, so stdin is fed only while the
- * guest has that port open (PORT_OPEN from the driver), and only into the receive buffers the
- * guest posted: nothing is buffered on the host. (Linux posts a ring of them when it adds the
- * port, so stdin is read ahead by up to that much; what the command leaves unread is lost.)
+ * guest has that port open (PORT_OPEN from the driver), and one receive buffer at a time:
+ * Linux posts a ring of them when it adds the port, and gives one back each time a reader has
+ * used one up, so the next is filled only then. stdin is read ahead by one buffer at most,
+ * as a pipe would hold it, and nothing is buffered on the host.
  * A reader of stdout or stderr that goes away ends the command as SIGPIPE would on the host.
  */
 #include <signal.h>
@@ -84,6 +85,7 @@ struct virtio_stdio {
     unsigned npending;
     struct virtq_chain locked_chain;
     unsigned generation;         /* resets so far: a buffer taken before one is stale */
+    uint16_t stdin_posted;       /* receive buffers the guest had posted when it opened stdin */
     bool stdin_ended;            /* the host's stdin is over: the port is never opened again */
     bool warned;                 /* the driver's failure to add a port was logged */
     /* The status line as it arrives (under port[PORT_STATUS].tx_lock). */
@@ -190,8 +192,11 @@ static bool handle_ctrl_locked(struct virtio_stdio *s, uint32_t id, uint16_t eve
         s->warned |= !value;
     } else if (event == VIRTIO_CONSOLE_PORT_OPEN) {
         s->port[id].guest_open = value != 0;
-        if (id == PORT_STDIN)
+        if (id == PORT_STDIN) {
+            struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
+            s->stdin_posted = vq->ready ? virtq_pending(vq, &v->m->mem) : 0;
             kick_feeder(s);
+        }
         return id == PORT_CONSOLE && value;
     }
     return false;
@@ -313,8 +318,11 @@ static void stdio_notify(struct virtio_dev *v, uint16_t q)
 static bool take_buffer(struct virtio_stdio *s, unsigned *gen)
 {
     struct virtio_dev *v = &s->vdev;
+    struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
     pthread_mutex_lock(&v->lock);
-    bool ok = s->port[PORT_STDIN].guest_open &&
+    /* All the buffers it posted are back (none holds unread input): the guest took it all. */
+    bool ok = s->port[PORT_STDIN].guest_open && vq->ready &&
+              virtq_pending(vq, &v->m->mem) >= s->stdin_posted &&
               virtio_pop_locked(v, rx_queue(PORT_STDIN), &s->in) > 0;
     if (ok && s->in.in_len == 0) {   /* a receive buffer with no room: a broken driver */
         virtio_set_broken_locked(v);
@@ -454,43 +462,10 @@ static const struct virtio_ops stdio_ops = {
 
 /* ---- the device kind: `--rootfs ... -- COMMAND` adds it ---- */
 
-struct stdio_spec {
-    int fd[3];     /* in, out, err: -1 for none */
-    bool tty;
-};
-
-/* SPEC: in=FD,out=FD,err=FD[,tty] (the descriptors the command's stdio is connected to; tty:
- * the console port, a terminal in the guest, takes the host console's input). */
-static int stdio_parse(const char *spec, struct stdio_spec *s, struct mvm_err *e)
-{
-    static const char *const keys[3] = {"in=", "out=", "err="};
-    *s = (struct stdio_spec){.fd = {-1, -1, -1}};
-    size_t n = strlen(spec);
-    if (n && spec[n - 1] == ',')
-        return mvm_fail(e, MVM_E_INPUT, "stdio '%s': use in=FD,out=FD,err=FD[,tty]", spec);
-    for (const char *o = spec; *o; o += strcspn(o, ","), o += *o == ',') {
-        size_t len = strcspn(o, ",");
-        if (len == 3 && strncmp(o, "tty", 3) == 0) {
-            s->tty = true;
-            continue;
-        }
-        unsigned k = 0;
-        while (k < 3 && strncmp(o, keys[k], strlen(keys[k])) != 0)
-            k++;
-        char *end = NULL;
-        const char *num = k < 3 ? o + strlen(keys[k]) : o;
-        long fd = k < 3 ? strtol(num, &end, 10) : 0;
-        if (k == 3 || end == num || end != o + len || fd < -1 || fd > 1 << 20)
-            return mvm_fail(e, MVM_E_INPUT, "stdio '%s': use in=FD,out=FD,err=FD[,tty]", spec);
-        s->fd[k] = (int)fd;
-    }
-    return 0;
-}
-
 static int stdio_check(const char *spec, struct mvm_err *e)
 {
     struct stdio_spec s;
-    return stdio_parse(spec, &s, e);
+    return stdio_spec_parse(spec, &s, e);
 }
 
 static void stdio_free(struct virtio_stdio *s)
@@ -516,7 +491,7 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
 {
     (void)snapshot_all;
     struct stdio_spec sp;
-    if (stdio_parse(spec, &sp, e))
+    if (stdio_spec_parse(spec, &sp, e))
         return NULL;
     struct virtio_stdio *s = calloc(1, sizeof(*s));
     if (!s)

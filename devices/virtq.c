@@ -25,13 +25,18 @@ int virtq_check_rings(const struct virtq *q, const struct guest_mem *m)
     return 0;
 }
 
-int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
+uint16_t virtq_pending(const struct virtq *q, const struct guest_mem *m)
 {
     /* The avail index is the driver's "published up to here": an acquire load orders the
      * ring reads after it (2-byte aligned: virtq_check wants the avail ring so). */
     uint16_t avail_idx = le16toh(__atomic_load_n((const uint16_t *)gpa_ptr(m, q->avail + 2, 2),
                                                  __ATOMIC_ACQUIRE));
-    uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+    return (uint16_t)(avail_idx - q->last_avail);
+}
+
+int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
+{
+    uint16_t pending = virtq_pending(q, m);
     if (pending == 0)
         return 0;
     if (pending > q->size)

@@ -40,6 +40,11 @@ int virtq_check_rings(const struct virtq *q, const struct guest_mem *m);
  * driver broke the ring; the queue must not be used again until reset). */
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c);
 
+/* How many chains the driver has made available and the device not taken yet (as the driver
+ * says: more than the ring holds is a broken driver, which virtq_pop reports). The queue must
+ * be ready. */
+uint16_t virtq_pending(const struct virtq *q, const struct guest_mem *m);
+
 /* Returns a chain to the driver with `len` bytes written into its writable part. */
 void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t len);
 

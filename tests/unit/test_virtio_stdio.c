@@ -233,6 +233,32 @@ static void test_stdin_waits_for_the_guest_then_ends(void **state)
     assert_int_equal(val, 0);                              /* end-of-file for the guest */
 }
 
+/* stdin is read ahead by one buffer at most: the next is filled only once the guest has used
+ * the last one up and given it back, as a pipe holds what its reader has not taken yet. */
+static void test_stdin_one_buffer_ahead(void **state)
+{
+    (void)state;
+    struct mvm_err e = {0};
+    bring_up();
+    assert_int_equal(virtio_stdio_kind.start(dev, &e), 0);
+    ready(STDIN, "minivmm.stdin");
+    post(rxq(STDIN), NULL, 4096, true);
+    uint32_t second = post(rxq(STDIN), NULL, 4096, true);
+    send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_OPEN, 1);
+    assert_int_equal(write(in_pipe[1], "abc", 3), 3);
+    for (int i = 0; i < 2000 && used_idx(rxq(STDIN)) == 0; i++)
+        usleep(1000);
+    assert_int_equal(used_idx(rxq(STDIN)), 1);
+    assert_int_equal(write(in_pipe[1], "def", 3), 3);
+    usleep(50000);
+    assert_int_equal(used_idx(rxq(STDIN)), 1);             /* "abc" not read in the guest yet */
+    post(rxq(STDIN), NULL, 4096, true);                    /* it was: the buffer comes back */
+    for (int i = 0; i < 2000 && used_idx(rxq(STDIN)) == 1; i++)
+        usleep(1000);
+    assert_int_equal(used_idx(rxq(STDIN)), 2);
+    assert_memory_equal(m.mem.host + second, "def", 3);
+}
+
 /* A reader of stdout that goes away ends the command as SIGPIPE would on the host (status
  * 141), and the run with it; output the console port gets in command mode goes nowhere. */
 static void test_stdout_reader_gone(void **state)
@@ -385,6 +411,8 @@ int main(void)
                                         teardown_stdio),
         cmocka_unit_test_setup_teardown(test_hostile_driver, setup_stdio, teardown_stdio),
         cmocka_unit_test_setup_teardown(test_stdout_reader_gone, setup_stdio, teardown_stdio),
+        cmocka_unit_test_setup_teardown(test_stdin_one_buffer_ahead, setup_stdio,
+                                        teardown_stdio),
         cmocka_unit_test_setup_teardown(test_stdin_end_survives_reset, setup_stdio,
                                         teardown_stdio),
         cmocka_unit_test_setup_teardown(test_console_input_waits_for_the_terminal,
