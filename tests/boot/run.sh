@@ -199,6 +199,7 @@ check rootfs-json 0 '"exit_status": 0' '"guest_exit_code": 0'
 check rootfs-stdio-apart 0 "status 3" "stdout is the command's alone" \
     "stderr is the command's alone" "the kernel's messages are in the log"
 check rootfs-binary 0 "status 0" "1 MiB came back unchanged"
+check rootfs-stdin-left 0 "the rest of stdin was left for the next reader"
 check rootfs-cwd 0 "status 0" "the command ran in the host's directory"
 check rootfs-overlay 0 "x" "y" "status 0" "the host's root is unchanged"
 check rootfs-rw 0
