@@ -57,15 +57,10 @@ static void *create(const char *options, struct mvm_err *e)
 
 static int setup_9p(void **state)
 {
-    if (setup(state))
+    if (setup_with_bridge(state, &host, BIG_RAM))
         return -1;
-    free(m.mem.host);
-    m.mem.host = calloc(1, BIG_RAM);
-    m.mem.size = BIG_RAM;
-    memset(&host, 0, sizeof(host));
-    m.pci = &host;
     memset(shares, 0, sizeof(shares));
-    return m.mem.host && mkdtemp(dir) ? 0 : -1;
+    return mkdtemp(dir) ? 0 : -1;
 }
 
 static int teardown_9p(void **state)

@@ -91,6 +91,23 @@ static bool next_ctrl(uint32_t *id, uint16_t *event, uint16_t *value, char *text
     return true;
 }
 
+/* Waits (up to 2 s) for the device's I/O thread to have used n buffers of queue q. */
+static void wait_used(uint16_t q, uint16_t n)
+{
+    for (int i = 0; i < 2000 && used_idx(q) != n; i++)
+        usleep(1000);
+    assert_int_equal(used_idx(q), n);
+}
+
+/* Waits (up to 2 s) for the next control message. */
+static void wait_ctrl(uint32_t *id, uint16_t *event, uint16_t *value, char *text)
+{
+    for (int i = 0; i < 2000; i++, usleep(1000))
+        if (next_ctrl(id, event, value, text))
+            return;
+    fail_msg("no control message came");
+}
+
 static void send_ctrl(uint32_t id, uint16_t event, uint16_t value)
 {
     uint8_t msg[8];
@@ -102,14 +119,9 @@ static const char *spec_extra = "";   /* ",tty": the console port takes the cons
 
 static int setup_stdio(void **state)
 {
-    if (setup(state))
+    if (setup_with_bridge(state, &host, BIG_RAM))
         return -1;
-    free(m.mem.host);
-    m.mem.host = calloc(1, BIG_RAM);
-    m.mem.size = BIG_RAM;
-    memset(&host, 0, sizeof(host));
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
-    m.pci = &host;
     m.virtio_port = NULL;
     fake.command_calls = 0;
     if (pipe(in_pipe) || pipe(out_pipe2) || pipe(err_pipe))
@@ -215,9 +227,7 @@ static void test_stdin_waits_for_the_guest_then_ends(void **state)
     usleep(50000);
     assert_int_equal(used_idx(rxq(STDIN)), 0);             /* not open in the guest yet */
     send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_OPEN, 1);
-    for (int i = 0; i < 2000 && used_idx(rxq(STDIN)) == 0; i++)
-        usleep(1000);
-    assert_int_equal(used_idx(rxq(STDIN)), 1);
+    wait_used(rxq(STDIN), 1);
     assert_int_equal(get(used(rxq(STDIN)) + 8, 4), 3);
     assert_memory_equal(m.mem.host + buf, "abc", 3);
     post(rxq(STDIN), NULL, 4096, true);                    /* the driver's next buffer */
@@ -226,8 +236,7 @@ static void test_stdin_waits_for_the_guest_then_ends(void **state)
     uint32_t id = 0;
     uint16_t ev = 0, val = 1;
     char text[64];
-    for (int i = 0; i < 2000 && !next_ctrl(&id, &ev, &val, text); i++)
-        usleep(1000);
+    wait_ctrl(&id, &ev, &val, text);
     assert_int_equal(id, STDIN);
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
     assert_int_equal(val, 0);                              /* end-of-file for the guest */
@@ -246,16 +255,12 @@ static void test_stdin_one_buffer_ahead(void **state)
     uint32_t second = post(rxq(STDIN), NULL, 4096, true);
     send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_OPEN, 1);
     assert_int_equal(write(in_pipe[1], "abc", 3), 3);
-    for (int i = 0; i < 2000 && used_idx(rxq(STDIN)) == 0; i++)
-        usleep(1000);
-    assert_int_equal(used_idx(rxq(STDIN)), 1);
+    wait_used(rxq(STDIN), 1);
     assert_int_equal(write(in_pipe[1], "def", 3), 3);
     usleep(50000);
     assert_int_equal(used_idx(rxq(STDIN)), 1);             /* "abc" not read in the guest yet */
     post(rxq(STDIN), NULL, 4096, true);                    /* it was: the buffer comes back */
-    for (int i = 0; i < 2000 && used_idx(rxq(STDIN)) == 1; i++)
-        usleep(1000);
-    assert_int_equal(used_idx(rxq(STDIN)), 2);
+    wait_used(rxq(STDIN), 2);
     assert_memory_equal(m.mem.host + second, "def", 3);
 }
 
@@ -294,8 +299,7 @@ static void test_stdin_end_survives_reset(void **state)
     uint32_t id = 0;
     uint16_t ev = 0, val = 1;
     char text[64];
-    for (int i = 0; i < 2000 && !next_ctrl(&id, &ev, &val, text); i++)
-        usleep(1000);
+    wait_ctrl(&id, &ev, &val, text);
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
     assert_int_equal(val, 0);
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));

@@ -5,6 +5,8 @@
 #define MINIVMM_TEST_VIRTIO_DRIVER_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static inline uint64_t le_get(const uint8_t *p, unsigned len)
 {
@@ -33,6 +35,20 @@ static inline void mmio_wr(uint64_t addr, uint32_t len, uint64_t v)
     uint8_t d[8];
     le_put(d, len, v);
     assert_true(bus_access(&m.bus, addr, d, len, true));
+}
+
+/* The fake machine (setup()) with ram bytes of guest memory and an empty PCI host bridge, for
+ * a test's devices to be created on. 0, or -1. */
+static inline int setup_with_bridge(void **state, struct pci_host *bridge, size_t ram)
+{
+    if (setup(state))
+        return -1;
+    free(m.mem.host);
+    m.mem.host = calloc(1, ram);
+    m.mem.size = ram;
+    memset(bridge, 0, sizeof(*bridge));
+    m.pci = bridge;
+    return m.mem.host ? 0 : -1;
 }
 
 /* Guest memory, by guest-physical address. */
