@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "../firmware/rtas.h"
 #include "../vmm/machine.h"
@@ -10,11 +11,18 @@
 
 typedef int64_t (*hcall_fn)(struct machine *m, int cpu, uint64_t *args);
 
+/* Terminal 0 is the default vty, as under QEMU and PowerVM: what a payload that has not read
+ * the device tree (or Linux's early hvc debug console) writes to. */
+static bool our_vty(uint64_t term)
+{
+    return term == VTY_REG || term == 0;
+}
+
 static int64_t h_put_term_char(struct machine *m, int cpu, uint64_t *args)
 {
     (void)cpu;
     uint64_t len = args[1];
-    if (args[0] != VTY_REG || len > 16)
+    if (!our_vty(args[0]) || len > 16)
         return H_PARAMETER;
     /* The characters are packed into r6..r7 most-significant byte first, whatever the
      * guest's endianness (the guest stores them with cpu_to_be64). */
@@ -27,7 +35,7 @@ static int64_t h_put_term_char(struct machine *m, int cpu, uint64_t *args)
 static int64_t h_get_term_char(struct machine *m, int cpu, uint64_t *args)
 {
     (void)cpu;
-    if (args[0] != VTY_REG)
+    if (!our_vty(args[0]))
         return H_PARAMETER;
     uint8_t buf[16];
     size_t len = vty_read(m->vty, buf, sizeof(buf));
@@ -180,13 +188,69 @@ static int64_t h_read(struct machine *m, int cpu, uint64_t *args)
     return H_SUCCESS;
 }
 
+/* H_SET_SPRG0: SPRG0 is a hypervisor-privileged write for the guest's own use (Linux keeps
+ * nothing there on 64-bit; other payloads may). */
+static int64_t h_set_sprg0(struct machine *m, int cpu, uint64_t *args)
+{
+    return m->ops->set_sprg0(m, cpu, args[0]) == 0 ? H_SUCCESS : H_HARDWARE;
+}
+
+/* H_PAGE_INIT: zero a 4 KiB page or copy one, then (if asked) make the instruction cache see
+ * it. KVM-HV serves it in the kernel when we enable it there; this is the rest (KVM-PR, or a
+ * kernel without). Every address is checked against guest RAM, as PAPR and QEMU do. */
+static int64_t h_page_init(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)cpu;
+    uint64_t flags = args[0], dst = args[1], src = args[2];
+    if (flags & ~(H_ICACHE_INVALIDATE | H_ICACHE_SYNCHRONIZE | H_ZERO_PAGE | H_COPY_PAGE))
+        return H_PARAMETER;
+    uint8_t *d = dst % H_PAGE_INIT_SIZE ? NULL : gpa_ptr(&m->mem, dst, H_PAGE_INIT_SIZE);
+    if (!d)
+        return H_PARAMETER;
+    if (flags & H_COPY_PAGE) {        /* copy wins over zero, as in QEMU */
+        const uint8_t *s = src % H_PAGE_INIT_SIZE ? NULL : gpa_ptr(&m->mem, src, H_PAGE_INIT_SIZE);
+        if (!s)
+            return H_PARAMETER;
+        memmove(d, s, H_PAGE_INIT_SIZE);
+    } else if (flags & H_ZERO_PAGE) {
+        memset(d, 0, H_PAGE_INIT_SIZE);
+    }
+    /* dcbst, sync, icbi, isync over the page on POWER; nothing where caches are coherent. */
+    if (flags & (H_ICACHE_INVALIDATE | H_ICACHE_SYNCHRONIZE))
+        __builtin___clear_cache((char *)d, (char *)d + H_PAGE_INIT_SIZE);
+    return H_SUCCESS;
+}
+
+/* H_RANDOM: 64 bits from the host's kernel (KVM answers it itself from the hardware RNG when
+ * the host has one and we enabled that). Never blocks a vCPU: the pool is long ready by the
+ * time a guest asks, and if it is not the guest hears "hardware error" and retries. */
+static int64_t h_random(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)m, (void)cpu;
+    uint64_t v;
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+        return H_HARDWARE;
+    args[0] = v;
+    return H_SUCCESS;
+}
+
+/* Hcalls Linux makes on every boot for facilities a KVM guest does not have: answered
+ * H_FUNCTION ("not available"), which Linux takes quietly, and not logged as unknown. */
+static int64_t h_absent(struct machine *m, int cpu, uint64_t *args)
+{
+    (void)m, (void)cpu, (void)args;
+    return H_FUNCTION;
+}
+
 /* The hcalls served here: one list, from which come the dispatch table (by opcode) and the
  * names --stats prints. */
 #define PAPR_HCALLS(X)                                                                      \
     X(H_READ, h_read) X(H_GET_TERM_CHAR, h_get_term_char) X(H_PUT_TERM_CHAR, h_put_term_char) \
     X(H_EOI, h_eoi) X(H_CPPR, h_cppr) X(H_IPI, h_ipi) X(H_IPOLL, h_ipoll) X(H_XIRR, h_xirr)   \
     X(H_XIRR_X, h_xirr_x) X(H_GET_CPU_CHARACTERISTICS, h_get_cpu_characteristics)            \
-    X(H_SET_MODE, h_set_mode) X(H_REGISTER_PROC_TBL, h_register_proc_tbl)
+    X(H_SET_MODE, h_set_mode) X(H_REGISTER_PROC_TBL, h_register_proc_tbl)                \
+    X(H_SET_SPRG0, h_set_sprg0) X(H_PAGE_INIT, h_page_init) X(H_RANDOM, h_random)             \
+    X(H_QUERY_VAS_CAPABILITIES, h_absent)
 
 #define HANDLER(op, fn) [op / 4] = fn,
 static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {PAPR_HCALLS(HANDLER)};
@@ -194,7 +258,10 @@ static const hcall_fn papr_table[H_MAX_OPCODE / 4 + 1] = {PAPR_HCALLS(HANDLER)};
 static const struct {
     uint64_t nr;
     const char *name;
-} papr_names[] = {PAPR_HCALLS(NAME) {KVMPPC_H_RTAS, "H_RTAS"}};
+} papr_names[] = {PAPR_HCALLS(NAME) {KVMPPC_H_RTAS, "H_RTAS"},
+                  {H_GET_24X7_CATALOG_PAGE, "H_GET_24X7_CATALOG_PAGE"},
+                  {H_GET_24X7_DATA, "H_GET_24X7_DATA"},
+                  {H_GET_PERF_COUNTER_INFO, "H_GET_PERF_COUNTER_INFO"}};
 #undef HANDLER
 #undef NAME
 
@@ -216,13 +283,16 @@ const char *const hcall_hypertas_functions[] = {
     "hcall-splpar",    /* H_REGISTER_VPA, H_CONFER, H_PROD: in KVM */
     "hcall-bulk",      /* H_BULK_REMOVE: in KVM */
     "hcall-set-mode",  /* H_SET_MODE: here (LE, AIL) and in KVM (breakpoints) */
+    "hcall-sprg0",     /* H_SET_SPRG0: here */
+    "hcall-copy",      /* H_PAGE_INIT: in KVM (enabled at creation), else here */
     NULL,
 };
 
 /* KVM-PR updates the hash table, does XICS and H_CEDE in the kernel, and leaves H_READ to us;
  * it has no VPA, H_CONFER/H_PROD or H_SET_DABR, so the guest is not promised those. */
 const char *const hcall_hypertas_functions_pr[] = {
-    "hcall-pft", "hcall-term", "hcall-interrupt", "hcall-bulk", "hcall-set-mode", NULL,
+    "hcall-pft", "hcall-term", "hcall-interrupt", "hcall-bulk", "hcall-set-mode", "hcall-sprg0",
+    "hcall-copy", NULL,
 };
 
 int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9])
@@ -230,6 +300,9 @@ int64_t hcall_dispatch(struct machine *m, int cpu, uint64_t nr, uint64_t args[9]
     hcall_fn fn = NULL;
     if (nr == KVMPPC_H_RTAS)
         fn = h_rtas;
+    else if (nr == H_GET_PERF_COUNTER_INFO || nr == H_GET_24X7_CATALOG_PAGE ||
+             nr == H_GET_24X7_DATA)   /* the hv-gpci and hv-24x7 PMUs probe at boot */
+        fn = h_absent;
     else if (nr <= H_MAX_OPCODE && nr % 4 == 0)
         fn = papr_table[nr / 4];
     if (fn)

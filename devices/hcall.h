@@ -14,6 +14,8 @@ struct machine;
 
 /* Opcodes (Linux arch/powerpc/include/asm/hvcall.h). */
 #define H_READ 0x0C
+#define H_SET_SPRG0 0x24
+#define H_PAGE_INIT 0x2C
 #define H_GET_TERM_CHAR 0x54
 #define H_PUT_TERM_CHAR 0x58
 #define H_EOI 0x64
@@ -22,11 +24,16 @@ struct machine;
 #define H_IPOLL 0x70
 #define H_XIRR 0x74
 #define H_XIRR_X 0x2FC
+#define H_RANDOM 0x300
 #define H_GET_CPU_CHARACTERISTICS 0x1C8
 #define H_SET_MODE 0x31C
 #define H_REGISTER_PROC_TBL 0x37C
+#define H_QUERY_VAS_CAPABILITIES 0x398
 #define H_MAX_OPCODE 0xFFC          /* architected opcodes are multiples of 4 below this */
 #define KVMPPC_H_RTAS 0xf000        /* KVM-private: our RTAS stub's call */
+#define H_GET_24X7_CATALOG_PAGE 0xF078
+#define H_GET_24X7_DATA 0xF07C
+#define H_GET_PERF_COUNTER_INFO 0xF080
 
 /* Return codes. */
 #define H_SUCCESS 0
@@ -41,6 +48,13 @@ struct machine;
 
 /* H_READ flags. */
 #define H_READ_4 (1ULL << (63 - 26))   /* return the four entries of an aligned quad */
+
+/* H_PAGE_INIT flags. */
+#define H_ICACHE_INVALIDATE (1ULL << (63 - 40))
+#define H_ICACHE_SYNCHRONIZE (1ULL << (63 - 41))
+#define H_ZERO_PAGE (1ULL << (63 - 48))
+#define H_COPY_PAGE (1ULL << (63 - 49))
+#define H_PAGE_INIT_SIZE 4096ULL     /* PAPR's page for H_PAGE_INIT, whatever the MMU uses */
 
 /* H_SET_MODE resources. */
 #define H_SET_MODE_RESOURCE_ADDR_TRANS_MODE 3

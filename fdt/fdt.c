@@ -207,6 +207,8 @@ static int node_rtas(void *fdt, const struct fdt_params *p)
     return fdt_end_node(fdt);
 }
 
+#define RNG_REG (VTY_REG + 1)
+
 static int node_vdevice(void *fdt)
 {
     char name[32];
@@ -220,6 +222,15 @@ static int node_vdevice(void *fdt)
     TRY(fdt_property_string(fdt, "device_type", "serial"));
     TRY(fdt_property_string(fdt, "compatible", "hvterm1"));
     TRY(fdt_property_u32(fdt, "reg", VTY_REG));
+    TRY(fdt_end_node(fdt));
+    /* H_RANDOM's device: Linux's pseries-rng (the guest's /dev/hwrng) binds to a vio node of
+     * this type and compatible, and its platform code seeds the kernel's pool from it. vio
+     * wants a reg; nothing is ever addressed by it. */
+    snprintf(name, sizeof(name), "ibm,random-v1@%x", RNG_REG);
+    TRY(fdt_begin_node(fdt, name));
+    TRY(fdt_property_string(fdt, "device_type", "ibm,random-v1"));
+    TRY(fdt_property_string(fdt, "compatible", "ibm,random"));
+    TRY(fdt_property_u32(fdt, "reg", RNG_REG));
     TRY(fdt_end_node(fdt));
     return fdt_end_node(fdt);
 }

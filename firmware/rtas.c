@@ -7,6 +7,7 @@
 
 #include "../devices/hcall.h"
 #include "../devices/vty.h"
+#include "../vmm/civil.h"
 #include "../vmm/machine.h"
 
 static int32_t rtas_display_character(struct machine *m, int cpu, const uint32_t *args,
@@ -17,34 +18,54 @@ static int32_t rtas_display_character(struct machine *m, int cpu, const uint32_t
     return vty_write(m->vty, &c, 1) == 0 ? RTAS_OK : RTAS_HW_ERROR;
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date. Done here rather than with gmtime_r,
- * whose first call reads time-zone files: a vCPU thread must not open files (seccomp). */
-static void civil_from_days(int64_t days, uint32_t *y, uint32_t *m, uint32_t *d)
+/* The guest's clock: the host's CLOCK_REALTIME plus the machine's offset, which
+ * set-time-of-day and --rtc-base move (the host's own clock is never set). */
+static int guest_now(struct machine *m, int64_t *secs, int64_t *nsec)
 {
-    days += 719468;                                 /* from 0000-03-01 */
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;              /* day of the 400-year era */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;               /* month from March */
-    *d = (uint32_t)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (uint32_t)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (uint32_t)(yoe + era * 400 + (*m <= 2));
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return -1;
+    int64_t off = __atomic_load_n(&m->rtc_offset_us, __ATOMIC_RELAXED);
+    int64_t s = ts.tv_sec + off / 1000000, ns = ts.tv_nsec + off % 1000000 * 1000;
+    if (ns < 0)
+        ns += 1000000000, s--;
+    else if (ns >= 1000000000)
+        ns -= 1000000000, s++;
+    *secs = s, *nsec = ns;
+    return 0;
 }
 
 static int32_t rtas_get_time_of_day(struct machine *m, int cpu, const uint32_t *args,
                                     unsigned nargs, uint32_t *rets, unsigned nret)
 {
-    (void)m, (void)cpu, (void)args, (void)nargs, (void)nret;
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+    (void)cpu, (void)args, (void)nargs, (void)nret;
+    int64_t secs, nsec;
+    struct civil_time t;
+    if (guest_now(m, &secs, &nsec) != 0)
         return RTAS_HW_ERROR;
-    int64_t secs = ts.tv_sec;
-    civil_from_days(secs / 86400, &rets[1], &rets[2], &rets[3]);
-    rets[4] = (uint32_t)(secs % 86400 / 3600);
-    rets[5] = (uint32_t)(secs % 3600 / 60);
-    rets[6] = (uint32_t)(secs % 60);
-    rets[7] = (uint32_t)ts.tv_nsec;
+    civil_from_secs(secs, &t);
+    if (!civil_valid(&t))        /* an offset that took the clock outside years 1-9999 */
+        return RTAS_HW_ERROR;
+    uint32_t v[7] = {t.year, t.month, t.day, t.hour, t.min, t.sec, (uint32_t)nsec};
+    memcpy(&rets[1], v, sizeof(v));
+    return RTAS_OK;
+}
+
+/* set-time-of-day(year, month, day, hour, minute, second, nanosecond): `hwclock -w`. The
+ * date must be a real one; what is kept is the distance from the host's clock. */
+static int32_t rtas_set_time_of_day(struct machine *m, int cpu, const uint32_t *args,
+                                    unsigned nargs, uint32_t *rets, unsigned nret)
+{
+    (void)cpu, (void)nargs, (void)rets, (void)nret;
+    struct civil_time t = {args[0], args[1], args[2], args[3], args[4], args[5]};
+    if (!civil_valid(&t) || args[6] >= 1000000000)
+        return RTAS_PARAM_ERROR;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return RTAS_HW_ERROR;
+    int64_t off = (civil_to_secs(&t) - ts.tv_sec) * 1000000 +
+                  ((int64_t)args[6] - ts.tv_nsec) / 1000;
+    __atomic_store_n(&m->rtc_offset_us, off, __ATOMIC_RELAXED);
     return RTAS_OK;
 }
 
@@ -122,6 +143,7 @@ static int32_t rtas_stop_self(struct machine *m, int cpu, const uint32_t *args, 
 static const struct rtas_service builtin[] = {
     {"display-character", rtas_display_character, 1, 1},
     {"get-time-of-day", rtas_get_time_of_day, 0, 8},
+    {"set-time-of-day", rtas_set_time_of_day, 7, 1},
     {"power-off", rtas_power_off, 2, 1},
     {"system-reboot", rtas_system_reboot, 0, 1},
     {"ibm,os-term", rtas_os_term, 1, 1},

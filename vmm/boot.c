@@ -67,6 +67,7 @@ int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e)
 {
     if (file_map_open(&b->kfile, c->kernel, "kernel", e) ||
         kernel_parse(&b->kernel, b->kfile.data, b->kfile.size, c->kernel, e) ||
+        kernel_place(&b->kernel, c->kernel_addr_set, c->kernel_addr, c->kernel, e) ||
         (c->initrd && file_map_open(&b->ifile, c->initrd, "initrd", e)))
         return -1;
     /* --rootfs with no -i: minivmm's own initramfs, made in memory. */

@@ -29,6 +29,10 @@ void cli_usage(FILE *f)
 "  -k, --kernel FILE     ELF vmlinux to boot (ppc64le or ppc64)\n"
 "  -i, --initrd FILE     initial ramdisk\n"
 "  -a, --append CMDLINE  kernel command line\n"
+"      --kernel-addr ADDR  load the image at ADDR (default: a vmlinux linked at\n"
+"                        KERNELBASE where it is linked, any other image at 4M)\n"
+"      --rtc-base DATE   now|utc|YYYY-MM-DD[THH:MM:SS]: the guest's clock starts there\n"
+"                        (UTC; default now)\n"
 "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
 "  -c, --cpus N          number of vCPUs (default 1)\n", f);
     /* Each device kind brings its own option and says how to use it. */
@@ -124,6 +128,8 @@ static const struct option core_options[] = {
     {"log", required_argument, NULL, OPT_LIBRARY},
     {"rootfs", required_argument, NULL, OPT_LIBRARY},
     {"modules", required_argument, NULL, OPT_LIBRARY},
+    {"kernel-addr", required_argument, NULL, OPT_LIBRARY},
+    {"rtc-base", required_argument, NULL, OPT_LIBRARY},
     {"check", no_argument, NULL, OPT_CHECK},
     {"json", required_argument, NULL, OPT_JSON},
     {"result-json", required_argument, NULL, OPT_JSON},

@@ -24,6 +24,10 @@ struct vm_config {
     const char *kernel;       /* ELF vmlinux (required) */
     const char *initrd;       /* may be NULL */
     const char *cmdline;      /* may be NULL */
+    bool kernel_addr_set;     /* --kernel-addr: load the image at kernel_addr (loader.h) */
+    uint64_t kernel_addr;
+    bool rtc_base_set;        /* --rtc-base DATE: the guest's clock starts at rtc_base */
+    int64_t rtc_base;         /* seconds since 1970-01-01 UTC */
     const char *mem_path;     /* hugetlbfs directory, or NULL for anonymous memory */
     const char *dump_dtb;     /* write the device tree here and stop instead of running */
     const char *dump_initramfs;   /* the same for the initrd (minivmm's own with rootfs) */

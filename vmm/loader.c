@@ -122,12 +122,34 @@ int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const 
     if (k->nseg == 0)
         return mvm_fail(e, MVM_E_INPUT, "%s has no loadable segments", name);
     k->big_endian = be;
-    k->entry = to_phys(rd(buf + offsetof(Elf64_Ehdr, e_entry), 8, be));
+    uint64_t entry = rd(buf + offsetof(Elf64_Ehdr, e_entry), 8, be);
+    k->kernelbase = entry >> 60 == 0xc;
+    k->entry = to_phys(entry);
     for (unsigned i = 0; i < k->nseg; i++)
         if (k->entry >= k->seg[i].paddr && k->entry - k->seg[i].paddr < k->seg[i].filesz)
             return 0;
     return mvm_fail(e, MVM_E_INPUT, "%s: the entry point 0x%llx is not inside any loaded "
                     "segment", name, (unsigned long long)k->entry);
+}
+
+int kernel_place(struct kernel_image *k, bool given, uint64_t addr, const char *name,
+                 struct mvm_err *e)
+{
+    uint64_t base = given ? addr : k->kernelbase ? 0 : KERNEL_ADDR_DEFAULT;
+    if (base % KERNEL_ADDR_ALIGN)
+        return mvm_fail(e, MVM_E_INPUT, "--kernel-addr 0x%llx: not a multiple of 64 KiB (an "
+                        "image's segments are aligned for 64 KiB pages)", (unsigned long long)base);
+    uint64_t end;
+    if (__builtin_add_overflow(k->end, base, &end) || end >> 60)
+        return mvm_fail(e, MVM_E_INPUT, "%s does not fit at 0x%llx: its %llu MiB would end "
+                        "beyond the physical address space", name, (unsigned long long)base,
+                        (unsigned long long)(k->end >> 20));
+    for (unsigned i = 0; i < k->nseg; i++)
+        k->seg[i].paddr += base;
+    k->entry += base;
+    k->end = end;
+    k->load_addr = base;
+    return 0;
 }
 
 int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct guest_mem *m,

@@ -16,8 +16,14 @@
 
 #define KERNEL_MAX_SEGMENTS 16
 
+/* Where an image not linked at KERNELBASE goes by default: QEMU pseries's kernel-addr. */
+#define KERNEL_ADDR_DEFAULT (4ULL << 20)
+#define KERNEL_ADDR_ALIGN (64ULL << 10)    /* keeps 64 KiB-aligned segments aligned */
+
 struct kernel_image {
     bool big_endian;
+    bool kernelbase;     /* linked at KERNELBASE (0xc000...): Linux's vmlinux */
+    uint64_t load_addr;  /* guest physical address the image's physical 0 is loaded at */
     uint64_t entry;      /* guest physical entry point */
     uint64_t end;        /* first guest physical byte after the loaded image (incl. bss) */
     unsigned nseg;
@@ -37,6 +43,12 @@ void file_map_close(struct file_map *f);
 
 /* Validates an ELF64 PowerPC vmlinux held in buf and fills k. `name` is used in messages. */
 int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const char *name,
+                 struct mvm_err *e);
+
+/* Moves a parsed image to where it is loaded: at `addr` when `given`, else Linux's vmlinux
+ * (linked at KERNELBASE) at its own physical addresses from 0 and any other image (linked
+ * at 0, say, with its exception vectors to install there) at KERNEL_ADDR_DEFAULT. */
+int kernel_place(struct kernel_image *k, bool given, uint64_t addr, const char *name,
                  struct mvm_err *e);
 
 /* Copies the segments into guest RAM (zero-filling bss). Fails if any segment does not fit. */

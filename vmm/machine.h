@@ -43,6 +43,8 @@ struct machine_ops {
      * it resumes; others before they next enter the guest (vCPUs started later inherit it).
      * -EOPNOTSUPP: this hypervisor cannot do that mode. */
     int (*set_lpcr)(struct machine *m, int calling_cpu, uint64_t mask, uint64_t val);
+    /* H_SET_SPRG0: set the calling vCPU's SPRG0 (between exits). Returns 0 or -errno. */
+    int (*set_sprg0)(struct machine *m, int calling_cpu, uint64_t val);
     /* RTAS start-cpu: start a stopped vCPU at `pc` (64-bit, real mode) with r3 = r3.
      * Returns 0, -ENOENT (no such CPU) or -EBUSY (not stopped). */
     int (*start_cpu)(struct machine *m, uint32_t cpu, uint64_t pc, uint64_t r3);
@@ -94,6 +96,10 @@ struct machine {
      * directory): they need file system calls the others must not have, and only that tree.
      * NULL: nothing. */
     int (*file_thread_init)(struct machine *m, int root_fd);
+    /* The guest's time-of-day clock runs this many microseconds ahead of the host's
+     * CLOCK_REALTIME (--rtc-base, RTAS set-time-of-day); the host's clock is never set.
+     * Microseconds: any year 1-9999 fits. Atomic: any vCPU may read or set it. */
+    int64_t rtc_offset_us;
     uint64_t broken_rings;   /* times a driver broke a virtqueue (atomic; --stats reports) */
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];

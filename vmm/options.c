@@ -3,10 +3,13 @@
  * spelled; minivmm_set_option() is the same door for a program. */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../devices/device.h"
+#include "civil.h"
 #include "console.h"
 #include "mem.h"
 #include "rootfs.h"
@@ -22,6 +25,8 @@ enum option_kind {
     OPT_PATTERN,    /* one more console pattern */
     OPT_CONSOLE,    /* vty, or virtio: the virtio console device */
     OPT_ROOTFS,     /* DIR[,rw] */
+    OPT_ADDR,       /* a guest physical address: 0x hex, or a size such as 4M */
+    OPT_RTC,        /* now, utc, or a date: where the guest's clock starts */
 };
 
 /* Choice lists, in their enums' order (config.h). */
@@ -61,6 +66,8 @@ static const struct option_def {
     {"console", "--console", OPT_CONSOLE, 0},
     {"rootfs", "--rootfs", OPT_ROOTFS, F(rootfs)},
     {"modules", "--modules", OPT_STRING, F(modules_dir)},
+    {"kernel-addr", "--kernel-addr", OPT_ADDR, F(kernel_addr)},
+    {"rtc-base", "--rtc-base", OPT_RTC, F(rtc_base)},
 };
 
 static int set_memory(struct vm_config *c, const char *v, struct mvm_err *e)
@@ -108,6 +115,42 @@ static int set_console(struct vm_config *c, const char *v, struct mvm_err *e)
     return strcmp(v, "virtio") == 0 ? vm_config_add_device(c, "virtio-console", "", e) : 0;
 }
 
+static int set_addr(const struct option_def *o, struct vm_config *c, const char *v,
+                    struct mvm_err *e)
+{
+    uint64_t a = 0;
+    bool ok;
+    if (strncmp(v, "0x", 2) == 0 && isxdigit((unsigned char)v[2])) {
+        char *end;
+        errno = 0;
+        a = strtoull(v + 2, &end, 16);
+        ok = *end == '\0' && errno == 0;
+    } else {
+        ok = parse_size(v, &a) == 0;
+    }
+    if (!ok)
+        return mvm_fail(e, MVM_E_INPUT, "%s %s: give an address, e.g. 0x400000 or 4M", o->flag, v);
+    c->kernel_addr = a;
+    c->kernel_addr_set = true;
+    return 0;
+}
+
+/* now and utc are the host's clock (the default; the pseries clock is UTC), a date moves the
+ * guest's clock there when the VM is made. */
+static int set_rtc(const struct option_def *o, struct vm_config *c, const char *v,
+                   struct mvm_err *e)
+{
+    if (strcmp(v, "now") == 0 || strcmp(v, "utc") == 0) {
+        c->rtc_base_set = false;
+        return 0;
+    }
+    if (civil_parse(v, &c->rtc_base) != 0)
+        return mvm_fail(e, MVM_E_INPUT, "%s %s: use now, utc, or a UTC date YYYY-MM-DD (or "
+                        "YYYY-MM-DDTHH:MM:SS)", o->flag, v);
+    c->rtc_base_set = true;
+    return 0;
+}
+
 /* A whole number with nothing around it, within max. */
 static int whole(const char *v, unsigned long max, unsigned *out)
 {
@@ -147,6 +190,8 @@ static int set_one(const struct option_def *o, struct vm_config *c, const char *
             return -1;
         c->rootfs = v;
         return 0;
+    case OPT_ADDR: return set_addr(o, c, v, e);
+    case OPT_RTC: return set_rtc(o, c, v, e);
     }
     return -1;
 }

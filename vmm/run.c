@@ -110,7 +110,7 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
     if (!r)
         r = start_devices(vm, e);
     if (!r)
-        r = vcpus_start(vm, vm->cpus[0].start_pc, vm->cpus[0].start_r3, e);
+        r = vcpus_start(vm, e);
     if (r) {
         /* A run that could not start ends like any other: one status, one result. */
         vm->m.ops->shutdown(&vm->m, MVM_E_VMM, e->msg);

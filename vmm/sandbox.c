@@ -52,6 +52,7 @@ static const int allowed[] = {
     SYS_rt_sigreturn, SYS_rt_sigprocmask,   /* the kick signal that interrupts KVM_RUN */
     SYS_tgkill, SYS_tkill, SYS_gettid, SYS_getpid,   /* kicking other vCPUs (musl: tkill) */
     SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
+    SYS_getrandom,        /* H_RANDOM */
     SYS_madvise, SYS_munmap, SYS_mmap, SYS_mremap, SYS_mprotect, SYS_brk,   /* heap, thread exit */
     SYS_sched_yield, SYS_restart_syscall,
     SYS_exit, SYS_exit_group,

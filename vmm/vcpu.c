@@ -20,7 +20,6 @@
 
 #define MSR_SF (1ULL << 63)
 #define MSR_ME (1ULL << 12)
-#define MSR_LE 1ULL
 
 /* The signal that interrupts KVM_RUN. Its handler does nothing: the point is the EINTR. */
 #define SIG_KICK SIGUSR2
@@ -175,12 +174,13 @@ static int load_start_regs(struct vcpu *c)
     memset(&regs, 0, sizeof(regs));
     pthread_mutex_lock(&c->vm->lock);
     regs.pc = c->start_pc;
-    regs.gpr[3] = c->start_r3;   /* r4 and r5 stay 0: kernel at 0, no Open Firmware */
+    regs.gpr[3] = c->start_r3;
+    regs.gpr[4] = c->start_r4;
     pthread_mutex_unlock(&c->vm->lock);
-    /* 64-bit, machine checks on, real mode, in the kernel's own byte order. (Linux's entry
-     * code would switch a big-endian start itself, but with privileged instructions that
-     * KVM-PR must emulate: starting in the right order spares that.) */
-    regs.msr = MSR_SF | MSR_ME | (c->vm->kernel_le ? MSR_LE : 0);
+    /* 64-bit, machine checks on, real mode, big-endian, whatever the kernel's byte order: the
+     * state PAPR, QEMU's pseries and kexec enter with. A little-endian Linux switches itself
+     * in its first instructions (FIXUP_ENDIAN, at its entry and its secondaries' entry). */
+    regs.msr = MSR_SF | MSR_ME;
     return kvm_set_regs(c->fd, &regs);
 }
 
@@ -293,6 +293,20 @@ static int op_set_lpcr(struct machine *m, int calling_cpu, uint64_t mask, uint64
     return apply_lpcr(&vm->cpus[calling_cpu]);
 }
 
+/* Between exits of the calling vCPU, so its registers are ours to change: KVM then writes
+ * the hcall's results into r3..r12 on the next entry, over what we set here. */
+static int op_set_sprg0(struct machine *m, int calling_cpu, uint64_t val)
+{
+    struct vcpu *c = &vm_of(m)->cpus[calling_cpu];
+    struct kvm_regs regs;
+    int r = kvm_get_regs(c->fd, &regs);
+    if (r == 0) {
+        regs.sprg0 = val;
+        r = kvm_set_regs(c->fd, &regs);
+    }
+    return r;
+}
+
 static struct vcpu *cpu_by_id(struct vm *vm, uint32_t id)
 {
     for (unsigned i = 0; i < vm->m.ncpus; i++)
@@ -301,12 +315,9 @@ static struct vcpu *cpu_by_id(struct vm *vm, uint32_t id)
     return NULL;
 }
 
-static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3)
+/* Lets a stopped vCPU run from pc with r3 and r4 set (and every other register 0). */
+static int start_stopped(struct vm *vm, struct vcpu *c, uint64_t pc, uint64_t r3, uint64_t r4)
 {
-    struct vm *vm = vm_of(m);
-    struct vcpu *c = cpu_by_id(vm, id);
-    if (!c)
-        return -ENOENT;
     int r = 0;
     pthread_mutex_lock(&vm->lock);
     if (c->state != CPU_STOPPED) {
@@ -315,10 +326,17 @@ static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3
         c->state = CPU_RUNNING;
         c->start_pc = pc;
         c->start_r3 = r3;
+        c->start_r4 = r4;
         pthread_cond_broadcast(&vm->cond);
     }
     pthread_mutex_unlock(&vm->lock);
     return r;
+}
+
+static int op_start_cpu(struct machine *m, uint32_t id, uint64_t pc, uint64_t r3)
+{
+    struct vcpu *c = cpu_by_id(vm_of(m), id);
+    return c ? start_stopped(vm_of(m), c, pc, r3, 0) : -ENOENT;
 }
 
 static int op_cpu_state(struct machine *m, uint32_t id)
@@ -426,6 +444,7 @@ static void op_command_ended(struct machine *m, int status, const char *why)
 const struct machine_ops vm_machine_ops = {
     .configure_mmu = op_configure_mmu,
     .set_lpcr = op_set_lpcr,
+    .set_sprg0 = op_set_sprg0,
     .start_cpu = op_start_cpu,
     .cpu_state = op_cpu_state,
     .stop_self = op_stop_self,
@@ -473,7 +492,7 @@ void vcpu_destroy(struct vcpu *c)
     c->fd = -1;
 }
 
-int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err *e)
+int vcpus_start(struct vm *vm, struct mvm_err *e)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -507,9 +526,9 @@ int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err
         vcpus_join(vm);
         return mvm_fail(e, MVM_E_VMM, "cannot start vCPU threads: %s", strerror(err));
     }
-    /* The boot CPU is started like any secondary, as on a kexec-style flat-tree boot:
-     * r3 = device tree, r4 = 0 (where the kernel is), r5 = 0 (no Open Firmware). */
-    op_start_cpu(&vm->m, vm->cpus[0].id, entry, fdt_addr);
+    /* The boot CPU is started like any secondary, with the registers vm.c chose. */
+    struct vcpu *boot = &vm->cpus[0];
+    start_stopped(vm, boot, boot->start_pc, boot->start_r3, boot->start_r4);
     return 0;
 }
 

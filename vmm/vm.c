@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../devices/hcall.h"
@@ -358,22 +359,43 @@ static int build_machine(struct vm *vm, struct boot *b, struct mvm_err *e)
     return 0;
 }
 
+/* Hcalls KVM serves in the kernel once asked, as QEMU asks: H_SET_MODE's breakpoint
+ * resources and H_PAGE_INIT (KVM-HV), H_RANDOM where KVM reads a hardware RNG of the host's
+ * (KVM_CAP_PPC_HWRNG). A refusal only means the call reaches hcall.c, which serves it too. */
+static void enable_kernel_hcalls(struct vm *vm)
+{
+    kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_SET_MODE, 1);
+    kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_PAGE_INIT, 1);
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_PPC_HWRNG) > 0)
+        kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_RANDOM, 1);
+}
+
+/* --rtc-base: the guest's clock starts at that date, as the distance from the host's. */
+static void set_guest_clock(struct vm *vm)
+{
+    struct timespec now;
+    if (!vm->cfg.rtc_base_set || clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return;
+    vm->m.rtc_offset_us = (vm->cfg.rtc_base - now.tv_sec) * 1000000 - now.tv_nsec / 1000;
+}
+
 /* The vCPUs, tied to the interrupt controller, and the guest's images in its memory. */
 static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
 {
     if (setup_vcpus(vm, e) || connect_board(vm, e))
         return -1;
-    /* KVM-HV performs H_SET_MODE's breakpoint resources itself when enabled; the rest still
-     * reaches us. Failure only means every H_SET_MODE comes here. */
-    kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_SET_MODE, 1);
+    enable_kernel_hcalls(vm);
     if (boot_load(b, vm, e))
         return -1;
     vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vm->wake_fd < 0)
         return mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno));
-    vm->kernel_le = !b->kernel.big_endian;
+    /* The boot CPU enters as on a kexec-style flat-tree boot: r3 = device tree, r4 = where
+     * the image was loaded, r5 = 0 (no Open Firmware). */
     vm->cpus[0].start_pc = b->kernel.entry;
     vm->cpus[0].start_r3 = b->lay.fdt;
+    vm->cpus[0].start_r4 = b->kernel.load_addr;
+    set_guest_clock(vm);
     struct vm_result *res = &vm->result;
     res->kvm = vm->hv ? "HV" : "PR";
     res->mmu = vm->m.radix ? "radix" : "hash";

@@ -35,7 +35,7 @@ struct vcpu {
     bool exited;             /* the thread is past its last use of the kick signal */
     /* Guarded by vm->lock. */
     enum cpu_run_state state;
-    uint64_t start_pc, start_r3;
+    uint64_t start_pc, start_r3, start_r4;   /* where and how it enters the guest next */
     unsigned lpcr_gen;       /* generation of vm->lpcr_* last applied to this vCPU */
     uint64_t unassigned_mmio; /* accesses that hit no device */
     struct vcpu_stats stats;  /* this thread's own: read once it has been joined */
@@ -47,7 +47,6 @@ struct vm {
     int kvm_fd, vm_fd, xics_fd;
     bool hv;
     uint32_t pvr;               /* the processor version every vCPU has: the host's */
-    bool kernel_le;             /* vCPUs start in little-endian mode */
     void *pr_htab;              /* KVM-PR: the guest's hashed page table lives here */
     size_t pr_htab_size;
     char auto_mem_path[128];    /* a hugetlbfs mount the compatibility rules chose */
@@ -134,7 +133,7 @@ extern const struct machine_ops vm_machine_ops;
 void vm_end(struct vm *vm, enum mvm_status status, const char *why, const char *pattern);
 int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, struct mvm_err *e);
 void vcpu_destroy(struct vcpu *c);
-int vcpus_start(struct vm *vm, uint64_t entry, uint64_t fdt_addr, struct mvm_err *e);
+int vcpus_start(struct vm *vm, struct mvm_err *e);
 void vcpus_join(struct vm *vm);
 
 #endif

@@ -87,6 +87,8 @@ rm -f "$T/xics.img"
 . "$(dirname "$0")/cases-9p.sh"
 # --rootfs DIR -- COMMAND: a host directory as the root, one command (cases-rootfs.sh).
 . "$(dirname "$0")/cases-rootfs.sh"
+# PAPR conformance: the project's bare-metal payload, and Linux's clock and hwrng.
+. "$(dirname "$0")/cases-papr.sh"
 
 # 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
 . "$(dirname "$0")/cases-ci.sh"

@@ -41,6 +41,7 @@ ppc64le|ppc64)
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
               $here/cases-9p.sh=cases-9p.sh $here/cases-rootfs.sh=cases-rootfs.sh \
+              $here/cases-papr.sh=cases-papr.sh \
               $(bash "$top/tests/host/modtree.sh" "$log_dir/modtree") \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
@@ -188,6 +189,14 @@ check 9p-check 0 "device: --share" ",tag=host,ro"
 check 9p-missing 1 "no-such-dir"
 check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
+# PAPR conformance (cases-papr.sh): Linux entered big-endian in real mode, its clock and hwrng.
+check papr-linux 0 "MINIVMM-GUEST-UP mode=papr cpus=2" "MINIVMM-DATE 2006-06-17" \
+    "MINIVMM-HWCLOCK Fri Nov 11 11:11:11 2011" "MINIVMM-HWRNG 4096 bytes, incompressible" \
+    "pseries-rng"
+check linux-kernel-addr 0 "MINIVMM-GUEST-UP mode=marker" "MINIVMM-GUEST-POWEROFF"
+[ -n "$be" ] && check be-guest-smp 0 "MINIVMM-GUEST-UP mode=marker cpus=2" "endian=big"
+check bad-kernel-addr 1 "not a multiple of 64 KiB"
+check bad-rtc-base 1 "--rtc-base 2006-02-30: use now, utc, or a UTC date"
 # --rootfs DIR -- COMMAND (cases-rootfs.sh): the command's status is minivmm's.
 check rootfs-true 0 "!minivmm:"
 check rootfs-exit7 7

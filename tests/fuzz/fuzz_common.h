@@ -110,6 +110,12 @@ static FZ_UNUSED int fz_start_cpu(struct machine *m, uint32_t cpu, uint64_t pc, 
     return 0;
 }
 
+static FZ_UNUSED int fz_set_sprg0(struct machine *m, int cpu, uint64_t val)
+{
+    (void)m, (void)cpu, (void)val;
+    return 0;
+}
+
 static FZ_UNUSED int fz_cpu_state(struct machine *m, uint32_t cpu)
 {
     return cpu < m->ncpus ? fz_fake.cpu_state[cpu] : -ENOENT;
@@ -149,7 +155,8 @@ static FZ_UNUSED void fz_command_ended(struct machine *m, int status, const char
 }
 
 static FZ_UNUSED const struct machine_ops fz_ops = {
-    .configure_mmu = fz_configure_mmu, .set_lpcr = fz_set_lpcr, .start_cpu = fz_start_cpu,
+    .configure_mmu = fz_configure_mmu, .set_lpcr = fz_set_lpcr, .set_sprg0 = fz_set_sprg0,
+    .start_cpu = fz_start_cpu,
     .cpu_state = fz_cpu_state, .stop_self = fz_stop_self,
     .cpu_characteristics = fz_cpu_characteristics, .irq_set = fz_irq_set,
     .shutdown = fz_shutdown,

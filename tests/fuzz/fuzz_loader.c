@@ -1,5 +1,6 @@
-/* kernel_parse() on the input as a vmlinux; what parses is loaded into 1 MiB of guest RAM.
- * A successful parse must also describe an image that keeps the promises of loader.h. */
+/* kernel_parse() on the input as a vmlinux; what parses is placed where minivmm would put it
+ * (kernel_place) and loaded into 1 MiB of guest RAM. A successful parse, and a successful
+ * placement, must also describe an image that keeps the promises of loader.h. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -47,7 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kernel_parse(&k, data, size, "vmlinux", &e) == 0) {
         check(&k, size);
         e.msg[0] = '\0';
-        kernel_load(&k, data, &mem, "vmlinux", &e);
+        if (kernel_place(&k, false, 0, "vmlinux", &e) == 0) {
+            check(&k, size);
+            kernel_load(&k, data, &mem, "vmlinux", &e);
+        } else if (e.msg[0] == '\0') {
+            abort();
+        }
     } else if (e.msg[0] == '\0') {
         abort();   /* every failure explains itself */
     }

@@ -28,6 +28,8 @@ static struct {
     int mmu_calls, mmu_ret, char_ret, lpcr_calls, lpcr_ret, start_calls, stop_calls, stop_cpu, shutdown_calls;
     bool radix, gtse;
     uint64_t proc_tbl, lpcr_mask, lpcr_val, start_pc, start_r3, character, behaviour;
+    uint64_t sprg0[2];           /* H_SET_SPRG0 of each vCPU */
+    int sprg0_ret;
     uint32_t start_cpu;
     int cpu_state[2];            /* enum cpu_run_state of each vCPU */
     int irq_calls;               /* irq_set calls, all sources */
@@ -54,6 +56,14 @@ static int fake_set_lpcr(struct machine *mm, int cpu, uint64_t mask, uint64_t va
     (void)mm, (void)cpu;
     fake.lpcr_calls++, fake.lpcr_mask = mask, fake.lpcr_val = val;
     return fake.lpcr_ret;
+}
+
+static int fake_set_sprg0(struct machine *mm, int cpu, uint64_t val)
+{
+    (void)mm;
+    if (fake.sprg0_ret == 0)
+        fake.sprg0[cpu] = val;
+    return fake.sprg0_ret;
 }
 
 /* -ENOENT for a vCPU that does not exist, -EBUSY for one that runs, as the KVM layer. */
@@ -122,6 +132,7 @@ static int fake_cpu_irq(struct machine *mm, uint32_t server, int level)
 
 static const struct machine_ops fake_ops = {
     .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
+    .set_sprg0 = fake_set_sprg0,
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
     .irq_set = fake_irq_set, .cpu_irq = fake_cpu_irq, .shutdown = fake_shutdown,

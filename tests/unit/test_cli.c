@@ -132,6 +132,34 @@ static void test_bad_values(void **state)
     assert_input_error(parse("-k", "v", "--mmu", "HASH", NULL), "HASH");
 }
 
+static void test_kernel_addr_rtc_base(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "v", NULL), CLI_RUN);
+    assert_false(cfg.kernel_addr_set || cfg.rtc_base_set);
+    assert_int_equal(parse("-k", "v", "--kernel-addr", "0x400000", NULL), CLI_RUN);
+    assert_true(cfg.kernel_addr_set && cfg.kernel_addr == 0x400000);
+    assert_int_equal(parse("-k", "v", "--kernel-addr=32M", NULL), CLI_RUN);
+    assert_true(cfg.kernel_addr == 32ULL << 20);
+    assert_int_equal(parse("-k", "v", "--kernel-addr", "0", NULL), CLI_RUN);
+    assert_true(cfg.kernel_addr_set && cfg.kernel_addr == 0);
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x", NULL), "--kernel-addr 0x");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x-1", NULL), "0x-1");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x4g", NULL), "0x4g");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x10000000000000000", NULL), "0x1");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "four", NULL), "four");
+
+    assert_int_equal(parse("-k", "v", "--rtc-base", "2006-06-17", NULL), CLI_RUN);
+    assert_true(cfg.rtc_base_set && cfg.rtc_base == 1150502400);
+    assert_int_equal(parse("-k", "v", "--rtc-base=2006-06-17", "--rtc-base", "utc", NULL),
+                     CLI_RUN);
+    assert_false(cfg.rtc_base_set);   /* the last one wins: the host's clock */
+    assert_int_equal(parse("-k", "v", "--rtc-base", "now", NULL), CLI_RUN);
+    assert_false(cfg.rtc_base_set);
+    assert_input_error(parse("-k", "v", "--rtc-base", "2006-02-30", NULL), "YYYY-MM-DD");
+    assert_input_error(parse("-k", "v", "--rtc-base", "yesterday", NULL), "yesterday");
+}
+
 static void test_bad_command_lines(void **state)
 {
     (void)state;
@@ -274,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_all_options),
         cmocka_unit_test(test_memory_sizes),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_kernel_addr_rtc_base),
         cmocka_unit_test(test_bad_command_lines),
         cmocka_unit_test(test_unknown_option_in_cluster),
         cmocka_unit_test(test_devices),

@@ -124,6 +124,10 @@ static void test_root_and_chosen(void **state)
     assert_true(fdt_path_offset(blob, "/vdevice/vty@30000000") >= 0);
     assert_prop_str("/vdevice/vty@30000000", "compatible", "hvterm1");
     assert_int_equal(prop_u32("/vdevice/vty@30000000", "reg"), VTY_REG);
+    /* H_RANDOM's vio device, for pseries-rng */
+    assert_prop_str("/vdevice/ibm,random-v1@30000001", "device_type", "ibm,random-v1");
+    assert_prop_str("/vdevice/ibm,random-v1@30000001", "compatible", "ibm,random");
+    assert_int_equal(prop_u32("/vdevice/ibm,random-v1@30000001", "reg"), VTY_REG + 1);
     assert_prop_str("/interrupt-controller", "compatible", "IBM,ppc-xicp");
 }
 

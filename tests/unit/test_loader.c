@@ -320,6 +320,47 @@ static void test_load_does_not_fit(void **state)
     free(m.host);
 }
 
+/* Where an image goes: a vmlinux linked at KERNELBASE stays at its physical addresses, an
+ * image linked at 0 moves to 4 MiB (QEMU's kernel-addr), and --kernel-addr moves either. */
+static void place(const struct elf_spec *s, bool given, uint64_t addr, struct kernel_image *k,
+                  int want)
+{
+    uint8_t buf[IMG_SIZE];
+    struct mvm_err e = {0};
+    make_elf(buf, s);
+    assert_int_equal(kernel_parse(k, buf, sizeof(buf), "image", &e), 0);
+    assert_int_equal(kernel_place(k, given, addr, "image", &e), want);
+    if (want)
+        assert_int_equal(e.status, MVM_E_INPUT);
+}
+
+static void test_place(void **state)
+{
+    (void)state;
+    struct kernel_image k;
+    struct elf_spec linux_ = elf_default(false);
+    place(&linux_, false, 0, &k, 0);
+    assert_true(k.kernelbase && k.load_addr == 0 && k.entry == 0 && k.seg[0].paddr == 0);
+
+    struct elf_spec at0 = elf_default(true);     /* a payload linked at 0 */
+    at0.vaddr = 0, at0.paddr = 0x100, at0.entry = 0x110;
+    place(&at0, false, 0, &k, 0);
+    assert_true(!k.kernelbase && k.load_addr == KERNEL_ADDR_DEFAULT);
+    assert_true(k.seg[0].paddr == KERNEL_ADDR_DEFAULT + 0x100);
+    assert_true(k.entry == KERNEL_ADDR_DEFAULT + 0x110);
+    assert_true(k.end == KERNEL_ADDR_DEFAULT + 0x100 + SEG_MEMSZ);
+
+    place(&at0, true, 0, &k, 0);                 /* asked for 0: where it is linked */
+    assert_true(k.load_addr == 0 && k.entry == 0x110);
+    place(&linux_, true, 32ULL << 20, &k, 0);    /* either kind goes where it is asked */
+    assert_true(k.load_addr == 32ULL << 20 && k.entry == 32ULL << 20);
+    assert_true(k.seg[0].paddr == 32ULL << 20);
+
+    place(&at0, true, 0x1000, &k, -1);           /* not 64 KiB aligned */
+    place(&at0, true, 0xf000000000000000ULL, &k, -1);   /* beyond the physical space */
+    place(&at0, true, UINT64_MAX & ~0xffffULL, &k, -1); /* would wrap */
+}
+
 static void expect_map_fails(const char *path)
 {
     struct file_map f = {(const uint8_t *)"junk", 4};
@@ -374,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_load_does_not_fit),
         cmocka_unit_test(test_file_map),
+        cmocka_unit_test(test_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,59 +19,7 @@
 #include "../../vmm/machine.h"
 #include "../../vmm/stats.h"
 #include "fake_machine.h"
-
-#define BUF 0x4000u              /* where tests put their RTAS argument buffers */
-
-static int64_t hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                     uint64_t *out)
-{
-    uint64_t args[9] = {a0, a1, a2, a3};
-    int64_t r = hcall_dispatch(&m, 0, nr, args);
-    if (out)
-        memcpy(out, args, sizeof(args));
-    return r;
-}
-
-/* Writes an RTAS buffer at gpa: token, nargs, nret, the arguments, then nret return cells
- * pre-set to 0xdeadbeef so that the test can see which ones were written. */
-static void rtas_buf(uint64_t gpa, uint32_t token, uint32_t nargs, uint32_t nret,
-                     const uint32_t *args)
-{
-    put_be32(gpa, token);
-    put_be32(gpa + 4, nargs);
-    put_be32(gpa + 8, nret);
-    for (uint32_t i = 0; i < nargs; i++)
-        put_be32(gpa + 12 + 4 * i, args ? args[i] : 0);
-    for (uint32_t i = 0; i < nret; i++)
-        put_be32(gpa + 12 + 4 * (nargs + i), 0xdeadbeef);
-}
-
-static uint32_t rtas_ret(uint64_t gpa, unsigned i)
-{
-    return get_be32(gpa + 12 + 4 * (get_be32(gpa + 4) + i));
-}
-
-static int tok(const char *name)
-{
-    int t = rtas_token(m.rtas, name);
-    assert_true(t >= RTAS_TOKEN_BASE);
-    return t;
-}
-
-/* Makes an RTAS call from vCPU `cpu` with a buffer at BUF; returns rets[0] (the status). */
-static int32_t rtas_on(int cpu, const char *name, uint32_t nargs, uint32_t nret,
-                       const uint32_t *args)
-{
-    rtas_buf(BUF, (uint32_t)tok(name), nargs, nret, args);
-    uint64_t a[9] = {BUF};
-    assert_int_equal(hcall_dispatch(&m, cpu, KVMPPC_H_RTAS, a), H_SUCCESS);
-    return (int32_t)rtas_ret(BUF, 0);
-}
-
-static int32_t rtas(const char *name, uint32_t nargs, uint32_t nret, const uint32_t *args)
-{
-    return rtas_on(0, name, nargs, nret, args);
-}
+#include "papr_calls.h"
 
 /* ---- hcalls ---- */
 
@@ -87,6 +35,7 @@ static void test_put_term_char(void **state)
     assert_string_equal(console(), "0123456789:;<=>?");
     assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 17, hello, hello, NULL), H_PARAMETER);
     assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG + 1, 5, hello, 0, NULL), H_PARAMETER);
+    assert_int_equal(hcall(H_PUT_TERM_CHAR, 1, 5, hello, 0, NULL), H_PARAMETER);
     assert_int_equal(hcall(H_PUT_TERM_CHAR, VTY_REG, 0, hello, 0, NULL), H_SUCCESS);
     assert_string_equal(console(), "");
 }
@@ -110,7 +59,7 @@ static void test_get_term_char(void **state)
     assert_true(out[1] == 0x4142434445464748ULL && out[2] == 0x494a4b4c4d4e4f50ULL);
     assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG, 0, 0, 0, out), H_SUCCESS);
     assert_int_equal(out[0], 4);
-    assert_int_equal(hcall(H_GET_TERM_CHAR, 0, 0, 0, 0, out), H_PARAMETER);
+    assert_int_equal(hcall(H_GET_TERM_CHAR, VTY_REG + 1, 0, 0, 0, out), H_PARAMETER);
 }
 
 static void test_set_mode(void **state)
@@ -481,8 +430,9 @@ static void test_rtas_register(void **state)
     static const struct rtas_service in_kvm = {"test-in-kvm", NULL, 0, 1};
     static const struct rtas_service dup = {"power-off", svc_echo, 0, 1};
     assert_int_equal(rtas_register(m.rtas, &dup), -1);
+    int next = RTAS_TOKEN_BASE + (int)m.rtas->n;   /* tokens are handed out in order */
     int t = rtas_register(m.rtas, &echo);
-    assert_int_equal(t, RTAS_TOKEN_BASE + 8);
+    assert_int_equal(t, next);
     assert_int_equal(rtas_token(m.rtas, "test-echo"), t);
     assert_int_equal(rtas_token(m.rtas, "no-such-service"), -1);
     uint32_t args[3] = {0x11223344, 0x55667788, 0x99aabbcc};
