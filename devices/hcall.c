@@ -234,8 +234,14 @@ static int64_t h_random(struct machine *m, int cpu, uint64_t *args)
     return H_SUCCESS;
 }
 
-/* Hcalls Linux makes on every boot for facilities a KVM guest does not have: answered
- * H_FUNCTION ("not available"), which Linux takes quietly, and not logged as unknown. */
+/* Hcalls Linux makes for facilities this machine does not have, answered H_FUNCTION ("not
+ * available"), which Linux takes quietly, and not logged as unknown: H_QUERY_VAS_CAPABILITIES
+ * (no accelerators; at every Radix boot; H_FUNCTION is the only answer Linux does not
+ * complain about), H_SIGNAL_SYS_RESET (at every SMP power-off or panic; Linux falls back to
+ * an IPI, which KVM's XICS delivers), the hv-gpci/24x7 PMUs' probes (no such counters), and
+ * H_REGISTER_VPA, which reaches us only under KVM-PR (KVM-HV serves it): Linux registers a
+ * VPA on every LPAR, says once that it could not, and runs on without one, which its
+ * dedicated vCPUs do not need (no hcall-splpar is offered under PR). */
 static int64_t h_absent(struct machine *m, int cpu, uint64_t *args)
 {
     (void)m, (void)cpu, (void)args;
@@ -250,6 +256,7 @@ static int64_t h_absent(struct machine *m, int cpu, uint64_t *args)
     X(H_XIRR_X, h_xirr_x) X(H_GET_CPU_CHARACTERISTICS, h_get_cpu_characteristics)            \
     X(H_SET_MODE, h_set_mode) X(H_REGISTER_PROC_TBL, h_register_proc_tbl)                \
     X(H_SET_SPRG0, h_set_sprg0) X(H_PAGE_INIT, h_page_init) X(H_RANDOM, h_random)             \
+    X(H_REGISTER_VPA, h_absent) X(H_SIGNAL_SYS_RESET, h_absent)                              \
     X(H_QUERY_VAS_CAPABILITIES, h_absent)
 
 #define HANDLER(op, fn) [op / 4] = fn,

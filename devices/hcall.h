@@ -25,9 +25,11 @@ struct machine;
 #define H_XIRR 0x74
 #define H_XIRR_X 0x2FC
 #define H_RANDOM 0x300
+#define H_REGISTER_VPA 0xDC
 #define H_GET_CPU_CHARACTERISTICS 0x1C8
 #define H_SET_MODE 0x31C
 #define H_REGISTER_PROC_TBL 0x37C
+#define H_SIGNAL_SYS_RESET 0x380
 #define H_QUERY_VAS_CAPABILITIES 0x398
 #define H_MAX_OPCODE 0xFFC          /* architected opcodes are multiples of 4 below this */
 #define KVMPPC_H_RTAS 0xf000        /* KVM-private: our RTAS stub's call */

@@ -69,6 +69,46 @@ static int32_t rtas_set_time_of_day(struct machine *m, int cpu, const uint32_t *
     return RTAS_OK;
 }
 
+/* ibm,get-system-parameter(parameter, buffer, length): what lparcfg and lparstat read. The
+ * buffer gets a 2-byte big-endian length and then the value, cut to what fits, as PAPR
+ * says. Two parameters mean something for a KVM guest (the ones QEMU answers too, but the
+ * UUID: there is none); every other is "not supported", which Linux takes quietly. */
+#define SYSPARM_SPLPAR_CHARACTERISTICS 20
+#define SYSPARM_DIAGNOSTICS_RUN_MODE 42
+#define SYSPARM_BAD_LENGTH (-9999)
+
+static int32_t rtas_get_system_parameter(struct machine *m, int cpu, const uint32_t *args,
+                                         unsigned nargs, uint32_t *rets, unsigned nret)
+{
+    (void)cpu, (void)nargs, (void)rets, (void)nret;
+    char val[160];
+    size_t n;
+    if (args[0] == SYSPARM_SPLPAR_CHARACTERISTICS) {
+        /* Dedicated processors: entitled to all of each vCPU (100 units each). The string's
+         * terminating NUL is part of the value. */
+        n = (size_t)snprintf(val, sizeof(val), "MaxEntCap=%u,DesMem=%llu,DesProcs=%u,"
+                             "MaxPlatProcs=%u", m->ncpus * 100,
+                             (unsigned long long)(m->mem.size >> 20), m->ncpus, m->ncpus) + 1;
+    } else if (args[0] == SYSPARM_DIAGNOSTICS_RUN_MODE) {
+        val[0] = 0;            /* no diagnostics are ever run */
+        n = 1;
+    } else {
+        return RTAS_NOT_SUPPORTED;
+    }
+    uint32_t len = args[2];
+    if (len < 2)
+        return SYSPARM_BAD_LENGTH;
+    if (n > len - 2u)
+        n = len - 2u;
+    uint8_t *buf = gpa_ptr(&m->mem, args[1], 2 + n);
+    if (!buf)
+        return RTAS_PARAM_ERROR;
+    buf[0] = (uint8_t)(n >> 8);
+    buf[1] = (uint8_t)n;
+    memcpy(buf + 2, val, n);
+    return RTAS_OK;
+}
+
 static int32_t rtas_power_off(struct machine *m, int cpu, const uint32_t *args, unsigned nargs,
                               uint32_t *rets, unsigned nret)
 {
@@ -144,6 +184,7 @@ static const struct rtas_service builtin[] = {
     {"display-character", rtas_display_character, 1, 1},
     {"get-time-of-day", rtas_get_time_of_day, 0, 8},
     {"set-time-of-day", rtas_set_time_of_day, 7, 1},
+    {"ibm,get-system-parameter", rtas_get_system_parameter, 3, 1},
     {"power-off", rtas_power_off, 2, 1},
     {"system-reboot", rtas_system_reboot, 0, 1},
     {"ibm,os-term", rtas_os_term, 1, 1},

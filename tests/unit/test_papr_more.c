@@ -112,7 +112,7 @@ static void test_absent_on_purpose(void **state)
     assert_int_equal(pipe(logp), 0);
     fcntl(logp[0], F_SETFL, O_NONBLOCK);
     m.log_fd = logp[1];
-    const uint64_t absent[] = {H_QUERY_VAS_CAPABILITIES, H_GET_PERF_COUNTER_INFO,
+    const uint64_t absent[] = {H_REGISTER_VPA, H_SIGNAL_SYS_RESET, H_QUERY_VAS_CAPABILITIES, H_GET_PERF_COUNTER_INFO,
                                H_GET_24X7_CATALOG_PAGE, H_GET_24X7_DATA};
     for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
         assert_int_equal(hcall(absent[i], 0, 0, 0, 0, NULL), H_FUNCTION);
@@ -177,6 +177,33 @@ static void test_set_time_of_day_refused(void **state)
     assert_int_equal(rtas("set-time-of-day", 7, 1, leap), 0);
 }
 
+/* lparcfg's parameters: a 2-byte length, then the value, cut to the buffer. */
+static void test_get_system_parameter(void **state)
+{
+    (void)state;
+    const uint64_t out = 0x8000;
+    uint8_t *b = (uint8_t *)m.mem.host + out;
+    uint32_t a[3] = {20, out, 256};
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), 0);
+    const char want[] = "MaxEntCap=200,DesMem=1,DesProcs=2,MaxPlatProcs=2";
+    assert_int_equal(b[0] << 8 | b[1], sizeof(want));      /* the NUL counts */
+    assert_memory_equal(b + 2, want, sizeof(want));
+    memset(b, 0xee, 32);
+    a[2] = 12;                                               /* 10 bytes of value fit */
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), 0);
+    assert_true(b[0] == 0 && b[1] == 10 && memcmp(b + 2, want, 10) == 0 && b[12] == 0xee);
+    a[0] = 42;
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), 0);
+    assert_true(b[0] == 0 && b[1] == 1 && b[2] == 0);
+    a[0] = 48;                                               /* no UUID: not supported */
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), RTAS_NOT_SUPPORTED);
+    a[0] = 20, a[2] = 1;
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), -9999);
+    a[1] = RAM - 4, a[2] = 256;                               /* the value would leave RAM */
+    assert_int_equal(rtas("ibm,get-system-parameter", 3, 1, a), RTAS_PARAM_ERROR);
+    assert_int_equal(rtas("ibm,get-system-parameter", 2, 1, a), RTAS_PARAM_ERROR);
+}
+
 static void test_civil(void **state)
 {
     (void)state;
@@ -214,7 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_terminal_zero), T(test_set_sprg0), T(test_page_init), T(test_page_init_refused),
         T(test_random), T(test_absent_on_purpose), T(test_set_time_of_day),
-        T(test_set_time_of_day_refused), T(test_civil),
+        T(test_set_time_of_day_refused), T(test_get_system_parameter), T(test_civil),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
