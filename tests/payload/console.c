@@ -10,7 +10,8 @@ static unsigned used;
 static unsigned nfail;
 
 /* PAPR's hcall convention: `sc 1` with the opcode in r3 and arguments from r4; the status comes
- * back in r3, results in r4 on. r0 and r3-r12, CTR, XER and most of CR are volatile. */
+ * back in r3, results in r4 on. r0 and r3-r12, CTR and XER are volatile, and the whole CR is
+ * taken as such (Linux saves it around an hcall). */
 int64_t hcall(uint64_t opcode, uint64_t r[8])
 {
     register uint64_t r3 __asm__("r3") = opcode;
@@ -22,7 +23,8 @@ int64_t hcall(uint64_t opcode, uint64_t r[8])
                      : "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r6), "+r"(r7), "+r"(r8), "+r"(r9),
                        "+r"(r10), "+r"(r11)
                      :
-                     : "r0", "r12", "ctr", "xer", "cr0", "cr1", "cr5", "cr6", "cr7", "memory");
+                     : "r0", "r12", "ctr", "xer", "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6",
+                       "cr7", "memory");
     r[0] = r4, r[1] = r5, r[2] = r6, r[3] = r7, r[4] = r8, r[5] = r9, r[6] = r10, r[7] = r11;
     return (int64_t)r3;
 }

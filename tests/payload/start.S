@@ -91,11 +91,14 @@ secondary_entry:
  * big-endian in real mode, so it is entered with rfid (SRR1 = our MSR with LE cleared) and
  * returns with blr to 2f, which switches back to our byte order. r3 = args is passed as is.
  * RTAS (minivmm's stub: one hcall) keeps r1, r2 and r13-r31 as an hcall does; r10-r12 go
- * in fixup_endian, the rest are volatile anyway.
+ * in fixup_endian, the rest are volatile anyway. CR is saved whole, as Linux does around an
+ * hcall, in case the call does not keep its non-volatile fields.
  */
     .globl rtas_enter
     .type rtas_enter, @function
 rtas_enter:
+    mfcr    %r0
+    stw     %r0,8(%r1)          /* the caller's CR save word */
     mflr    %r0
     std     %r0,16(%r1)
     stdu    %r1,-FRAME(%r1)
@@ -113,6 +116,8 @@ rtas_enter:
     rfid
 2:  fixup_endian                /* a no-op in the big-endian build */
     addi    %r1,%r1,FRAME
+    lwz     %r12,8(%r1)
+    mtcrf   0xff,%r12
     ld      %r0,16(%r1)
     mtlr    %r0
     blr
