@@ -259,6 +259,7 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 	@set -e; for t in $(filter $(N)/tests/%,$^); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 	@bash tests/includes.sh
 	@$(MAKE) --no-print-directory check-init
+	@$(MAKE) --no-print-directory check-payload
 
 # The unit tests whose code runs on several threads (console output and stopping, the end of
 # a run, the disk's I/O threads, the 9p server's fid table, a command's stdin
@@ -284,6 +285,46 @@ $(TS)/tests/%: tests/unit/%.c $(TSAN_OBJS)
 check-tsan: $(addprefix $(TS)/tests/,$(TSAN_TESTS))
 	@set -e; for t in $^; do echo "== $$t (ThreadSanitizer)"; TSAN_OPTIONS=halt_on_error=1 $$t; done
 
+# The test payload (tests/payload/): a bare-metal pseries "kernel" that checks, from inside the
+# guest, what minivmm owes a kernel at entry, in hcalls and in RTAS, and prints the
+# minivmm-exit-code line. One compiler builds both byte orders, as for the init. Freestanding
+# as the init is, and also without floating point or vector code: the payload runs with
+# MSR[FP,VEC,VSX] off and no interrupt handlers, where one such instruction would kill it.
+# Linked at 0, it runs wherever it is loaded; the rule links with the relocations kept (-q) so
+# check-image.sh can prove every address in it relative, then drops them.
+PAYLOAD_SRCS := tests/payload/start.S tests/payload/payload.c tests/payload/console.c \
+                tests/payload/rtas.c tests/payload/dt.c
+PAYLOAD_CFLAGS := -std=gnu11 $(WARN) -Os -ffreestanding -fno-builtin -fno-stack-protector \
+                  -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns -fno-ident \
+                  -fpie -mcmodel=medium -msoft-float -mno-altivec -mno-vsx
+PAYLOAD_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/payload/payload.lds -Wl,--build-id=none \
+                   -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,-q
+PAYLOADS := build/tests/payload-le build/tests/payload-be
+$(PAYLOADS): build/tests/payload-%: $(PAYLOAD_SRCS) tests/payload/payload.h tests/payload/dt.h \
+                                    tests/payload/payload.lds tests/payload/check-image.sh
+	@mkdir -p $(dir $@)
+	$(CC) $(PAYLOAD_CFLAGS) $(if $(findstring be,$*),$(INIT_BE_FLAGS)) -o $@.linked \
+	    $(PAYLOAD_SRCS) $(PAYLOAD_LDFLAGS)
+	$(OBJCOPY) --remove-section='.rela*' $@.linked $@.tmp
+	CROSS_COMPILE=$(CROSS_COMPILE) bash tests/payload/check-image.sh $* $@.linked $@.tmp
+	mv $@.tmp $@
+.PHONY: payload
+payload: $(PAYLOADS)
+
+# The payload's device-tree reader, natively under the sanitizers: on a tree dtc makes and on
+# the trees minivmm builds. (The payload itself runs only in a guest: the boot tests.)
+build/tests/payload-test.dtb: tests/payload/test.dts
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<
+$(N)/tests/test_payload_dt: tests/payload/test_dt.c tests/payload/dt.c tests/payload/dt.h \
+                            $(NATIVE_OBJS)
+	@mkdir -p $(dir $@)
+	$(NATIVE_CC) $(NATIVE_CFLAGS) -Itests/unit -o $@ tests/payload/test_dt.c tests/payload/dt.c \
+	    $(NATIVE_OBJS) -lfdt -lcmocka -pthread $(SAN)
+.PHONY: check-payload
+check-payload: $(N)/tests/test_payload_dt build/tests/payload-test.dtb $(PAYLOADS)
+	ASAN_OPTIONS=detect_leaks=1 $(N)/tests/test_payload_dt build/tests/payload-test.dtb
+
 # dmtable creates the failing block device of a boot test (device-mapper, no dmsetup needed).
 build/tests/dmtable: tests/host/dmtable.c
 	@mkdir -p $(dir $@)
@@ -294,7 +335,8 @@ build/tests/pipesize: tests/host/pipesize.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
-check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/pipesize
+# The test payload is built here, where the compiler is, for the boot tests to boot.
+check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/pipesize $(PAYLOADS)
 	bash tests/boot/run.sh
 
 check: deps
