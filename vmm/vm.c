@@ -316,11 +316,13 @@ static void log_machine(struct vm *vm, const struct boot *b)
 {
     struct machine *m = &vm->m;
     machine_log(m, "KVM-%s, %s guest MMU, %u vCPU(s) (%s, PVR %08x), %llu MiB %s memory, "
-                "kernel %s-endian at 0x%llx, device tree at 0x%llx (%zu bytes)",
+                "kernel %s-endian loaded at 0x%llx (entry 0x%llx), device tree at 0x%llx "
+                "(%zu bytes)",
                 vm->hv ? "HV" : "PR", m->radix ? "Radix" : "Hash", m->ncpus,
                 cpu_model(vm->pvr), (unsigned)vm->pvr, (unsigned long long)(m->mem.size >> 20),
                 m->mem.hugetlb ? "hugetlbfs" : "anonymous", b->kernel.big_endian ? "big" : "little",
-                (unsigned long long)b->kernel.entry, (unsigned long long)b->lay.fdt, b->fdt.size);
+                (unsigned long long)b->kernel.load_addr, (unsigned long long)b->kernel.entry,
+                (unsigned long long)b->lay.fdt, b->fdt.size);
     machine_log(m, "interrupts: %s; %u virtio-blk disk(s)%s on the PCI host bridge",
                 vm->irqchip_name, vm_config_count_devices(&vm->cfg, "disk"),
                 m->virtio_port ? " and a virtio console (guest hvc1, gets stdin)" : "");

@@ -1,13 +1,15 @@
-# Boot cases for a host with 4 KiB pages (the L1 kernel of tests/host/build-kernel.sh),
-# run as a pseries guest in Radix mode, as one booted with disable_radix (Hash), and as a Hash
-# bare-metal POWER9 (powernv). Same report format as cases.sh; run.sh checks each line of the
-# seed's matrix this host kind can show.
-T=${TMPDIR:-/tmp}/minivmm-cases-4k.$$
+# Boot cases for the emulated host kinds other than Debian's nested Radix one (run.sh): the
+# 4 KiB-page L1 kernel of tests/host/build-kernel.sh as a pseries guest in Radix mode, as one
+# booted with disable_radix (Hash), and as a Hash bare-metal POWER9 (powernv); and Debian's
+# 64 KiB-page kernel as a Hash bare-metal POWER9. Same report format as cases.sh; run.sh
+# checks each line of the seed's matrix the host kind can show.
+T=${TMPDIR:-/tmp}/minivmm-cases-hosts.$$
 mkdir -p "$T"
 LIMIT=${CASE_TIMEOUT:-900}
 GUEST_KERNEL_4K=${GUEST_KERNEL_4K:-/guest/vmlinux-4k}
 mmu=$(sed -n 's/^MMU[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo)
 platform=$(sed -n 's/^platform[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo)
+page=$(od -An -v -tu8 -w16 /proc/self/auxv | awk '$1 == 6 { print $2 }')   # AT_PAGESZ
 
 case_cmd() {   # case_cmd NAME command...
     name=$1; shift
@@ -26,9 +28,34 @@ hugepages() {
     mkdir -p /dev/hugepages && mount -t hugetlbfs hugetlbfs /dev/hugepages
 }
 
-echo "=== HOST mmu=$mmu platform=$platform"
+# The project's bare-metal payload (cases-papr.sh says what it checks), both byte orders, one
+# CPU (these hosts have one), under the KVM flavour given or the host's default one.
+payloads() {   # payloads NAME-PREFIX minivmm-args...
+    prefix=$1; shift
+    for order in le be; do
+        case_run "$prefix-$order" -v --timeout 300 -k "/guest/payload-$order" -m 256M "$@"
+    done
+}
+
+echo "=== HOST mmu=$mmu platform=$platform page=$page"
 case_run check --check
-if [ "$platform" = PowerNV ]; then
+if [ "$platform" = PowerNV ] && [ "$page" = 65536 ]; then
+    # Bare-metal Hash host, 64 KiB pages (Debian's kernel, disable_radix): KVM-HV runs Hash
+    # guests with 64 KiB hash pages from plain anonymous memory (the real-mode area reaches far
+    # enough with 64 KiB backing pages), 16 MiB ones for the linear map from 16 MiB hugepages,
+    # and a 4 KiB-page kernel; no KVM-PR (Debian builds none).
+    case_run hv-hash-64k -v --timeout 600 -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+        -a "console=hvc0 debug minivmm.test=marker"
+    case_run hv-hash-4k-kernel -v --timeout 600 -k "$GUEST_KERNEL_4K" -i "$GUEST_INITRD" \
+        -a "console=hvc0 quiet minivmm.test=marker"
+    case_run hv-radix-refused --mmu=radix -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    case_run pr-refused --kvm-type=pr -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
+    payloads payload-hv
+    hugepages
+    case_run check-hugepages --check --mem-path /dev/hugepages
+    case_run hv-hash-16m -v --timeout 600 --mem-path /dev/hugepages -k "$GUEST_KERNEL" \
+        -i "$GUEST_INITRD" -a "console=hvc0 debug minivmm.test=marker"
+elif [ "$platform" = PowerNV ]; then
     # Bare-metal Hash host, 4 KiB pages: KVM-PR boots a Hash guest (Debian's 64 KiB-page
     # kernel: PR shadows every guest page with host pages itself). --timeout bounds each
     # boot: a hang must fail the case, not the whole run.
@@ -53,6 +80,9 @@ if [ "$platform" = PowerNV ]; then
     # page orders it chose: "virtual = 12").
     case_run hv-64k-kernel -v --kvm-type=hv --timeout 600 --mem-path /dev/hugepages \
         -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "console=hvc0 debug minivmm.test=marker"
+    # The payload under KVM-PR (which emulates what it runs in supervisor state) and KVM-HV.
+    payloads payload-pr --kvm-type=pr
+    payloads payload-hv --kvm-type=hv --mem-path /dev/hugepages
 elif [ "$mmu" = Radix ]; then
     # Radix 4 KiB host -> KVM-HV -> Radix guest running a 64 KiB-page kernel (Debian's).
     case_run radix-guest-64k -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 \

@@ -33,6 +33,7 @@ ppc64le|ppc64)
         EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         GUEST_MARKER_BE=${be:+$be/marker-be} \
+        PAYLOAD_LE=$top/build/tests/payload-le PAYLOAD_BE=$top/build/tests/payload-be \
         sh "$here/cases.sh" > "$report" 2>&1
     ;;
 *)
@@ -42,6 +43,7 @@ ppc64le|ppc64)
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
               $here/cases-9p.sh=cases-9p.sh $here/cases-rootfs.sh=cases-rootfs.sh \
               $here/cases-papr.sh=cases-papr.sh \
+              $top/build/tests/payload-le=guest/payload-le $top/build/tests/payload-be=guest/payload-be \
               $(bash "$top/tests/host/modtree.sh" "$log_dir/modtree") \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
@@ -56,16 +58,20 @@ ppc64le|ppc64)
         bash "$top/tests/host/l1-run.sh" "$here/cases.sh" "${BOOT_TIMEOUT:-1800}" > "$report" 2>&1
     ;;
 esac
-# The 4 KiB-page emulated hosts (tests/host/build-kernel.sh): a Radix and a Hash pseries guest,
-# and a Hash bare-metal POWER9 (powernv, where KVM-PR guests run): the seed's matrix rows that
-# Debian's 64 KiB, nested-Radix host cannot show. Emulation only: a real POWER host is
-# whichever one kind it is, and the main cases already ran on it.
-if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
-    for kind in radix hash powernv; do
-        L1_KERNEL=4k L1_APPEND=$([ $kind = radix ] || echo disable_radix) \
-            L1_MACHINE=$([ $kind = powernv ] && echo powernv || echo pseries) \
-            bash "$top/tests/host/l1-run.sh" "$here/cases-4k.sh" "${BOOT_TIMEOUT:-1800}" \
-            > "$log_dir/report-4k-$kind.log" 2>&1
+# The other emulated host kinds: the seed's matrix rows that Debian's 64 KiB, nested-Radix
+# host cannot show. With 4 KiB pages (tests/host/build-kernel.sh) a Radix and a Hash pseries
+# guest and a Hash bare-metal POWER9 (powernv, where KVM-PR guests run); with Debian's
+# 64 KiB pages a Hash bare-metal POWER9 (KVM-HV's Hash guests of either page size, no
+# hugepages needed). Emulation only: a real POWER host is whichever one kind it is, and the
+# main cases already ran on it. Each kind runs cases-hosts.sh, with the payloads.
+if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
+    for kind in radix-4k hash-4k powernv-4k powernv-64k; do
+        L1_KERNEL=$([ $kind = powernv-64k ] && echo debian || echo 4k) \
+            L1_APPEND=$([ $kind = radix-4k ] || echo disable_radix) \
+            L1_MACHINE=$([ ${kind%%-*} = powernv ] && echo powernv || echo pseries) \
+            L1_EXTRA="$top/build/tests/payload-le=guest/payload-le $top/build/tests/payload-be=guest/payload-be" \
+            bash "$top/tests/host/l1-run.sh" "$here/cases-hosts.sh" "${BOOT_TIMEOUT:-1800}" \
+            > "$log_dir/report-$kind.log" 2>&1
     done
 fi
 echo "boot tests ran in $(( $(date +%s) - start ))s; full log: $report"
@@ -74,6 +80,11 @@ echo "boot tests ran in $(( $(date +%s) - start ))s; full log: $report"
 section() { tr -d '\r' < "$report" | sed -n "/^=== CASE $1\$/,/^=== RESULT $1 /p"; }
 
 pass=0 fail=0 skipped=0
+# The bare-metal payload (tests/payload) passed every check of its own and powered off.
+check_payload() {   # check_payload NAME [TEXT...]
+    local name=$1; shift
+    check "$name" 0 "payload: started" "minivmm-exit-code: 0" '!payload: FAIL' "$@"
+}
 check() {   # check NAME STATUS [TEXT...]: the case ended with STATUS and printed every TEXT
             # (a TEXT starting with ! must NOT appear); NAME may be HOST/CASE for another report
     local name=$1 want=$2; shift 2
@@ -189,7 +200,14 @@ check 9p-check 0 "device: --share" ",tag=host,ro"
 check 9p-missing 1 "no-such-dir"
 check 9p-badopt 1 "unknown option 'rw'"
 check 9p-same-tag 1 "tag 'x' is taken"
-# PAPR conformance (cases-papr.sh): Linux entered big-endian in real mode, its clock and hwrng.
+# PAPR conformance (cases-papr.sh): the bare-metal payload in both byte orders on 2 vCPUs (its
+# status reaches the JSON as the guest's exit code), and placed elsewhere on one.
+for order in le be; do
+    check_payload payload-$order "payload: loaded at 0x400000" "ok secondary-stop-2"
+    check payload-$order-json 0 '"guest_exit_code": 0' '"exit_reason": "poweroff"'
+done
+check_payload payload-kernel-addr "payload: loaded at 0x2000000" "skip secondary (one CPU"
+# Linux entered big-endian in real mode; its clock and hwrng.
 check papr-linux 0 "MINIVMM-GUEST-UP mode=papr cpus=2" "MINIVMM-DATE 2006-06-17" \
     "MINIVMM-HWCLOCK Fri Nov 11 11:11:11 2011" "MINIVMM-HWRNG 4096 bytes, incompressible" \
     "pseries-rng"
@@ -261,56 +279,85 @@ else
     echo "not ok - dump-dtb reads back with dtc"; fail=$((fail + 1))
 fi
 
-if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_4K:-1}" = 1 ]; then
+if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
     # Radix host, 4 KiB pages: KVM-HV runs a Radix guest whose kernel has 64 KiB pages.
-    report=$log_dir/report-4k-radix.log
-    check 4k-radix/check 0 "Radix MMU, 4 KiB pages, itself a guest" \
+    report=$log_dir/report-radix-4k.log
+    check radix-4k/check 0 "Radix MMU, 4 KiB pages, itself a guest" \
         "Radix guest, 64 KiB pages (HV)           yes" \
         "HPT guest, any page size (KVM-PR)        no: KVM-PR needs a Hash (HPT) host"
-    check 4k-radix/radix-guest-64k 0 "KVM-HV, Radix guest MMU, 2 vCPU(s)" \
+    check radix-4k/radix-guest-64k 0 "KVM-HV, Radix guest MMU, 2 vCPU(s)" \
         "MINIVMM-GUEST-UP mode=marker cpus=2 mmu=Radix kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
-    check 4k-radix/hash-refused 2 "HPT must not appear anywhere in the chain"
-    check 4k-radix/too-many-vcpus 1 "-c 9: this host's KVM allows at most 8 vCPUs" "use -c 8 or fewer"
-    check 4k-radix/pr-refused 2 "KVM-PR needs a Hash (HPT) host and this host runs Radix"
+    check radix-4k/hash-refused 2 "HPT must not appear anywhere in the chain"
+    check radix-4k/too-many-vcpus 1 "-c 9: this host's KVM allows at most 8 vCPUs" "use -c 8 or fewer"
+    check radix-4k/pr-refused 2 "KVM-PR needs a Hash (HPT) host and this host runs Radix"
     # Hash host, 4 KiB pages (booted with disable_radix): KVM-PR, and nothing else.
-    report=$log_dir/report-4k-hash.log
-    check 4k-hash/check 0 "Hash MMU, 4 KiB pages, itself a guest" \
+    report=$log_dir/report-hash-4k.log
+    check hash-4k/check 0 "Hash MMU, 4 KiB pages, itself a guest" \
         "HPT guest, any page size (KVM-PR)        yes" \
         "Radix guest, 4 KiB pages (HV)            no: KVM-HV is not available: this host is itself a Hash (HPT) guest" \
         "the requested guest: runs as a KVM-PR Hash (HPT) guest"
-    check 4k-hash/pr-machine 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory"
-    check 4k-hash/pr-dtb 0 "pft-size present" "hcall-pft present" "no splpar"
-    check 4k-hash/radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
-    check 4k-hash/hv-refused 2 "KVM-HV is not available: this host is itself a Hash (HPT) guest"
-    check 4k-hash/nested-refused 2 "--nested-hv needs KVM-HV"
-    check 4k-hash/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
+    check hash-4k/pr-machine 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory"
+    check hash-4k/pr-dtb 0 "pft-size present" "hcall-pft present" "no splpar"
+    check hash-4k/radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
+    check hash-4k/hv-refused 2 "KVM-HV is not available: this host is itself a Hash (HPT) guest"
+    check hash-4k/nested-refused 2 "--nested-hv needs KVM-HV"
+    check hash-4k/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
         "the requested guest: runs as a KVM-PR Hash (HPT) guest with 512 MiB of hugepage-backed memory"
-    check 4k-hash/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory"
+    check hash-4k/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory"
     # Bare-metal POWER9 (powernv), Hash, 4 KiB pages: KVM-PR and KVM-HV both boot Hash guests;
     # HV's need hugepages for their real-mode area and get 4 KiB hash pages.
-    report=$log_dir/report-4k-powernv.log
-    check 4k-powernv/check 0 "Hash MMU, 4 KiB pages, bare metal" \
+    report=$log_dir/report-powernv-4k.log
+    check powernv-4k/check 0 "Hash MMU, 4 KiB pages, bare metal" \
         "HPT guest, any page size (KVM-PR)        yes" \
         "HPT guest, 4 KiB hash pages (HV)         no: unable to give the Hash (HPT) guest a 512 MiB real-mode area" \
         "Radix guest, 64 KiB pages (HV)           no: this host cannot run Radix guests"
-    check 4k-powernv/pr-guest 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory" \
+    check powernv-4k/pr-guest 0 "KVM-PR, Hash guest MMU, 1 vCPU(s)" "512 MiB anonymous memory" \
         "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
-    check 4k-powernv/pr-radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
-    check 4k-powernv/nested-refused 2 "cannot offer nested HV to its guests" "(this host runs Hash)"
-    check 4k-powernv/hv-radix-refused 2 "this host cannot run Radix guests" "boot it without disable_radix"
-    check 4k-powernv/hv-vrma-refused 2 "KVM-HV's VRMA only reaches 128 MiB" \
+    check powernv-4k/pr-radix-refused 2 "KVM-PR runs Hash (HPT) guests only"
+    check powernv-4k/nested-refused 2 "cannot offer nested HV to its guests" "(this host runs Hash)"
+    check powernv-4k/hv-radix-refused 2 "this host cannot run Radix guests" "boot it without disable_radix"
+    check powernv-4k/hv-vrma-refused 2 "KVM-HV's VRMA only reaches 128 MiB" \
         "'sysctl vm.nr_hugepages=35' (16 MiB pages)" "then --mem-path /dev/hugepages"
-    check 4k-powernv/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
+    check powernv-4k/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
         "HPT guest, 4 KiB hash pages (HV)         yes, with hugepages from /dev/hugepages" \
         "HPT guest, 64 KiB hash pages (HV)        no: can't support 64 KiB guest hash pages with 4 KiB host pages" \
         "the requested guest: runs as a KVM-HV Hash (HPT) guest with 512 MiB of hugepage-backed memory"
-    check 4k-powernv/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory" \
+    check powernv-4k/pr-hugepages 0 "KVM-PR, Hash guest MMU" "512 MiB hugetlbfs memory" \
         "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" "MINIVMM-GUEST-POWEROFF"
-    check 4k-powernv/hv-hugepages 0 "KVM-HV, Hash guest MMU" "512 MiB hugetlbfs memory" \
+    check powernv-4k/hv-hugepages 0 "KVM-HV, Hash guest MMU" "512 MiB hugetlbfs memory" \
         "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1." '!kernel=6.1.0-' \
         "MINIVMM-GUEST-POWEROFF"
-    check 4k-powernv/hv-64k-kernel 0 "KVM-HV, Hash guest MMU" "virtual = 12" \
+    check powernv-4k/hv-64k-kernel 0 "KVM-HV, Hash guest MMU" "virtual = 12" \
         "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
+    for order in le be; do
+        check_payload powernv-4k/payload-pr-$order "KVM-PR, Hash guest MMU"
+        check_payload powernv-4k/payload-hv-$order "KVM-HV, Hash guest MMU"
+    done
+    # Bare-metal POWER9, Hash, 64 KiB pages: KVM-HV's Hash guests need no hugepages, get
+    # 64 KiB hash pages (and 16 MiB ones from 16 MiB hugepages), and a 4 KiB kernel boots.
+    report=$log_dir/report-powernv-64k.log
+    check powernv-64k/check 0 "Hash MMU, 64 KiB pages, bare metal" \
+        "HPT guest, 64 KiB hash pages (HV)        yes" \
+        "HPT guest, 4 KiB hash pages (HV)         yes" \
+        "Radix guest, 64 KiB pages (HV)           no: this host cannot run Radix guests" \
+        "HPT guest, any page size (KVM-PR)        no: KVM-PR is not available" \
+        "the requested guest: runs as a KVM-HV Hash (HPT) guest"
+    check powernv-64k/hv-hash-64k 0 "KVM-HV, Hash guest MMU" "512 MiB anonymous memory" \
+        "virtual = 16" "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" \
+        "MINIVMM-GUEST-POWEROFF"
+    check powernv-64k/hv-hash-4k-kernel 0 "KVM-HV, Hash guest MMU" "512 MiB anonymous memory" \
+        "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1." '!kernel=6.1.0-' \
+        "MINIVMM-GUEST-POWEROFF"
+    check powernv-64k/hv-radix-refused 2 "this host cannot run Radix guests"
+    check powernv-64k/pr-refused 2 "KVM-PR is not available"
+    check powernv-64k/check-hugepages 0 "16 MiB: 34 free, hugetlbfs at /dev/hugepages" \
+        "HPT guest, 64 KiB hash pages (HV)        yes"
+    check powernv-64k/hv-hash-16m 0 "KVM-HV, Hash guest MMU" "512 MiB hugetlbfs memory" \
+        "linear mapping = 24, virtual = 16" "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" \
+        "MINIVMM-GUEST-POWEROFF"
+    for order in le be; do
+        check_payload powernv-64k/payload-hv-$order "KVM-HV, Hash guest MMU"
+    done
 fi
 
 echo "boot: $pass passed, $fail failed, $skipped skipped"

@@ -9,10 +9,11 @@
 # L1_KERNEL=4k boots the L1 on the kernel build-kernel.sh builds (4 KiB pages, KVM-HV and
 # KVM-PR built in) instead of Debian's; the guest kernel stays Debian's. L1_APPEND="..." adds
 # words to the L1's kernel command line (disable_radix: a Hash L1).
-# L1_MACHINE=powernv (with L1_KERNEL=4k) makes the L1 an emulated bare-metal POWER9 (skiboot
-# firmware, OPAL console) instead of a pseries guest: the host kind where a KVM-PR guest runs,
-# because its hcalls reach the L1 kernel (a pseries L1's hypervisor, QEMU, answers a
-# problem-state hcall itself). One CPU: KVM-PR guests have one vCPU in the cases.
+# L1_MACHINE=powernv makes the L1 an emulated bare-metal POWER9 (skiboot firmware, OPAL
+# console) instead of a pseries guest: with L1_KERNEL=4k the host kind where a KVM-PR guest
+# runs, because its hcalls reach the L1 kernel (a pseries L1's hypervisor, QEMU, answers a
+# problem-state hcall itself); with Debian's kernel and disable_radix, a Hash host with
+# 64 KiB pages (KVM-HV only: Debian builds no KVM-PR). One CPU: guests there have one vCPU.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,11 +39,10 @@ case ${L1_MACHINE:-pseries} in
                     -chardev stdio,id=con,signal=off -device spapr-vty,chardev=con) ;;
     # The console is the board's UART, which skiboot hands to Linux as OPAL's console (hvc0).
     # Defaults stay on: the emulated BMC is what powers the board off.
-    # The L1's own kernel also goes in as a guest kernel with 4 KiB pages (cases-4k.sh).
-    powernv) [ "${L1_KERNEL:-}" = 4k ] || die "L1_MACHINE=powernv needs L1_KERNEL=4k (the OPAL console)"
-             board=(-M powernv9 -smp 1 -monitor none
+    # The 4 KiB-page kernel also goes in as a guest kernel (cases-4k.sh boots it on both).
+    powernv) board=(-M powernv9 -smp 1 -monitor none
                     -chardev stdio,id=con,signal=off -serial chardev:con)
-             L1_EXTRA="${L1_EXTRA:-} $l1_kernel=guest/vmlinux-4k" ;;
+             L1_EXTRA="${L1_EXTRA:-} $(bash "$here/build-kernel.sh" l1-4k)/vmlinux=guest/vmlinux-4k" ;;
     *)       die "L1_MACHINE=$L1_MACHINE: use pseries (the default) or powernv" ;;
 esac
 
