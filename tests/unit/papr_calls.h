@@ -3,6 +3,9 @@
 #ifndef MINIVMM_TEST_PAPR_CALLS_H
 #define MINIVMM_TEST_PAPR_CALLS_H
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "../../devices/hcall.h"
 #include "../../firmware/rtas.h"
 
@@ -57,6 +60,23 @@ static inline int32_t rtas_on(int cpu, const char *name, uint32_t nargs, uint32_
 static inline int32_t rtas(const char *name, uint32_t nargs, uint32_t nret, const uint32_t *args)
 {
     return rtas_on(0, name, nargs, nret, args);
+}
+
+
+/* Points the machine's diagnostics at a pipe whose read end p[0] never blocks, so a test can
+ * read what was logged; log_capture_end() puts things back. */
+static inline void log_capture(int p[2])
+{
+    assert_int_equal(pipe(p), 0);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    m.log_fd = p[1];
+}
+
+static inline void log_capture_end(int p[2])
+{
+    m.log_fd = -1;
+    close(p[0]);
+    close(p[1]);
 }
 
 #endif

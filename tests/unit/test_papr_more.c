@@ -109,20 +109,16 @@ static void test_absent_on_purpose(void **state)
 {
     (void)state;
     int logp[2];
-    assert_int_equal(pipe(logp), 0);
-    fcntl(logp[0], F_SETFL, O_NONBLOCK);
-    m.log_fd = logp[1];
-    const uint64_t absent[] = {H_REGISTER_VPA, H_SIGNAL_SYS_RESET, H_QUERY_VAS_CAPABILITIES, H_GET_PERF_COUNTER_INFO,
-                               H_GET_24X7_CATALOG_PAGE, H_GET_24X7_DATA};
+    log_capture(logp);
+    const uint64_t absent[] = {H_REGISTER_VPA, H_SIGNAL_SYS_RESET, H_QUERY_VAS_CAPABILITIES,
+                               H_GET_PERF_COUNTER_INFO, H_GET_24X7_CATALOG_PAGE, H_GET_24X7_DATA};
     for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
         assert_int_equal(hcall(absent[i], 0, 0, 0, 0, NULL), H_FUNCTION);
         assert_non_null(hcall_name(absent[i]));
     }
     char log[256];
     assert_true(read(logp[0], log, sizeof(log)) < 0);
-    m.log_fd = -1;
-    close(logp[0]);
-    close(logp[1]);
+    log_capture_end(logp);
 }
 
 /* ---- the clock ---- */

@@ -149,9 +149,7 @@ static void test_unknown_hcalls(void **state)
 {
     (void)state;
     int logp[2];
-    assert_int_equal(pipe(logp), 0);
-    fcntl(logp[0], F_SETFL, O_NONBLOCK);
-    m.log_fd = logp[1];
+    log_capture(logp);
     assert_int_equal(hcall(0x1234, 0, 0, 0, 0, NULL), H_FUNCTION);
     assert_int_equal(hcall(0x59, VTY_REG, 1, 0, 0, NULL), H_FUNCTION);   /* not a multiple of 4 */
     assert_int_equal(hcall(0x100, 0, 0, 0, 0, NULL), H_FUNCTION);
@@ -168,9 +166,7 @@ static void test_unknown_hcalls(void **state)
     assert_non_null(strstr(log, "unimplemented hcall 0x1234"));
     assert_null(strstr(log, "hcall 0x59"));
     assert_null(strstr(log, "hcall 0xffffffffffffffff"));
-    m.log_fd = -1;
-    close(logp[0]);
-    close(logp[1]);
+    log_capture_end(logp);
 }
 
 /* --stats: opcodes map to their own slots (and back), made-up ones to one shared slot; the
