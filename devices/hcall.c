@@ -188,27 +188,34 @@ static int64_t h_read(struct machine *m, int cpu, uint64_t *args)
     return H_SUCCESS;
 }
 
-/* H_SET_SPRG0: SPRG0 is a hypervisor-privileged write for the guest's own use (Linux keeps
- * nothing there on 64-bit; other payloads may). */
+/* H_SET_SPRG0: PAPR's way to set SPRG0, which a kernel can also write itself; Linux never
+ * calls it, payloads written to PAPR may. */
 static int64_t h_set_sprg0(struct machine *m, int cpu, uint64_t *args)
 {
     return m->ops->set_sprg0(m, cpu, args[0]) == 0 ? H_SUCCESS : H_HARDWARE;
 }
 
+/* The 4 KiB page of guest RAM at gpa, or NULL if gpa is unaligned or the page leaves RAM. */
+static uint8_t *page_at(struct machine *m, uint64_t gpa)
+{
+    return gpa % H_PAGE_INIT_SIZE ? NULL : gpa_ptr(&m->mem, gpa, H_PAGE_INIT_SIZE);
+}
+
 /* H_PAGE_INIT: zero a 4 KiB page or copy one, then (if asked) make the instruction cache see
  * it. KVM-HV serves it in the kernel when we enable it there; this is the rest (KVM-PR, or a
- * kernel without). Every address is checked against guest RAM, as PAPR and QEMU do. */
+ * kernel without). Every address is checked against guest RAM, as PAPR and QEMU do. The CMO
+ * page-state flags are refused, as QEMU refuses them: no CMO is offered to the guest. */
 static int64_t h_page_init(struct machine *m, int cpu, uint64_t *args)
 {
     (void)cpu;
-    uint64_t flags = args[0], dst = args[1], src = args[2];
+    uint64_t flags = args[0];
     if (flags & ~(H_ICACHE_INVALIDATE | H_ICACHE_SYNCHRONIZE | H_ZERO_PAGE | H_COPY_PAGE))
         return H_PARAMETER;
-    uint8_t *d = dst % H_PAGE_INIT_SIZE ? NULL : gpa_ptr(&m->mem, dst, H_PAGE_INIT_SIZE);
+    uint8_t *d = page_at(m, args[1]);
     if (!d)
         return H_PARAMETER;
     if (flags & H_COPY_PAGE) {        /* copy wins over zero, as in QEMU */
-        const uint8_t *s = src % H_PAGE_INIT_SIZE ? NULL : gpa_ptr(&m->mem, src, H_PAGE_INIT_SIZE);
+        const uint8_t *s = page_at(m, args[2]);
         if (!s)
             return H_PARAMETER;
         memmove(d, s, H_PAGE_INIT_SIZE);
@@ -223,7 +230,8 @@ static int64_t h_page_init(struct machine *m, int cpu, uint64_t *args)
 
 /* H_RANDOM: 64 bits from the host's kernel (KVM answers it itself from the hardware RNG when
  * the host has one and we enabled that). Never blocks a vCPU: the pool is long ready by the
- * time a guest asks, and if it is not the guest hears "hardware error" and retries. */
+ * time a guest asks, and if it were not the guest would hear H_HARDWARE (pseries-rng reports
+ * a failed read; the kernel's own seeding takes its bytes from elsewhere). */
 static int64_t h_random(struct machine *m, int cpu, uint64_t *args)
 {
     (void)m, (void)cpu;

@@ -75,7 +75,7 @@ static int32_t rtas_set_time_of_day(struct machine *m, int cpu, const uint32_t *
  * UUID: there is none); every other is "not supported", which Linux takes quietly. */
 #define SYSPARM_SPLPAR_CHARACTERISTICS 20
 #define SYSPARM_DIAGNOSTICS_RUN_MODE 42
-#define SYSPARM_BAD_LENGTH (-9999)
+#define SYSPARM_PARAM_ERROR (-9999)   /* this call's "parameter error": -3 means unknown */
 
 static int32_t rtas_get_system_parameter(struct machine *m, int cpu, const uint32_t *args,
                                          unsigned nargs, uint32_t *rets, unsigned nret)
@@ -97,12 +97,12 @@ static int32_t rtas_get_system_parameter(struct machine *m, int cpu, const uint3
     }
     uint32_t len = args[2];
     if (len < 2)
-        return SYSPARM_BAD_LENGTH;
+        return SYSPARM_PARAM_ERROR;
     if (n > len - 2u)
         n = len - 2u;
     uint8_t *buf = gpa_ptr(&m->mem, args[1], 2 + n);
     if (!buf)
-        return RTAS_PARAM_ERROR;
+        return SYSPARM_PARAM_ERROR;
     buf[0] = (uint8_t)(n >> 8);
     buf[1] = (uint8_t)n;
     memcpy(buf + 2, val, n);

@@ -77,8 +77,8 @@ int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e)
         b->ifile = (struct file_map){.data = b->made.buf, .size = b->made.len};
     }
     /* vCPU ids adjacent and real mode reaching all of memory: the most room any host gives. */
-    return layout_plan(&b->lay, c, 1, b->kernel.end, b->ifile.size, c->mem_size, MVM_E_INPUT,
-                       e);
+    return layout_plan(&b->lay, c, 1, b->kernel.load_addr, b->kernel.end, b->ifile.size,
+                       c->mem_size, MVM_E_INPUT, e);
 }
 
 void boot_close(struct boot *b)

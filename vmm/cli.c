@@ -29,9 +29,10 @@ void cli_usage(FILE *f)
 "  -k, --kernel FILE     ELF vmlinux to boot (ppc64le or ppc64)\n"
 "  -i, --initrd FILE     initial ramdisk\n"
 "  -a, --append CMDLINE  kernel command line\n"
-"      --kernel-addr ADDR  load the image at ADDR (default: a vmlinux linked at\n"
+"      --kernel-addr ADDR\n"
+"                        load the image at ADDR (default: a vmlinux linked at\n"
 "                        KERNELBASE where it is linked, any other image at 4M)\n"
-"      --rtc-base DATE   now|utc|YYYY-MM-DD[THH:MM:SS]: the guest's clock starts there\n"
+"      --rtc-base DATE   now|utc|YYYY-MM-DD[THH:MM[:SS]]: the guest's clock starts there\n"
 "                        (UTC; default now)\n"
 "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
 "  -c, --cpus N          number of vCPUs (default 1)\n", f);

@@ -1,7 +1,7 @@
 /* Where the boot images go in guest memory, decided before anything is loaded or built.
  *
- * The kernel runs where it is linked, from guest physical 0, and the initrd follows it on a
- * 64 KiB boundary. RTAS and the device tree go at the top of what the guest reaches in real
+ * The kernel lies where the loader placed it (loader.h: Linux from guest physical 0, other
+ * images at 4 MiB or --kernel-addr), and the initrd follows it on a 64 KiB boundary. RTAS and the device tree go at the top of what the guest reaches in real
  * mode: its real-mode area, and below 1 GiB, where the kernel instantiates RTAS. The tree's
  * area is the very top, as large as fdt_size_bound() says a machine of this configuration can
  * need; RTAS's 64 KiB lie below it. Each placement is checked against the next with
@@ -27,17 +27,18 @@ struct boot_layout {
 };
 
 
-/* Places an initrd of initrd_size bytes after a kernel that ends at kernel_end, and RTAS and
- * a device tree of up to fdt_size bytes below min(rma_size, 1 GiB). Fails with `status` and
- * the fix when they do not all fit. */
-int layout_place(struct boot_layout *l, uint64_t kernel_end, uint64_t initrd_size,
-                 uint64_t fdt_size, uint64_t rma_size, enum mvm_status status,
-                 struct mvm_err *e);
+/* Places an initrd of initrd_size bytes after a kernel loaded at [kernel_start, kernel_end),
+ * and RTAS and a device tree of up to fdt_size bytes below min(rma_size, 1 GiB). Fails with
+ * `status` and the fix when they do not all fit. */
+int layout_place(struct boot_layout *l, uint64_t kernel_start, uint64_t kernel_end,
+                 uint64_t initrd_size, uint64_t fdt_size, uint64_t rma_size,
+                 enum mvm_status status, struct mvm_err *e);
 
 /* layout_place() with the device tree of configuration c sized by fdt_size_bound(), on a host
  * that spaces vCPU ids by id_stride. */
 int layout_plan(struct boot_layout *l, const struct vm_config *c, uint32_t id_stride,
-                uint64_t kernel_end, uint64_t initrd_size, uint64_t rma_size,
+                uint64_t kernel_start, uint64_t kernel_end, uint64_t initrd_size,
+                uint64_t rma_size,
                 enum mvm_status status, struct mvm_err *e);
 
 #endif

@@ -3,7 +3,6 @@
  * spelled; minivmm_set_option() is the same door for a program. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,11 +119,12 @@ static int set_addr(const struct option_def *o, struct vm_config *c, const char 
 {
     uint64_t a = 0;
     bool ok;
-    if (strncmp(v, "0x", 2) == 0 && isxdigit((unsigned char)v[2])) {
-        char *end;
+    if (strncmp(v, "0x", 2) == 0) {
+        /* Digits only: strtoull alone would also take a sign, spaces or a second "0x". */
+        const char *hex = v + 2;
         errno = 0;
-        a = strtoull(v + 2, &end, 16);
-        ok = *end == '\0' && errno == 0;
+        a = strtoull(hex, NULL, 16);
+        ok = *hex && strspn(hex, "0123456789abcdefABCDEF") == strlen(hex) && errno == 0;
     } else {
         ok = parse_size(v, &a) == 0;
     }
@@ -146,7 +146,7 @@ static int set_rtc(const struct option_def *o, struct vm_config *c, const char *
     }
     if (civil_parse(v, &c->rtc_base) != 0)
         return mvm_fail(e, MVM_E_INPUT, "%s %s: use now, utc, or a UTC date YYYY-MM-DD (or "
-                        "YYYY-MM-DDTHH:MM:SS)", o->flag, v);
+                        "YYYY-MM-DDTHH:MM[:SS])", o->flag, v);
     c->rtc_base_set = true;
     return 0;
 }

@@ -102,6 +102,16 @@ static void console_loop(struct vm *vm)
 
 static void record_result(struct vm *vm);
 
+/* --rtc-base: the guest's clock starts at that date when the guest starts (not when the VM
+ * was made: a library caller may run it later), kept as the distance from the host's. */
+static void set_guest_clock(struct vm *vm)
+{
+    struct timespec now;
+    if (!vm->cfg.rtc_base_set || clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return;
+    vm->m.rtc_offset_us = (vm->cfg.rtc_base - now.tv_sec) * 1000000 - now.tv_nsec / 1000;
+}
+
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
 {
     int r = 0;
@@ -109,8 +119,10 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         r = mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler");
     if (!r)
         r = start_devices(vm, e);
-    if (!r)
+    if (!r) {
+        set_guest_clock(vm);
         r = vcpus_start(vm, e);
+    }
     if (r) {
         /* A run that could not start ends like any other: one status, one result. */
         vm->m.ops->shutdown(&vm->m, MVM_E_VMM, e->msg);

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../devices/hcall.h"
@@ -352,8 +351,8 @@ static int build_machine(struct vm *vm, struct boot *b, struct mvm_err *e)
     vm->m.radix = mmu.radix;
     vm->pvr = host_pvr();
     /* Placed again with what the host said: how far real mode reaches, how vCPUs are numbered. */
-    if (layout_plan(&b->lay, c, vm->m.cpu_stride, b->kernel.end, b->ifile.size, mmu.rma_size,
-                    MVM_E_HOST, e) ||
+    if (layout_plan(&b->lay, c, vm->m.cpu_stride, b->kernel.load_addr, b->kernel.end,
+                    b->ifile.size, mmu.rma_size, MVM_E_HOST, e) ||
         setup_board(vm, e) || boot_build_tree(b, vm, &mmu, e))
         return -1;
     if (c->verbose)
@@ -372,15 +371,6 @@ static void enable_kernel_hcalls(struct vm *vm)
         kvm_enable_cap(vm->vm_fd, KVM_CAP_PPC_ENABLE_HCALL, H_RANDOM, 1);
 }
 
-/* --rtc-base: the guest's clock starts at that date, as the distance from the host's. */
-static void set_guest_clock(struct vm *vm)
-{
-    struct timespec now;
-    if (!vm->cfg.rtc_base_set || clock_gettime(CLOCK_REALTIME, &now) != 0)
-        return;
-    vm->m.rtc_offset_us = (vm->cfg.rtc_base - now.tv_sec) * 1000000 - now.tv_nsec / 1000;
-}
-
 /* The vCPUs, tied to the interrupt controller, and the guest's images in its memory. */
 static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
 {
@@ -397,7 +387,6 @@ static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
     vm->cpus[0].start_pc = b->kernel.entry;
     vm->cpus[0].start_r3 = b->lay.fdt;
     vm->cpus[0].start_r4 = b->kernel.load_addr;
-    set_guest_clock(vm);
     struct vm_result *res = &vm->result;
     res->kvm = vm->hv ? "HV" : "PR";
     res->mmu = vm->m.radix ? "radix" : "hash";

@@ -1,8 +1,9 @@
 # PAPR conformance beyond Linux's boot path (sourced by cases.sh; checked in run.sh).
 #
 # The project's own bare-metal payload (tests/payload/): linked at 0 and loaded at 4 MiB, it
-# checks its entry registers, prints over terminal 0, calls each hcall and RTAS service with
-# their error cases, starts and stops the second CPU twice, and ends with the line
+# checks its entry registers, prints over terminal 0, calls the hcalls and the RTAS time, CPU
+# and console services with their error cases (tests/payload/payload.c lists them), starts
+# and stops the second CPU twice, and ends with the line
 # "minivmm-exit-code: N" (N checks failed), which minivmm's CI mode reads, then powers off.
 PAYLOAD_LE=${PAYLOAD_LE:-/guest/payload-le}
 PAYLOAD_BE=${PAYLOAD_BE:-/guest/payload-be}
@@ -28,4 +29,5 @@ if [ -n "${GUEST_KERNEL_BE:-}" ]; then
     case_run be-guest-smp -c 2 -k "$GUEST_KERNEL_BE" -i "$GUEST_INITRD_BE" -m 512M -a "console=hvc0"
 fi
 case_run bad-kernel-addr -k "$GUEST_KERNEL" --kernel-addr 0x1000
+case_run bad-kernel-addr-high -k "$GUEST_KERNEL" --kernel-addr 1G -m 2G
 case_run bad-rtc-base -k "$GUEST_KERNEL" --rtc-base 2006-02-30

@@ -39,7 +39,7 @@ case ${L1_MACHINE:-pseries} in
                     -chardev stdio,id=con,signal=off -device spapr-vty,chardev=con) ;;
     # The console is the board's UART, which skiboot hands to Linux as OPAL's console (hvc0).
     # Defaults stay on: the emulated BMC is what powers the board off.
-    # The 4 KiB-page kernel also goes in as a guest kernel (cases-4k.sh boots it on both).
+    # The 4 KiB-page kernel also goes in as a guest kernel (cases-hosts.sh boots it on both).
     powernv) board=(-M powernv9 -smp 1 -monitor none
                     -chardev stdio,id=con,signal=off -serial chardev:con)
              L1_EXTRA="${L1_EXTRA:-} $(bash "$here/build-kernel.sh" l1-4k)/vmlinux=guest/vmlinux-4k" ;;

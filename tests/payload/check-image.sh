@@ -35,6 +35,9 @@ loads=$($readelf -lW "$image" | awk '$1 == "LOAD" { print $3, $4 }')
 awk '$1 != $2 { exit 1 }' <<<"$loads" || bad "a LOAD segment's p_paddr differs from its p_vaddr"
 
 # Relocations the linker resolved: relative ones anywhere, absolute ones only where allowed.
+# (They are there because the rule links with -q; with none to read, nothing would be proved.)
+grep -q 'R_PPC64_REL24' <<<"$($readelf -rW "$linked")" ||
+    bad "has no relocations kept to check (was it linked with -Wl,-q?)"
 # The ELFv2 global entries (functions with a separate local entry): each one's lis/addi pair.
 globals=$($readelf -sW "$linked" | awk '/FUNC/ && /localentry/ { print $2, $8 }' | sort -u)
 entry_words=$(while read -r addr _; do

@@ -2,10 +2,10 @@
  * lines every check prints. Only the boot CPU prints. */
 #include "payload.h"
 
-#define LINE_MAX 16   /* the most H_PUT_TERM_CHAR takes in one call */
+#define TERM_CHUNK 16   /* the most H_PUT_TERM_CHAR takes in one call */
 
 static uint64_t term;
-static char buf[LINE_MAX];
+static char buf[TERM_CHUNK];
 static unsigned used;
 static unsigned nfail;
 
@@ -63,7 +63,7 @@ int64_t console_init(uint64_t t)
 static void out_char(char c)
 {
     buf[used++] = c;
-    if (used == LINE_MAX || c == '\n')
+    if (used == TERM_CHUNK || c == '\n')
         out_flush();
 }
 

@@ -188,9 +188,11 @@ const uint8_t *dt_prop(const struct dt *t, uint32_t node, const char *name, uint
     for (uint32_t off = after_name(t, node); off; off = skip_item(t, off)) {
         if (token(t, off) != FDT_PROP)
             continue;   /* a NOP; anything else ends the loop through skip_item */
-        int64_t plen = prop_len(t, off);
+        int64_t plen = prop_len(t, off);   /* >= 0: the 12-byte header is inside the block */
+        if (plen < 0)
+            continue;
         const char *pname = string_at(t, dt_be32(t->blob + off + 8));
-        if (plen >= 0 && pname && str_eq(pname, name)) {
+        if (pname && str_eq(pname, name)) {
             *len = (uint32_t)plen;
             return t->blob + off + 12;
         }

@@ -34,6 +34,7 @@
     other_order 0x39400000      /* li      r10,0 */
     other_order 0x7d410164      /* mtmsrd  r10,1        EE = RI = 0: SRR0/1 stay ours */
     other_order 0x429f0005      /* bcl     20,31,.+4    LR = the next word's address */
+193:
     other_order 0x7d4802a6      /* mflr    r10 */
     other_order 0x394a0018      /* addi    r10,r10,24   192f: 6 words past the mflr */
     other_order 0x7d5a03a6      /* mtsrr0  r10 */
@@ -42,8 +43,8 @@
 191:
     mfmsr   %r11
 192:
-    /* The addi above counts on this layout: the mflr is 20 bytes before 191, 192 4 after. */
-    .if (192b - 191b) - 4
+    /* The addi above counts on this layout: 192 is 24 bytes past the mflr (193). */
+    .if (192b - 193b) - 24
     .error "fixup_endian: the trampoline's return offset no longer matches"
     .endif
     .endm
@@ -87,8 +88,9 @@ secondary_entry:
 2:  b       2b
 
 /*
- * void rtas_enter(uint64_t args, uint64_t entry): calls RTAS the way an OS does. RTAS runs
- * big-endian in real mode, so it is entered with rfid (SRR1 = our MSR with LE cleared) and
+ * void rtas_enter(uint64_t args, uint64_t entry): calls RTAS through its entry point, as an OS
+ * does. RTAS runs big-endian in real mode, so it is entered with rfid (SRR1 = our MSR with LE
+ * cleared; SF stays set, where Linux also drops to 32-bit mode: RTAS must cope with both) and
  * returns with blr to 2f, which switches back to our byte order. r3 = args is passed as is.
  * RTAS (minivmm's stub: one hcall) keeps r1, r2 and r13-r31 as an hcall does; r10-r12 go
  * in fixup_endian, the rest are volatile anyway. CR is saved whole, as Linux does around an

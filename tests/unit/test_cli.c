@@ -148,6 +148,8 @@ static void test_kernel_addr_rtc_base(void **state)
     assert_input_error(parse("-k", "v", "--kernel-addr", "0x4g", NULL), "0x4g");
     assert_input_error(parse("-k", "v", "--kernel-addr", "0x10000000000000000", NULL), "0x1");
     assert_input_error(parse("-k", "v", "--kernel-addr", "four", NULL), "four");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x0x10", NULL), "0x0x10");
+    assert_input_error(parse("-k", "v", "--kernel-addr", "0x 10", NULL), "0x 10");
 
     assert_int_equal(parse("-k", "v", "--rtc-base", "2006-06-17", NULL), CLI_RUN);
     assert_true(cfg.rtc_base_set && cfg.rtc_base == 1150502400);
