@@ -52,11 +52,11 @@ B := build/target
 # Every device model is portable: a new one in devices/ is built without a line here.
 PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
                  vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
-                 vmm/layout.c vmm/civil.c vmm/cpio.c vmm/kmod.c vmm/rootfs.c vmm/initramfs.c \
+                 vmm/layout.c vmm/civil.c vmm/ksym.c vmm/cpu_state.c vmm/cpio.c vmm/kmod.c vmm/rootfs.c vmm/initramfs.c \
                  $(sort $(wildcard devices/*.c)) firmware/rtas.c firmware/init_conf.c \
                  fdt/fdt.c fdt/size.c
 # The KVM layer and what drives it: POWER only.
-KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
+KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vcpu_state.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
 # The command: its options, usage text and main(), a client of the library.
 CMD_SRCS := vmm/cli.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))

@@ -142,6 +142,11 @@ MINIVMM_API int minivmm_add_expect(struct minivmm *vm, const char *pattern);
 MINIVMM_API int minivmm_add_fail_on(struct minivmm *vm, const char *pattern);
 /* Readable => the run stops with MINIVMM_EXIT_STOPPED (e.g. a signalfd). */
 MINIVMM_API int minivmm_set_stop_fd(struct minivmm *vm, int fd);
+/* Readable => a report on what each vCPU is doing (registers, the code at its NIP, kernel
+ * symbols) goes to the diagnostics and the JSON result, and the run goes on; one read(2)
+ * takes the event (a signalfd for SIGUSR1, an eventfd). Such a report is also made when
+ * --timeout ends a run. */
+MINIVMM_API int minivmm_set_dump_fd(struct minivmm *vm, int fd);
 /* Restrict the threads that serve the guest (vCPUs, disk I/O) with a seccomp filter (default
  * on). A thread that breaks its filter is taken to be compromised: the message goes to stderr
  * and the process ends with status 5. */

@@ -265,6 +265,13 @@ int minivmm_set_stop_fd(struct minivmm *vm, int fd)
     return MINIVMM_OK;
 }
 
+int minivmm_set_dump_fd(struct minivmm *vm, int fd)
+{
+    CONFIGURABLE(vm);
+    vm->cfg.dump_fd = fd;
+    return MINIVMM_OK;
+}
+
 int minivmm_set_seccomp(struct minivmm *vm, bool on)
 {
     CONFIGURABLE(vm);

@@ -63,6 +63,10 @@ void cli_usage(FILE *f)
 "      --no-default-fail do not stop on \"Kernel panic - not syncing\"\n"
 "      --log FILE        write the whole console to FILE as well\n"
 "      --json FILE       write a summary of the run to FILE at exit\n"
+"      --system-map FILE the kernel's symbols for the report on a hang (default: the\n"
+"                        vmlinux's own); the report (each vCPU's registers, code and\n"
+"                        function) goes to stderr and the JSON at --timeout, and on SIGUSR1\n"
+"                        at any time\n"
 "  -q, --quiet           do not copy guest output to stdout\n"
 "A guest reports an exit code by printing a line \"minivmm-exit-code: N\" (0-255); it shows\n"
 "in the JSON summary.\n"
@@ -131,6 +135,7 @@ static const struct option core_options[] = {
     {"modules", required_argument, NULL, OPT_LIBRARY},
     {"kernel-addr", required_argument, NULL, OPT_LIBRARY},
     {"rtc-base", required_argument, NULL, OPT_LIBRARY},
+    {"system-map", required_argument, NULL, OPT_LIBRARY},
     {"check", no_argument, NULL, OPT_CHECK},
     {"json", required_argument, NULL, OPT_JSON},
     {"result-json", required_argument, NULL, OPT_JSON},

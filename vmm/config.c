@@ -16,6 +16,7 @@ void vm_config_defaults(struct vm_config *c)
     c->console_out = -1;
     c->log_fd = -1;
     c->stop_fd = -1;
+    c->dump_fd = -1;
     c->seccomp = true;
     c->command_fd[0] = 0, c->command_fd[1] = 1, c->command_fd[2] = 2;
 }

@@ -44,6 +44,8 @@ struct vm_config {
     int console_out;          /* guest console output (-1: discard) */
     int log_fd;               /* minivmm's own diagnostics (-1: none) */
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
+    int dump_fd;              /* readable => report what the vCPUs are doing (SIGUSR1) */
+    const char *system_map;   /* the kernel's symbols for those reports (else the vmlinux's) */
     bool escape;              /* Ctrl-A x on console_in quits */
     /* Where console_in goes: the virtio console when there is one (a device below), else the
      * vty. Output of both reaches console_out. */

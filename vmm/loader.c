@@ -42,16 +42,6 @@ void file_map_close(struct file_map *f)
     f->size = 0;
 }
 
-/* Fields are read with explicit byte order: a little-endian host must load big-endian
- * vmlinux files and vice versa. */
-static uint64_t rd(const uint8_t *p, unsigned n, bool be)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[be ? i : n - 1 - i] << (8 * (n - 1 - i));
-    return v;
-}
-
 /* vmlinux links at 0xc000000000000000 (KERNELBASE) and states physical addresses in p_paddr;
  * some linkers leave p_paddr virtual, so strip the top nibble as the kernel itself does. */
 static uint64_t to_phys(uint64_t addr)
@@ -75,19 +65,19 @@ int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const 
     if (size < sizeof(Elf64_Ehdr))
         return mvm_fail(e, MVM_E_INPUT, "%s is truncated (no complete ELF header)", name);
 
-    uint64_t machine = rd(buf + offsetof(Elf64_Ehdr, e_machine), 2, be);
+    uint64_t machine = elf_field(buf + offsetof(Elf64_Ehdr, e_machine), 2, be);
     if (machine != EM_PPC64)
         return mvm_fail(e, MVM_E_INPUT, "%s is an ELF for machine %llu, not 64-bit PowerPC "
                         "(EM_PPC64); build the guest kernel for ppc64le or ppc64", name,
                         (unsigned long long)machine);
-    uint64_t type = rd(buf + offsetof(Elf64_Ehdr, e_type), 2, be);
+    uint64_t type = elf_field(buf + offsetof(Elf64_Ehdr, e_type), 2, be);
     if (type != ET_EXEC && type != ET_DYN)
         return mvm_fail(e, MVM_E_INPUT, "%s is not an executable ELF (type %llu)", name,
                         (unsigned long long)type);
 
-    uint64_t phoff = rd(buf + offsetof(Elf64_Ehdr, e_phoff), 8, be);
-    uint64_t phentsize = rd(buf + offsetof(Elf64_Ehdr, e_phentsize), 2, be);
-    uint64_t phnum = rd(buf + offsetof(Elf64_Ehdr, e_phnum), 2, be);
+    uint64_t phoff = elf_field(buf + offsetof(Elf64_Ehdr, e_phoff), 8, be);
+    uint64_t phentsize = elf_field(buf + offsetof(Elf64_Ehdr, e_phentsize), 2, be);
+    uint64_t phnum = elf_field(buf + offsetof(Elf64_Ehdr, e_phnum), 2, be);
     if (phentsize < sizeof(Elf64_Phdr) || phnum == 0 || phoff > size ||
         phnum > (size - phoff) / phentsize)
         return mvm_fail(e, MVM_E_INPUT, "%s is truncated or corrupt (program headers outside "
@@ -95,13 +85,13 @@ int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const 
 
     for (uint64_t i = 0; i < phnum; i++) {
         const uint8_t *ph = buf + phoff + i * phentsize;
-        if (rd(ph + offsetof(Elf64_Phdr, p_type), 4, be) != PT_LOAD)
+        if (elf_field(ph + offsetof(Elf64_Phdr, p_type), 4, be) != PT_LOAD)
             continue;
         struct kernel_segment s = {
-            .paddr = to_phys(rd(ph + offsetof(Elf64_Phdr, p_paddr), 8, be)),
-            .offset = rd(ph + offsetof(Elf64_Phdr, p_offset), 8, be),
-            .filesz = rd(ph + offsetof(Elf64_Phdr, p_filesz), 8, be),
-            .memsz = rd(ph + offsetof(Elf64_Phdr, p_memsz), 8, be),
+            .paddr = to_phys(elf_field(ph + offsetof(Elf64_Phdr, p_paddr), 8, be)),
+            .offset = elf_field(ph + offsetof(Elf64_Phdr, p_offset), 8, be),
+            .filesz = elf_field(ph + offsetof(Elf64_Phdr, p_filesz), 8, be),
+            .memsz = elf_field(ph + offsetof(Elf64_Phdr, p_memsz), 8, be),
         };
         if (s.memsz == 0)
             continue;
@@ -122,7 +112,7 @@ int kernel_parse(struct kernel_image *k, const uint8_t *buf, size_t size, const 
     if (k->nseg == 0)
         return mvm_fail(e, MVM_E_INPUT, "%s has no loadable segments", name);
     k->big_endian = be;
-    uint64_t entry = rd(buf + offsetof(Elf64_Ehdr, e_entry), 8, be);
+    uint64_t entry = elf_field(buf + offsetof(Elf64_Ehdr, e_entry), 8, be);
     k->kernelbase = entry >> 60 == 0xc;
     k->entry = to_phys(entry);
     for (unsigned i = 0; i < k->nseg; i++)

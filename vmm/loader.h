@@ -32,6 +32,16 @@ struct kernel_image {
     } seg[KERNEL_MAX_SEGMENTS];
 };
 
+/* An n-byte field of an ELF file in its own byte order: a little-endian host must read
+ * big-endian vmlinux files and vice versa. */
+static inline uint64_t elf_field(const uint8_t *p, unsigned n, bool be)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[be ? i : n - 1 - i] << (8 * (n - 1 - i));
+    return v;
+}
+
 /* A read-only mapping of a whole file. */
 struct file_map {
     const uint8_t *data;

@@ -19,7 +19,7 @@
  * spelled (the library parses them, as it would for any program), then where the console
  * and the diagnostics go, which are the command's. */
 static int configure(struct minivmm *vm, const struct vm_config *c,
-                     const struct cli_settings *s, int stop_fd)
+                     const struct cli_settings *s, int stop_fd, int dump_fd)
 {
     int r = 0;
 #define TRY(call) if (r == 0) r = (call)
@@ -30,6 +30,7 @@ static int configure(struct minivmm *vm, const struct vm_config *c,
     if (c->rootfs)
         TRY(minivmm_set_command(vm, c->command, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO));
     TRY(minivmm_set_stop_fd(vm, stop_fd));
+    TRY(minivmm_set_dump_fd(vm, dump_fd));
     TRY(minivmm_set_diagnostics(vm, STDERR_FILENO, c->verbose));
 #undef TRY
     return r;
@@ -77,8 +78,15 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGHUP);
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
+    /* SIGUSR1 asks for a report on what the vCPUs are doing (a hung guest), and the run goes
+     * on. */
+    sigset_t dump_signal;
+    sigemptyset(&dump_signal);
+    sigaddset(&dump_signal, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &dump_signal, NULL);
     int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (stop_fd < 0) {
+    int dump_fd = signalfd(-1, &dump_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (stop_fd < 0 || dump_fd < 0) {
         perror("minivmm: signalfd");
         return 5;
     }
@@ -93,7 +101,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "minivmm: out of memory\n");
             return 5;
         }
-        if (configure(vm, &cfg, &settings, stop_fd) != 0) {
+        if (configure(vm, &cfg, &settings, stop_fd, dump_fd) != 0) {
             status = explain(vm);
             minivmm_free(vm);
             return status;

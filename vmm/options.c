@@ -67,6 +67,7 @@ static const struct option_def {
     {"modules", "--modules", OPT_STRING, F(modules_dir)},
     {"kernel-addr", "--kernel-addr", OPT_ADDR, F(kernel_addr)},
     {"rtc-base", "--rtc-base", OPT_RTC, F(rtc_base)},
+    {"system-map", "--system-map", OPT_STRING, F(system_map)},
 };
 
 static int set_memory(struct vm_config *c, const char *v, struct mvm_err *e)

@@ -110,6 +110,42 @@ static void field_seconds(FILE *f, const char *name, double v)
         fprintf(f, "  \"%s\": %.3f,\n", name, v);
 }
 
+static void string_or_null(FILE *f, const char *s)
+{
+    if (s && s[0])
+        json_string(f, s);
+    else
+        fputs("null", f);
+}
+
+/* What the vCPUs were doing, when the run was reported on (a hang); null otherwise. */
+static void vcpu_states(FILE *f, const struct vm_result *r)
+{
+    static const char *const how[] = {"running", "stopped", "busy"};
+    if (!r->nstates) {
+        fputs("  \"vcpu_state\": null,\n", f);
+        return;
+    }
+    fputs("  \"vcpu_state\": [\n", f);
+    for (unsigned i = 0; i < r->nstates; i++) {
+        const struct cpu_state *s = &r->states[i];
+        fprintf(f, "    {\"cpu\": %u, \"state\": \"%s\"", s->index, how[s->how]);
+        if (s->have_regs) {
+            fprintf(f, ", \"nip\": \"0x%" PRIx64 "\", \"nip_symbol\": ", s->nip);
+            string_or_null(f, s->nip_sym);
+            fprintf(f, ", \"lr\": \"0x%" PRIx64 "\", \"lr_symbol\": ", s->lr);
+            string_or_null(f, s->lr_sym);
+            fprintf(f, ", \"msr\": \"0x%" PRIx64 "\", \"code_at\": \"0x%" PRIx64
+                    "\", \"code\": [", s->msr, s->code_at);
+            for (unsigned w = 0; w < s->nwords; w++)
+                fprintf(f, "%s\"%08x\"", w ? ", " : "", s->code[w]);
+            fputc(']', f);
+        }
+        fputs(i + 1 < r->nstates ? "},\n" : "}\n", f);
+    }
+    fputs("  ],\n", f);
+}
+
 void report_json(FILE *f, const struct vm_result *r)
 {
     fputs("{\n", f);
@@ -124,6 +160,7 @@ void report_json(FILE *f, const struct vm_result *r)
     field_seconds(f, "seconds_to_first_output", r->seconds_to_first_output);
     field_seconds(f, "seconds_to_exit", r->seconds_to_exit);
     fprintf(f, "  \"console_bytes\": %" PRIu64 ",\n", r->console_bytes);
+    vcpu_states(f, r);
     fputs("  \"config\": {\n", f);
     fputs("  ", f);
     field_str(f, "kvm", r->kvm, false);

@@ -26,6 +26,20 @@ static void deliver_output(struct vm *vm)
         vm->cfg.output_cb(vm->cfg.output_opaque, buf, (size_t)n);
 }
 
+/* A report on the vCPUs was asked for (SIGUSR1 through a signalfd, or any fd the library's
+ * user made readable): one read takes the event (a signalfd record or an eventfd count). */
+static void dump_requested(struct vm *vm)
+{
+    uint8_t event[128];
+    if (read(vm->cfg.dump_fd, event, sizeof(event)) < 0 && errno != EAGAIN && errno != EINTR) {
+        machine_log(&vm->m, "the dump request descriptor failed (%s): no more dumps",
+                    strerror(errno));
+        vm->cfg.dump_fd = -1;
+        return;
+    }
+    vm_report_cpus(vm, true);
+}
+
 /* Serves the console until the run ends: host input goes to the vty ring (when it has room),
  * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
 static void console_loop(struct vm *vm)
@@ -39,11 +53,12 @@ static void console_loop(struct vm *vm)
     int64_t deadline_ms = vm->cfg.timeout_s
         ? (int64_t)(vm->sink.start_ns / 1000000) + (int64_t)vm->cfg.timeout_s * 1000 : -1;
     for (;;) {
-        struct pollfd p[4] = {
+        struct pollfd p[5] = {
             {.fd = vm->wake_fd, .events = POLLIN},
             {.fd = vm->cfg.stop_fd, .events = POLLIN},
             {.fd = -1, .events = POLLIN},
             {.fd = vm->tap[0], .events = POLLIN},
+            {.fd = vm->cfg.dump_fd, .events = POLLIN},
         };
         size_t room = vty_input_room(target);
         /* Two bytes of room at least: the escape filter may emit one byte more than it
@@ -65,7 +80,7 @@ static void console_loop(struct vm *vm)
             if (timeout < 0 || left < timeout)
                 timeout = (int)(left < INT32_MAX ? left : INT32_MAX);
         }
-        int r = poll(p, 4, timeout);
+        int r = poll(p, 5, timeout);
         if (r < 0 && errno != EINTR) {
             vm_request_stop(vm, MVM_E_VMM, "the console loop failed");
             break;
@@ -76,6 +91,8 @@ static void console_loop(struct vm *vm)
             break;
         if (p[1].revents)
             vm_request_stop(vm, MVM_STOPPED, "stopped by signal");
+        if (p[4].revents)
+            dump_requested(vm);
         if (p[2].revents) {
             uint8_t buf[VTY_IN_SIZE], out[VTY_IN_SIZE + 1];
             ssize_t n = read(in, buf, room - 1);
@@ -130,6 +147,9 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         console_loop(vm);
         vcpus_join(vm);
         deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
+        /* A guest that outlived --timeout hangs somewhere: say where, before anything else. */
+        if (vm->end.status == MVM_TIMEOUT)
+            vm_report_cpus(vm, false);
     }
     /* The run has ended and every thread that could end it is joined: no lock needed. */
     const struct run_end *end = &vm->end;

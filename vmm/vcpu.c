@@ -31,33 +31,12 @@ static void kick_handler(int sig)
 
 /* Called with vm->lock held: that is what keeps the thread handle valid (published before,
  * not yet joined, since a thread marks itself exited under the lock before it ends). */
-static void vcpu_kick(struct vcpu *c)
+void vcpu_kick(struct vcpu *c)
 {
     /* immediate_exit closes the race with a thread that is about to enter KVM_RUN. */
     __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     if (c->thread_started && !c->exited)
         pthread_kill(c->thread, SIG_KICK);
-}
-
-/* Puts the vCPU's registers in the log, so a fatal exit can be diagnosed from a CI log. */
-static void vcpu_dump(struct vcpu *c)
-{
-    struct kvm_regs r;
-    struct machine *m = &c->vm->m;
-    if (kvm_get_regs(c->fd, &r) != 0) {
-        machine_log(m, "vCPU %u: registers unavailable", c->index);
-        return;
-    }
-    machine_log(m, "vCPU %u: NIP %016" PRIx64 " MSR %016" PRIx64 " LR %016" PRIx64
-                " CTR %016" PRIx64, c->index, (uint64_t)r.pc, (uint64_t)r.msr, (uint64_t)r.lr,
-                (uint64_t)r.ctr);
-    machine_log(m, "vCPU %u: CR %08" PRIx64 " XER %016" PRIx64 " SRR0 %016" PRIx64
-                " SRR1 %016" PRIx64, c->index, (uint64_t)r.cr, (uint64_t)r.xer,
-                (uint64_t)r.srr0, (uint64_t)r.srr1);
-    for (int i = 0; i < 32; i += 4)
-        machine_log(m, "vCPU %u: r%-2d %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64,
-                    c->index, i, (uint64_t)r.gpr[i], (uint64_t)r.gpr[i + 1],
-                    (uint64_t)r.gpr[i + 2], (uint64_t)r.gpr[i + 3]);
 }
 
 static void vcpu_fatal(struct vcpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -68,7 +47,7 @@ static void vcpu_fatal(struct vcpu *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    vcpu_dump(c);
+    vcpu_log_state(c);
     char why[512];
     snprintf(why, sizeof(why), "vCPU %u: %s", c->index, msg);
     c->vm->m.ops->shutdown(&c->vm->m, MVM_E_VMM, why);
@@ -116,7 +95,7 @@ static int exit_mmio(struct vcpu *c)
                 c->index, run->mmio.is_write ? "write" : "read", run->mmio.len,
                 (unsigned long long)run->mmio.phys_addr);
         if (c->vm->m.verbose)   /* where the guest was: usually a guest gone astray */
-            vcpu_dump(c);
+            vcpu_log_state(c);
     }
     return 0;
 }
@@ -205,6 +184,8 @@ static void guest_loop(struct vcpu *c)
         }
         if (vm_stopping(c->vm))
             return;
+        if (__atomic_load_n(&c->vm->pausing, __ATOMIC_ACQUIRE))
+            vcpu_pause_point(c);
         r = kvm_run(c->fd);
         if (r == -EINTR || r == -EAGAIN) {
             __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

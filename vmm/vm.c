@@ -280,6 +280,8 @@ static void vm_free(struct vm *vm)
     pthread_mutex_destroy(&vm->lock);
     pthread_cond_destroy(&vm->cond);
     rootfs_free(vm->rootfs);
+    free(vm->states);
+    ksym_free(&vm->ksym);
     free(vm);
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "cpu_state.h"
 #include "err.h"
 
 struct vm;
@@ -32,6 +33,8 @@ int vm_create(struct vm **out, const struct vm_config *c, struct mvm_err *e);
 enum mvm_status vm_run(struct vm *vm, struct mvm_err *e);
 
 /* How a run ended and what it ran on: what --json reports. */
+#define VM_RESULT_STATES 16
+
 struct vm_result {
     enum mvm_status status;
     const char *reason;          /* poweroff, reboot, panic, timeout, pattern, fail-pattern,
@@ -53,6 +56,10 @@ struct vm_result {
     unsigned disks;
     const char *console;         /* "vty" or "virtio" */
     bool kernel_big_endian;
+    /* What the vCPUs were doing, when the run was reported on (--timeout, a dump request):
+     * the first VM_RESULT_STATES of them (the log has them all). */
+    unsigned nstates;
+    struct cpu_state states[VM_RESULT_STATES];
 };
 
 /* Fills r from a VM that has finished vm_run(). */

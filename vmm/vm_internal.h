@@ -37,6 +37,7 @@ struct vcpu {
     enum cpu_run_state state;
     uint64_t start_pc, start_r3, start_r4;   /* where and how it enters the guest next */
     unsigned lpcr_gen;       /* generation of vm->lpcr_* last applied to this vCPU */
+    unsigned paused_gen;     /* the last vm->pause_gen this vCPU recorded itself for */
     uint64_t unassigned_mmio; /* accesses that hit no device */
     struct vcpu_stats stats;  /* this thread's own: read once it has been joined */
 };
@@ -77,6 +78,12 @@ struct vm {
     char command_why[256];   /* why it did not run, or "" */
     uint64_t lpcr_mask, lpcr_val;   /* H_SET_MODE state every vCPU must carry */
     unsigned lpcr_gen;
+    /* Reports on the vCPUs (vcpu_state.c): a pause holds every vCPU at its next exit. */
+    bool pausing;
+    unsigned pause_gen;
+    struct cpu_state *states;   /* one per vCPU, made at the first report */
+    struct ksym ksym;           /* the kernel's symbols, loaded at the first report */
+    bool ksym_tried;
 };
 
 static inline struct vm *vm_of(struct machine *m)
@@ -135,5 +142,16 @@ int vcpu_create(struct vm *vm, struct vcpu *c, unsigned index, uint32_t id, stru
 void vcpu_destroy(struct vcpu *c);
 int vcpus_start(struct vm *vm, struct mvm_err *e);
 void vcpus_join(struct vm *vm);
+/* Makes the vCPU leave KVM_RUN soon (a signal, and immediate_exit); vm->lock held. */
+void vcpu_kick(struct vcpu *c);
+
+/* vcpu_state.c: the vCPUs' registers, code and symbols to the log and the result. live: the
+ * run goes on (each vCPU pauses at its next exit for it); else the run is over and joined. */
+void vm_report_cpus(struct vm *vm, bool live);
+/* The calling vCPU's registers and code to the log (a fatal exit; no symbols: loading them
+ * would open a file, which its sandbox forbids). */
+void vcpu_log_state(struct vcpu *c);
+/* Where a vCPU's loop holds while a report is being made (called before each KVM_RUN). */
+void vcpu_pause_point(struct vcpu *c);
 
 #endif

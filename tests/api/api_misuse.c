@@ -77,6 +77,7 @@ static void null_context(void)
     CHECK(minivmm_add_expect(NULL, "login:") == E);
     CHECK(minivmm_add_fail_on(NULL, "oops") == E);
     CHECK(minivmm_set_stop_fd(NULL, 0) == E);
+    CHECK(minivmm_set_dump_fd(NULL, 0) == E);
     CHECK(minivmm_set_seccomp(NULL, true) == E);
     CHECK(minivmm_set_console_escape(NULL, true) == E);
     CHECK(minivmm_set_log(NULL, "/tmp/log") == E);

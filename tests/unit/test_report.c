@@ -232,6 +232,41 @@ static void test_report_file(void **state)
     unlink(path);
 }
 
+/* What the vCPUs were doing: null without a report; with one, each vCPU's state, registers,
+ * symbols (null when unknown) and code, in valid JSON. */
+static void test_vcpu_state(void **state)
+{
+    (void)state;
+    struct vm_result r;
+    fill(&r);
+    char *j = report_of(&r);
+    has(j, "\"vcpu_state\": null,");
+    free(j);
+    r.nstates = 3;
+    r.states[0] = (struct cpu_state){.index = 0, .have_regs = true, .nip = 0xc000000000010040ULL,
+                                     .lr = 0xc000000000020008ULL, .msr = 0x8000000000009033ULL,
+                                     .code_at = 0xc000000000010030ULL, .nwords = 2,
+                                     .code = {0x7c0802a6, 0x4e800020}};
+    strcpy(r.states[0].nip_sym, "snooze_loop+0x40");
+    r.states[1] = (struct cpu_state){.index = 1, .how = CPU_STATE_STOPPED};
+    r.states[2] = (struct cpu_state){.index = 2, .how = CPU_STATE_BUSY};
+    j = report_of(&r);
+    has(j, "\"vcpu_state\": [\n    {\"cpu\": 0, \"state\": \"running\", \"nip\": \"0xc000000000010040\", "
+           "\"nip_symbol\": \"snooze_loop+0x40\", \"lr\": \"0xc000000000020008\", \"lr_symbol\": null, "
+           "\"msr\": \"0x8000000000009033\", \"code_at\": \"0xc000000000010030\", "
+           "\"code\": [\"7c0802a6\", \"4e800020\"]},\n");
+    has(j, "    {\"cpu\": 1, \"state\": \"stopped\"},\n    {\"cpu\": 2, \"state\": \"busy\"}\n  ],\n");
+    free(j);
+    char path[] = "/tmp/minivmm-report-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct mvm_err e = {0};
+    assert_int_equal(report_json_file(path, &r, &e), 0);
+    validate(path);
+    unlink(path);
+}
+
 /* The command's exit status: the run's own without --rootfs; with it, the guest command's, and
  * env(1)'s for everything else (124 for --timeout). */
 static void test_exit_status(void **state)
@@ -269,7 +304,7 @@ int main(void)
         cmocka_unit_test(test_json_string), cmocka_unit_test(test_json_utf8),
         cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_report_file), cmocka_unit_test(test_report_file_error),
-        cmocka_unit_test(test_exit_status),
+        cmocka_unit_test(test_exit_status), cmocka_unit_test(test_vcpu_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
