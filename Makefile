@@ -51,8 +51,9 @@ B := build/target
 # Portable parts: no KVM header, so they also build natively for the unit tests.
 # Every device model is portable: a new one in devices/ is built without a line here.
 PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm/machine.c vmm/term.c vmm/bus.c \
-                 vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c \
-                 vmm/layout.c vmm/civil.c vmm/ksym.c vmm/cpu_state.c vmm/cpio.c vmm/kmod.c vmm/rootfs.c vmm/initramfs.c \
+                 vmm/console.c vmm/run_end.c vmm/report.c vmm/compat.c vmm/host.c vmm/stats.c vmm/gva.c \
+                 vmm/layout.c vmm/civil.c vmm/ksym.c vmm/cpu_state.c vmm/cpio.c vmm/kmod.c \
+                 vmm/rootfs.c vmm/initramfs.c \
                  $(sort $(wildcard devices/*.c)) firmware/rtas.c firmware/init_conf.c \
                  fdt/fdt.c fdt/size.c
 # The KVM layer and what drives it: POWER only.
