@@ -132,6 +132,7 @@ static int64_t h_register_proc_tbl(struct machine *m, int cpu, uint64_t *args)
     if (r)
         return H_HARDWARE;
     __atomic_store_n(&m->radix, radix, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&m->process_table, radix ? entry : 0, __ATOMIC_SEQ_CST);
     return H_SUCCESS;
 }
 

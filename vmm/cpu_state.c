@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MSR_IR (1ULL << 5)
-#define MSR_LE 1ULL
 #define KERNELBASE 0xc000000000000000ULL
 
 void cpu_state_read_code(struct cpu_state *s, const struct guest_mem *m)
@@ -21,8 +19,12 @@ void cpu_state_read_code(struct cpu_state *s, const struct guest_mem *m)
         at &= 0x0fffffffffffffffULL;   /* real mode ignores the top four bits */
     }
     const uint8_t *p = gpa_ptr(m, at, 4 * CPU_STATE_WORDS);
-    if (!p)
-        return;
+    if (p)
+        cpu_state_set_code(s, p);
+}
+
+void cpu_state_set_code(struct cpu_state *s, const uint8_t *p)
+{
     bool le = s->msr & MSR_LE;
     for (unsigned i = 0; i < CPU_STATE_WORDS; i++, p += 4)
         s->code[i] = le ? (uint32_t)p[3] << 24 | p[2] << 16 | p[1] << 8 | p[0]

@@ -11,6 +11,9 @@
 #include "ksym.h"
 #include "mem.h"
 
+#define MSR_IR (1ULL << 5)     /* instruction relocation: off is real mode for fetches */
+#define MSR_LE 1ULL            /* little-endian mode */
+
 #define CPU_STATE_WORDS 8      /* instruction words shown: 4 before NIP, NIP, 3 after */
 #define CPU_STATE_SYM 112      /* "name+0xoff" */
 
@@ -30,6 +33,9 @@ struct cpu_state {
  * kernel's linear map (0xc000... minus KERNELBASE is the real address); code elsewhere
  * (modules, vmalloc, user space) needs the guest's page tables and is left out. */
 void cpu_state_read_code(struct cpu_state *s, const struct guest_mem *m);
+/* Sets the code words from the 4 * CPU_STATE_WORDS bytes at s->code_at (= NIP - 16, rounded),
+ * read in the guest's byte order of the moment (MSR[LE]). */
+void cpu_state_set_code(struct cpu_state *s, const uint8_t *bytes);
 /* Names NIP and LR from the kernel's symbols (k may be NULL). */
 void cpu_state_symbolize(struct cpu_state *s, const struct ksym *k);
 /* The report, one line at a time (without newline), as minivmm's log and stderr show it. */

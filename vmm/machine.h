@@ -85,6 +85,9 @@ struct machine {
     int log_fd;             /* diagnostics go here (-1: nowhere) */
     bool verbose;
     bool radix;             /* the guest MMU mode the VM is in (KVM and the guest agree) */
+    /* Radix: the process-table entry the guest registered (H_REGISTER_PROC_TBL; 0: none), for
+     * translating its addresses when it is reported on (gva.h). Atomic. */
+    uint64_t process_table;
     /* KVM-PR: the guest's hashed page table, which lives in our memory (KVM updates it on
      * H_ENTER and friends; we only read it for H_READ). NULL under KVM-HV. */
     const uint8_t *hpt;

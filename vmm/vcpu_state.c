@@ -4,6 +4,7 @@
  * kernel's symbols (the vmlinux's own table, or --system-map), loaded on first use.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gva.h"
 #include "loader.h"
 #include "vm_internal.h"
+
+/* The code around NIP. A Radix guest's is found through its page tables (gva.c), so code in
+ * modules and vmalloc space is read too; otherwise (real mode, a Hash guest) the kernel's
+ * linear map and real addresses are what cpu_state_read_code() can read. */
+static void read_code(struct vcpu *c, struct cpu_state *s)
+{
+    const struct machine *m = &c->vm->m;
+    uint64_t table = __atomic_load_n(&m->process_table, __ATOMIC_SEQ_CST);
+    uint64_t pidr = 0;
+    if ((s->msr & MSR_IR) && table && __atomic_load_n(&m->radix, __ATOMIC_SEQ_CST) &&
+        kvm_get_one_reg(c->fd, KVM_REG_PPC_PID, &pidr) == 0) {
+        struct gva_cpu g = {.msr = s->msr, .radix = true, .process_table = table, .pidr = pidr};
+        uint8_t bytes[4 * CPU_STATE_WORDS];
+        s->code_at = (s->nip & ~3ULL) - 4 * 4;
+        if (gva_read(&m->mem, &g, s->code_at, bytes, sizeof(bytes), true) == sizeof(bytes))
+            cpu_state_set_code(s, bytes);
+        return;
+    }
+    cpu_state_read_code(s, &m->mem);
+}
 
 /* The vCPU's registers and code words. Its own thread calls this at a pause, or another
  * thread when this one is not in KVM_RUN (stopped, or the run is over). */
@@ -30,7 +52,7 @@ static void capture(struct vcpu *c, struct cpu_state *s, int how)
     memcpy(s->gpr, r.gpr, sizeof(s->gpr));
     s->nip = r.pc, s->msr = r.msr, s->lr = r.lr, s->ctr = r.ctr, s->cr = r.cr, s->xer = r.xer;
     s->srr0 = r.srr0, s->srr1 = r.srr1;
-    cpu_state_read_code(s, &c->vm->m.mem);
+    read_code(c, s);
 }
 
 static void log_line(void *opaque, const char *text)

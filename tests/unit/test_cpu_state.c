@@ -14,8 +14,6 @@
 
 #define RAM (1u << 20)
 #define MSR_SF (1ULL << 63)
-#define MSR_IR (1ULL << 5)
-#define MSR_LE 1ULL
 
 static struct guest_mem ram(void)
 {

@@ -101,6 +101,7 @@ static void test_register_proc_tbl_radix(void **state)
     assert_true(fake.radix && fake.gtse);
     assert_true(fake.proc_tbl == ((1ULL << 63) | 0x1000000 | 12));
     assert_true(m.radix);
+    assert_true(m.process_table == fake.proc_tbl);   /* kept for translating its addresses */
     /* "keep radix" while in radix: nothing for the hypervisor to do */
     assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x04, 0, 0, 0, NULL), H_SUCCESS);
 
@@ -117,6 +118,7 @@ static void test_register_proc_tbl_radix(void **state)
     assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 12, NULL), H_NOT_AVAILABLE);
     fake.mmu_ret = -EIO;
     assert_int_equal(hcall(H_REGISTER_PROC_TBL, 0x1d, 0x1000000, 0, 12, NULL), H_HARDWARE);
+    assert_true(m.process_table == ((1ULL << 63) | 0x1000000 | 12));   /* failures keep it */
 }
 
 static void test_register_proc_tbl_hash(void **state)
