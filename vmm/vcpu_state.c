@@ -72,12 +72,18 @@ void vcpu_pause_point(struct vcpu *c)
     struct vm *vm = c->vm;
     pthread_mutex_lock(&vm->lock);
     if (vm->pausing && c->paused_gen != vm->pause_gen) {
+        /* Recorded outside the lock (ioctls, guest memory), kept only if the report still
+         * waits for it: one that gave up on this vCPU has its slot marked busy already. */
         unsigned gen = vm->pause_gen;
+        struct cpu_state s;
         pthread_mutex_unlock(&vm->lock);
-        capture(c, &vm->states[c->index], CPU_STATE_RUNNING);
+        capture(c, &s, CPU_STATE_RUNNING);
         pthread_mutex_lock(&vm->lock);
-        c->paused_gen = gen;
-        pthread_cond_broadcast(&vm->cond);
+        if (vm->pausing && vm->pause_gen == gen) {
+            vm->states[c->index] = s;
+            c->paused_gen = gen;
+            pthread_cond_broadcast(&vm->cond);
+        }
     }
     while (vm->pausing && !vm->stopping)
         pthread_cond_wait(&vm->cond, &vm->lock);
