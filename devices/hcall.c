@@ -230,14 +230,20 @@ static int64_t h_page_init(struct machine *m, int cpu, uint64_t *args)
 }
 
 /* H_RANDOM: 64 bits from the host's kernel (KVM answers it itself from the hardware RNG when
- * the host has one and we enabled that). Never blocks a vCPU: the pool is long ready by the
- * time a guest asks, and if it were not the guest would hear H_HARDWARE (pseries-rng reports
- * a failed read; the kernel's own seeding takes its bytes from elsewhere). */
+ * the host has one and we enabled that). Never blocks a vCPU: before the host's pool is
+ * ready (a young or entropy-starved host, as an emulated one can be for minutes) the bytes
+ * are what /dev/urandom would give then, as QEMU's default RNG backend gives them. */
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004   /* Linux 5.6; older C library headers lack it */
+#endif
 static int64_t h_random(struct machine *m, int cpu, uint64_t *args)
 {
     (void)m, (void)cpu;
     uint64_t v;
-    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+    ssize_t n = getrandom(&v, sizeof(v), GRND_NONBLOCK);
+    if (n < 0 && errno == EAGAIN)
+        n = getrandom(&v, sizeof(v), GRND_INSECURE);
+    if (n != (ssize_t)sizeof(v))
         return H_HARDWARE;
     args[0] = v;
     return H_SUCCESS;

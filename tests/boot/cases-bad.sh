@@ -73,7 +73,9 @@ for con in hvc0 hvc1; do
     grep -q "^FLOOD-" "$T/stuck.log" && echo "the guest was flooding"
     # What the log got is what stdout took: a pipe's worth, not 45 s of flooding.
     [ "$(wc -c < "$T/stuck.log")" -lt 300000 ] && echo "the console was blocked"
-    [ $((t1 - t0)) -le 4600 ] && echo "ended within 46 s"
+    # (The second past 45 s is for the report on what the vCPUs were doing, which reads the
+    # vmlinux's 100,000 symbols: most of a second in the emulated host.)
+    [ $((t1 - t0)) -le 4700 ] && echo "ended within 47 s"
     echo "took $((t1 - t0))0 ms"
     echo "=== RESULT stuck-stdout-timeout-$con status=$st"
 

@@ -258,7 +258,7 @@ fi
 check sigterm 6 "stopped by signal"
 for con in hvc0 hvc1; do
     check stuck-stdout-timeout-$con 7 "the guest was flooding" "the console was blocked" \
-        "ended within 46 s" "--timeout"
+        "ended within 47 s" "--timeout"
     check stuck-stdout-sigterm-$con 6 "the guest was flooding" "the console was blocked" \
         "ended within 1 s of the signal" \
         "stopped by signal"
