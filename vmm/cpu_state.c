@@ -9,7 +9,7 @@
 void cpu_state_read_code(struct cpu_state *s, const struct guest_mem *m)
 {
     s->nwords = 0;
-    s->code_at = (s->nip & ~3ULL) - 4 * 4;
+    s->code_at = cpu_state_code_at(s);
     uint64_t at = s->code_at;
     if (s->msr & MSR_IR) {
         if (at < KERNELBASE || at - KERNELBASE >= m->size)

@@ -29,6 +29,12 @@ struct cpu_state {
     char nip_sym[CPU_STATE_SYM], lr_sym[CPU_STATE_SYM];   /* "" when unknown */
 };
 
+/* Where the words shown start: four words before NIP. */
+static inline uint64_t cpu_state_code_at(const struct cpu_state *s)
+{
+    return (s->nip & ~3ULL) - 4 * 4;
+}
+
 /* The words around s->nip from guest memory: in real mode (MSR[IR] clear) and in the Linux
  * kernel's linear map (0xc000... minus KERNELBASE is the real address); code elsewhere
  * (modules, vmalloc, user space) needs the guest's page tables and is left out. */

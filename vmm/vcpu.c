@@ -6,7 +6,6 @@
  * is kicked out of KVM_RUN with a signal and immediate_exit, and vm_run() joins them.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

@@ -3,15 +3,10 @@
  * pause at their next exit, each records itself, and they run on). Names come from the
  * kernel's symbols (the vmlinux's own table, or --system-map), loaded on first use.
  */
-#include <errno.h>
 #include <stdint.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "gva.h"
 #include "loader.h"
@@ -29,7 +24,7 @@ static void read_code(struct vcpu *c, struct cpu_state *s)
         kvm_get_one_reg(c->fd, KVM_REG_PPC_PID, &pidr) == 0) {
         struct gva_cpu g = {.msr = s->msr, .radix = true, .process_table = table, .pidr = pidr};
         uint8_t bytes[4 * CPU_STATE_WORDS];
-        s->code_at = (s->nip & ~3ULL) - 4 * 4;
+        s->code_at = cpu_state_code_at(s);
         if (gva_read(&m->mem, &g, s->code_at, bytes, sizeof(bytes), true) == sizeof(bytes))
             cpu_state_set_code(s, bytes);
         return;
