@@ -55,7 +55,7 @@ PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm
                  vmm/layout.c vmm/civil.c vmm/ksym.c vmm/cpu_state.c vmm/cpio.c vmm/kmod.c \
                  vmm/rootfs.c vmm/initramfs.c \
                  $(sort $(wildcard devices/*.c)) firmware/rtas.c firmware/init_conf.c \
-                 fdt/fdt.c fdt/size.c
+                 vmm/gdb_proto.c vmm/gdb_wire.c vmm/gdb_regs.c fdt/fdt.c fdt/size.c
 # The KVM layer and what drives it: POWER only.
 KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vcpu_state.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
 # The command: its options, usage text and main(), a client of the library.
