@@ -55,9 +55,9 @@ PORTABLE_SRCS := vmm/err.c vmm/config.c vmm/options.c vmm/mem.c vmm/loader.c vmm
                  vmm/layout.c vmm/civil.c vmm/ksym.c vmm/cpu_state.c vmm/cpio.c vmm/kmod.c \
                  vmm/rootfs.c vmm/initramfs.c \
                  $(sort $(wildcard devices/*.c)) firmware/rtas.c firmware/init_conf.c \
-                 vmm/gdb_proto.c vmm/gdb_wire.c vmm/gdb_regs.c fdt/fdt.c fdt/size.c
+                 vmm/gdb_proto.c vmm/gdb_wire.c vmm/gdb_regs.c vmm/ppc_step.c vmm/gdb_listen.c fdt/fdt.c fdt/size.c
 # The KVM layer and what drives it: POWER only.
-KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vcpu_state.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
+KVM_SRCS := vmm/kvm.c vmm/probe.c vmm/check.c vmm/vcpu.c vmm/vcpu_state.c vmm/gdb_stub.c vmm/gdb_target.c vmm/vm.c vmm/mmu.c vmm/boot.c vmm/board.c vmm/run.c vmm/sandbox.c vmm/api.c vmm/api_config.c vmm/main.c
 # The command: its options, usage text and main(), a client of the library.
 CMD_SRCS := vmm/cli.c vmm/main.c
 LIB_SRCS := $(PORTABLE_SRCS) $(filter-out vmm/main.c,$(KVM_SRCS))
@@ -336,8 +336,13 @@ build/tests/pipesize: tests/host/pipesize.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
+# gdbpoke speaks the GDB protocol to --gdb in the emulated host, which has no gdb.
+build/tests/gdbpoke: tests/host/gdbpoke.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # The test payload is built here, where the compiler is, for the boot tests to boot.
-check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/pipesize $(PAYLOADS)
+check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/pipesize build/tests/gdbpoke $(PAYLOADS)
 	bash tests/boot/run.sh
 
 check: deps

@@ -147,6 +147,11 @@ MINIVMM_API int minivmm_set_stop_fd(struct minivmm *vm, int fd);
  * takes the event (a signalfd for SIGUSR1, an eventfd). Such a report is also made when
  * --timeout ends a run. */
 MINIVMM_API int minivmm_set_dump_fd(struct minivmm *vm, int fd);
+/* A GDB remote stub for the guest at where: "tcp:[HOST:]PORT" (HOST defaults to 127.0.0.1)
+ * or "unix:PATH"; with wait, no vCPU runs until a debugger connects and continues. The
+ * address is checked here, the socket opened as minivmm_run/minivmm_start build the VM. One
+ * debugger at a time; where NULL: none (the default). */
+MINIVMM_API int minivmm_set_gdb(struct minivmm *vm, const char *where, bool wait);
 /* Restrict the threads that serve the guest (vCPUs, disk I/O) with a seccomp filter (default
  * on). A thread that breaks its filter is taken to be compromised: the message goes to stderr
  * and the process ends with status 5. */

@@ -321,3 +321,17 @@ int minivmm_set_stats(struct minivmm *vm, bool on)
     return MINIVMM_OK;
 }
 
+
+int minivmm_set_gdb(struct minivmm *vm, const char *where, bool wait)
+{
+    CONFIGURABLE(vm);
+    if (!where) {
+        vm->cfg.gdb = NULL;
+        vm->cfg.gdb_wait = false;
+        return MINIVMM_OK;
+    }
+    int r = minivmm_set_option(vm, "gdb", where);
+    if (r == MINIVMM_OK)
+        vm->cfg.gdb_wait = wait;
+    return r;
+}

@@ -68,6 +68,13 @@ void cli_usage(FILE *f)
 "                        function) goes to stderr and the JSON at --timeout, and on SIGUSR1\n"
 "                        at any time\n"
 "  -q, --quiet           do not copy guest output to stdout\n"
+"\n"
+"Debugging:\n"
+"      --gdb tcp:[HOST:]PORT | unix:PATH\n"
+"                        a GDB remote stub there (HOST defaults to 127.0.0.1): gdb-multiarch\n"
+"                        vmlinux -ex 'target remote HOST:PORT'; breakpoints, steps, registers\n"
+"                        and memory by the guest's virtual addresses; vCPUs are threads\n"
+"      --gdb-wait        hold every vCPU before its first instruction until gdb continues\n"
 "A guest reports an exit code by printing a line \"minivmm-exit-code: N\" (0-255); it shows\n"
 "in the JSON summary.\n"
 "\n"
@@ -136,6 +143,8 @@ static const struct option core_options[] = {
     {"kernel-addr", required_argument, NULL, OPT_LIBRARY},
     {"rtc-base", required_argument, NULL, OPT_LIBRARY},
     {"system-map", required_argument, NULL, OPT_LIBRARY},
+    {"gdb", required_argument, NULL, OPT_LIBRARY},
+    {"gdb-wait", no_argument, NULL, OPT_LIBRARY},
     {"check", no_argument, NULL, OPT_CHECK},
     {"json", required_argument, NULL, OPT_JSON},
     {"result-json", required_argument, NULL, OPT_JSON},

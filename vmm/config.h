@@ -46,6 +46,8 @@ struct vm_config {
     int stop_fd;              /* readable => stop the VM (e.g. a signalfd); -1: none */
     int dump_fd;              /* readable => report what the vCPUs are doing (SIGUSR1) */
     const char *system_map;   /* the kernel's symbols for those reports (else the vmlinux's) */
+    const char *gdb;          /* --gdb tcp:[HOST:]PORT or unix:PATH: a GDB remote stub there */
+    bool gdb_wait;            /* --gdb-wait: no vCPU runs until the debugger says so */
     bool escape;              /* Ctrl-A x on console_in quits */
     /* Where console_in goes: the virtio console when there is one (a device below), else the
      * vty. Output of both reaches console_out. */

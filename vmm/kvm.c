@@ -164,3 +164,17 @@ int kvm_run(int vcpu_fd)
 {
     return ret(ioctl(vcpu_fd, KVM_RUN, 0));
 }
+
+int kvm_set_guest_debug(int vcpu_fd, uint32_t control)
+{
+    struct kvm_guest_debug d;
+    memset(&d, 0, sizeof(d));
+    d.control = control;
+    return ret(ioctl(vcpu_fd, KVM_SET_GUEST_DEBUG, &d));
+}
+
+int kvm_get_htab_fd(int vm_fd, uint64_t start_index)
+{
+    struct kvm_get_htab_fd h = {.flags = 0, .start_index = start_index};
+    return ret(ioctl(vm_fd, KVM_PPC_GET_HTAB_FD, &h));
+}

@@ -34,6 +34,8 @@ int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc);
 int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l);
 int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd);
 int kvm_interrupt(int vcpu_fd, uint32_t irq);
+int kvm_set_guest_debug(int vcpu_fd, uint32_t control);
+int kvm_get_htab_fd(int vm_fd, uint64_t start_index);   /* read-only, from that HPTE on */
 int kvm_run(int vcpu_fd);
 
 #endif

@@ -88,6 +88,7 @@ int plan_mmu(struct vm *vm, const struct compat_plan *cp, struct mmu_plan *p,
                         "(KVM_PPC_ALLOCATE_HTAB): %s", strerror(-r));
     /* KVM may have settled for another size, and the VRMA's reach follows it. */
     p->htab_shift = order;
+    vm->htab_shift = order;
     uint64_t vrma = compat_vrma_limit(vm->m.mem.page_size, order);
     if (vrma < p->rma_size)
         p->rma_size = vrma;

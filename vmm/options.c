@@ -10,6 +10,7 @@
 #include "../devices/device.h"
 #include "civil.h"
 #include "console.h"
+#include "gdb_listen.h"
 #include "mem.h"
 #include "rootfs.h"
 
@@ -26,6 +27,7 @@ enum option_kind {
     OPT_ROOTFS,     /* DIR[,rw] */
     OPT_ADDR,       /* a guest physical address: 0x hex, or a size such as 4M */
     OPT_RTC,        /* now, utc, or a date: where the guest's clock starts */
+    OPT_GDB,        /* where the GDB stub listens (gdb_listen.h) */
 };
 
 /* Choice lists, in their enums' order (config.h). */
@@ -68,6 +70,8 @@ static const struct option_def {
     {"kernel-addr", "--kernel-addr", OPT_ADDR, F(kernel_addr)},
     {"rtc-base", "--rtc-base", OPT_RTC, F(rtc_base)},
     {"system-map", "--system-map", OPT_STRING, F(system_map)},
+    {"gdb", "--gdb", OPT_GDB, F(gdb)},
+    {"gdb-wait", "--gdb-wait", OPT_SET, F(gdb_wait)},
 };
 
 static int set_memory(struct vm_config *c, const char *v, struct mvm_err *e)
@@ -193,6 +197,11 @@ static int set_one(const struct option_def *o, struct vm_config *c, const char *
         return 0;
     case OPT_ADDR: return set_addr(o, c, v, e);
     case OPT_RTC: return set_rtc(o, c, v, e);
+    case OPT_GDB:
+        if (gdb_spec_check(v, e))
+            return -1;
+        c->gdb = v;
+        return 0;
     }
     return -1;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gdb_stub.h"
 #include "report.h"
 #include "sandbox.h"
 #include "term.h"
@@ -136,6 +137,8 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
         r = mvm_fail(e, MVM_E_VMM, "cannot install the seccomp violation handler");
     if (!r)
         r = start_devices(vm, e);
+    if (!r && vm->gdb)
+        r = gdb_stub_start(vm, e);
     if (!r) {
         set_guest_clock(vm);
         r = vcpus_start(vm, e);
@@ -146,6 +149,8 @@ enum mvm_status vm_run(struct vm *vm, struct mvm_err *e)
     } else {
         console_loop(vm);
         vcpus_join(vm);
+        if (vm->gdb)
+            gdb_stub_stop(vm);   /* gdb hears the guest is gone */
         deliver_output(vm);   /* what the vCPUs wrote after the loop's last look */
         /* A guest that outlived --timeout hangs somewhere: say where, before anything else. */
         if (vm->end.status == MVM_TIMEOUT)

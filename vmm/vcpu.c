@@ -15,6 +15,7 @@
 
 #include "../devices/hcall.h"
 #include "../devices/xics.h"
+#include "gdb_stub.h"
 #include "vm_internal.h"
 
 #define MSR_SF (1ULL << 63)
@@ -118,12 +119,23 @@ static int exit_system_event(struct vcpu *c)
     return 1;
 }
 
+/* A breakpoint or a step's end (gdb_stub.c); without --gdb KVM has none to report. */
+static int exit_debug(struct vcpu *c)
+{
+    if (c->vm->gdb)
+        return gdb_vcpu_debug_exit(c);
+    vcpu_fatal(c, "unexpected debug exit at 0x%llx",
+               (unsigned long long)c->run->debug.arch.address);
+    return 1;
+}
+
 static const exit_fn exit_table[] = {
     [KVM_EXIT_PAPR_HCALL] = exit_hcall,
     [KVM_EXIT_MMIO] = exit_mmio,
     [KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
     [KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
     [KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+    [KVM_EXIT_DEBUG] = exit_debug,
 };
 
 static int apply_lpcr(struct vcpu *c)
@@ -185,6 +197,8 @@ static void guest_loop(struct vcpu *c)
             return;
         if (__atomic_load_n(&c->vm->pausing, __ATOMIC_ACQUIRE))
             vcpu_pause_point(c);
+        if (c->vm->gdb)
+            gdb_vcpu_hold(c);
         r = kvm_run(c->fd);
         if (r == -EINTR || r == -EAGAIN) {
             __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

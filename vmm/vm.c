@@ -14,6 +14,7 @@
 #include "../devices/hcall.h"
 #include "../devices/stdio_status.h"
 #include "compat.h"
+#include "gdb_stub.h"
 #include "probe.h"
 #include "rootfs.h"
 #include "sandbox.h"
@@ -238,6 +239,9 @@ static int check_config(const struct vm_config *c, struct mvm_err *e)
                         (unsigned long long)(VM_MIN_MEM >> 20));
     if (c->mem_size % MiB)
         return mvm_fail(e, MVM_E_INPUT, "-m: guest memory must be a whole number of MiB");
+    if (c->gdb_wait && !c->gdb)
+        return mvm_fail(e, MVM_E_INPUT, "--gdb-wait waits for a debugger: give --gdb too "
+                        "(e.g. --gdb tcp:1234)");
     /* Guest RAM is mapped lazily, so an oversized request would "work" until the guest
      * touched it and the host's OOM killer stepped in: refuse it now. */
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -250,7 +254,8 @@ static int check_config(const struct vm_config *c, struct mvm_err *e)
 
 static void vm_free(struct vm *vm)
 {
-    /* Device threads use guest memory and the VM fd: they go first. */
+    /* Device threads and the debugger's use guest memory and the VM fd: they go first. */
+    gdb_stub_free(vm);
     destroy_devices(vm);
     if (vm->cpus) {
         for (unsigned i = 0; i < vm->m.ncpus; i++)
@@ -399,7 +404,8 @@ static int start_machine(struct vm *vm, const struct boot *b, struct mvm_err *e)
     res->disks = vm_config_count_devices(&vm->cfg, "disk");
     res->console = vm->m.virtio_port ? "virtio" : "vty";
     res->kernel_big_endian = b->kernel.big_endian;
-    return 0;
+    /* Listening before the run, so a bad --gdb address ends here with its reason. */
+    return vm->cfg.gdb ? gdb_stub_open(vm, e) : 0;
 }
 
 int vm_create(struct vm **out, const struct vm_config *user, struct mvm_err *e)

@@ -48,6 +48,7 @@ struct vm {
     int kvm_fd, vm_fd, xics_fd;
     bool hv;
     uint32_t pvr;               /* the processor version every vCPU has: the host's */
+    unsigned htab_shift;        /* KVM-HV, Hash: log2 of the hashed page table KVM holds */
     void *pr_htab;              /* KVM-PR: the guest's hashed page table lives here */
     size_t pr_htab_size;
     char auto_mem_path[128];    /* a hugetlbfs mount the compatibility rules chose */
@@ -84,6 +85,7 @@ struct vm {
     struct cpu_state *states;   /* one per vCPU, made at the first report */
     struct ksym ksym;           /* the kernel's symbols, loaded at the first report */
     bool ksym_tried;
+    struct gdb_stub *gdb;       /* --gdb (gdb_stub.h), or NULL */
 };
 
 static inline struct vm *vm_of(struct machine *m)

@@ -160,6 +160,16 @@ static void test_kernel_addr_rtc_base(void **state)
     assert_false(cfg.rtc_base_set);
     assert_input_error(parse("-k", "v", "--rtc-base", "2006-02-30", NULL), "YYYY-MM-DD");
     assert_input_error(parse("-k", "v", "--rtc-base", "yesterday", NULL), "yesterday");
+
+    assert_int_equal(parse("-k", "v", "--gdb", "tcp:1234", "--gdb-wait", NULL), CLI_RUN);
+    assert_string_equal(cfg.gdb, "tcp:1234");
+    assert_true(cfg.gdb_wait);
+    assert_int_equal(parse("-k", "v", "--gdb=unix:/tmp/g", NULL), CLI_RUN);
+    assert_string_equal(cfg.gdb, "unix:/tmp/g");
+    assert_false(cfg.gdb_wait);
+    assert_input_error(parse("-k", "v", "--gdb", "1234", NULL), "tcp:[HOST:]PORT or unix:PATH");
+    assert_input_error(parse("-k", "v", "--gdb", "tcp:70000", NULL), "1 to 65535");
+    assert_input_error(parse("-k", "v", "--gdb", "tcp:host:1", NULL), "not an IPv4 address");
 }
 
 static void test_bad_command_lines(void **state)
