@@ -90,6 +90,9 @@ rm -f "$T/xics.img"
 # PAPR conformance: the project's bare-metal payload, and Linux's clock and hwrng.
 . "$(dirname "$0")/cases-papr.sh"
 
+# The GDB stub, without breakpoints (cases-gdb.sh).
+. "$(dirname "$0")/cases-gdb.sh"
+
 # 6b. Unattended runs: timeouts, patterns, JSON, logs, exit codes.
 . "$(dirname "$0")/cases-ci.sh"
 

@@ -30,7 +30,7 @@ ppc64le|ppc64)
         $(guest_test_files "$kdir")
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
-        EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize \
+        EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize GDBPOKE=$top/build/tests/gdbpoke \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         GUEST_MARKER_BE=${be:+$be/marker-be} \
         PAYLOAD_LE=$top/build/tests/payload-le PAYLOAD_BE=$top/build/tests/payload-be \
@@ -42,7 +42,8 @@ ppc64le|ppc64)
     kdir=$(bash "$top/tests/host/fetch-kernel.sh")
     L1_EXTRA="$here/cases-blk.sh=cases-blk.sh $here/cases-ci.sh=cases-ci.sh \
               $here/cases-9p.sh=cases-9p.sh $here/cases-rootfs.sh=cases-rootfs.sh \
-              $here/cases-papr.sh=cases-papr.sh \
+              $here/cases-papr.sh=cases-papr.sh $here/cases-gdb.sh=cases-gdb.sh \
+              $top/build/tests/gdbpoke=bin/gdbpoke \
               $top/build/tests/payload-le=guest/payload-le $top/build/tests/payload-be=guest/payload-be \
               $(bash "$top/tests/host/modtree.sh" "$log_dir/modtree") \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
@@ -179,6 +180,18 @@ check ci-panic 4 '"exit_reason": "panic"' 'Kernel panic - not syncing: sysrq tri
 check ci-fail-on 8 '"exit_reason": "fail-pattern"' '"pattern": "MINIVMM-HANG"'
 check ci-exit-code 0 '"exit_reason": "poweroff"' '"guest_exit_code": 42' \
     "MINIVMM-GUEST-UP mode=exitcode"
+# The GDB stub (cases-gdb.sh): the entry state (PC 0, MSR = SF|ME, in the little-endian
+# kernel's order), both vCPUs as threads, linux_banner read in real mode and again through the
+# Radix tree, an interrupt, a bad address refused, detach (the guest ran on), kill (status 6).
+check gdb-nested 6 "? => T05thread:01;" "qfThreadInfo => m01,02" "p40 => 0000000000000000" \
+    "p41 => 0010000000000080" ",d => 4c696e75782076657273696f6e" "^C => T02thread:0" \
+    "Hg2 => OK" "mffffffffffff0000,4 => E" "D => OK" "gdbpoke status 0" \
+    "the guest ran on after the debugger detached" "minivmm: killed from the debugger"
+if [ "$(section gdb-nested | grep -c ',d => 4c696e75782076657273696f6e')" = 2 ]; then
+    echo "ok - gdb-nested-banner-twice"; pass=$((pass + 1))
+else echo "not ok - gdb-nested-banner-twice: linux_banner not read in both modes"; fail=$((fail + 1)); fi
+check gdb-bad-address 1 "--gdb 1234: use --gdb tcp:[HOST:]PORT or unix:PATH"
+check gdb-wait-alone 1 "--gdb-wait waits for a debugger: give --gdb too"
 check lib-run-in-vm 3 "hello-from-the-sandbox" "to-stderr" "66 72 6f 6d 00 73 74 64 69 6e" "!Linux version"
 check lib-sequence 0 "vm-sequence: 3 runs, nothing left behind"
 check snapshot 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-READBACK-OK"

@@ -3,8 +3,11 @@
  * prints "PACKET => REPLY" per line, for a boot case to check. c, s and vCont are sent
  * without waiting: their reply is a stop, which "wait" prints when it comes; "^C" sends the
  * interrupt byte (0x03) and prints the stop it brings; "sleep:N" waits N seconds; k has no
- * reply. Exits 1 when the stub goes away or 120 s pass without a reply. */
+ * reply. "{name}" in a packet is the address of the kernel's symbol name, in hex, from the
+ * ELF vmlinux GDBPOKE_ELF names (either byte order); "{name+N}" adds N. Exits 1 when the stub
+ * goes away or 120 s pass without a reply, 2 on a symbol it cannot find. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -13,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -56,6 +61,74 @@ static void reply(char *buf, size_t size)
     (void)r;
 }
 
+/* ---- symbols: the section headers, .symtab and its string table, in the file's order ---- */
+
+static const uint8_t *elf;
+static size_t elf_size;
+static bool elf_be;
+
+static uint64_t num(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[elf_be ? i : n - 1 - i] << (8 * (n - 1 - i));
+    return v;
+}
+
+static uint64_t symbol(const char *name)
+{
+    if (!elf) {
+        const char *path = getenv("GDBPOKE_ELF");
+        int f = path ? open(path, O_RDONLY) : -1;
+        struct stat st;
+        if (f < 0 || fstat(f, &st) != 0 || st.st_size < 64) {
+            fprintf(stderr, "gdbpoke: {%s}: set GDBPOKE_ELF to the vmlinux\n", name);
+            exit(2);
+        }
+        elf_size = (size_t)st.st_size;
+        elf = mmap(NULL, elf_size, PROT_READ, MAP_PRIVATE, f, 0);
+        elf_be = elf[5] == 2;
+    }
+    uint64_t shoff = num(elf + 0x28, 8), shentsize = num(elf + 0x3a, 2), shnum = num(elf + 0x3c, 2);
+    for (uint64_t i = 0; i < shnum && shoff + (i + 1) * shentsize <= elf_size; i++) {
+        const uint8_t *sh = elf + shoff + i * shentsize;
+        if (num(sh + 4, 4) != 2)   /* SHT_SYMTAB */
+            continue;
+        uint64_t off = num(sh + 0x18, 8), size = num(sh + 0x20, 8), link = num(sh + 0x28, 4);
+        const uint8_t *str = elf + shoff + link * shentsize;
+        uint64_t stroff = num(str + 0x18, 8);
+        for (uint64_t at = off; at + 24 <= off + size && at + 24 <= elf_size; at += 24) {
+            uint64_t n = stroff + num(elf + at, 4);
+            if (n < elf_size && strncmp((const char *)elf + n, name, elf_size - n) == 0)
+                return num(elf + at + 8, 8);
+        }
+    }
+    fprintf(stderr, "gdbpoke: no symbol %s in $GDBPOKE_ELF\n", name);
+    exit(2);
+}
+
+/* "{name}" and "{name+N}" replaced by the address, in hex. */
+static void expand(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    while (*in && n + 20 < size) {
+        const char *close = *in == '{' ? strchr(in, '}') : NULL;
+        if (!close) {
+            out[n++] = *in++;
+            continue;
+        }
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(close - in - 1), in + 1);
+        char *plus = strchr(name, '+');
+        uint64_t add = plus ? strtoull(plus + 1, NULL, 0) : 0;
+        if (plus)
+            *plus = '\0';
+        n += (size_t)snprintf(out + n, size - n, "%llx", (unsigned long long)(symbol(name) + add));
+        in = close + 1;
+    }
+    out[n] = '\0';
+}
+
 static void send_packet(const char *data)
 {
     unsigned sum = 0;
@@ -96,7 +169,8 @@ int main(int argc, char **argv)
     }
     static char buf[65536];
     for (int i = 2; i < argc; i++) {
-        const char *pk = argv[i];
+        char pk[4096];
+        expand(argv[i], pk, sizeof(pk));
         if (strncmp(pk, "sleep:", 6) == 0) {
             sleep((unsigned)atoi(pk + 6));
             continue;
