@@ -143,11 +143,7 @@ static void wait_quiet(struct gdb_stub *g)
         }
         if (all || vm->stopping)
             return;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000000;
-        if (until.tv_nsec >= 1000000000)
-            until.tv_sec++, until.tv_nsec -= 1000000000;
+        struct timespec until = vm_deadline_ms(100);
         pthread_cond_timedwait(&vm->cond, &vm->lock, &until);
     }
 }
@@ -173,21 +169,27 @@ static bool flush_out(struct gdb_stub *g)
     return true;
 }
 
+/* The stop asked for, once every vCPU is out of the guest; vm->lock held, and dropped. */
+static void stopped(struct gdb_stub *g)
+{
+    wait_quiet(g);
+    unsigned cpu = g->stop_cpu;
+    enum gdb_stop_reason why = g->stop_why;
+    g->stop_pending = false;
+    pthread_mutex_unlock(&g->vm->lock);
+    gdb_target_stopped(g);
+    gdb_session_stopped(&g->session, cpu, why, &g->out);
+}
+
 /* A debugger connected: the VM is halted (it may be already: --gdb-wait) before the session
  * starts, as the protocol expects a stopped target. */
 static void connected(struct gdb_stub *g)
 {
     struct vm *vm = g->vm;
+    gdb_session_init(&g->session, &gdb_kvm_ops, g, vm->result.kernel_big_endian);
     pthread_mutex_lock(&vm->lock);
     gdb_halt(g, 0, GDB_STOPPED_INTERRUPT);
-    wait_quiet(g);
-    unsigned cpu = g->stop_cpu;
-    enum gdb_stop_reason why = g->stop_why;
-    g->stop_pending = false;
-    pthread_mutex_unlock(&vm->lock);
-    gdb_target_stopped(g);
-    gdb_session_init(&g->session, &gdb_kvm_ops, g, vm->result.kernel_big_endian);
-    gdb_session_stopped(&g->session, cpu, why, &g->out);
+    stopped(g);
     machine_log(&vm->m, "gdb: a debugger connected");
 }
 
@@ -210,17 +212,10 @@ static void report_stop(struct gdb_stub *g)
 {
     struct vm *vm = g->vm;
     pthread_mutex_lock(&vm->lock);
-    if (!g->stop_pending) {
+    if (g->stop_pending)
+        stopped(g);
+    else
         pthread_mutex_unlock(&vm->lock);
-        return;
-    }
-    wait_quiet(g);
-    unsigned cpu = g->stop_cpu;
-    enum gdb_stop_reason why = g->stop_why;
-    g->stop_pending = false;
-    pthread_mutex_unlock(&vm->lock);
-    gdb_target_stopped(g);
-    gdb_session_stopped(&g->session, cpu, why, &g->out);
 }
 
 static bool serve_input(struct gdb_stub *g)

@@ -173,13 +173,20 @@ static void unshadow(struct gdb_stub *g, uint64_t addr, uint8_t *buf, size_t len
     pthread_mutex_unlock(&g->vm->lock);
 }
 
+/* The MMU state of vCPU cpu as it is now. */
+static int cpu_ctx(struct vm *vm, unsigned cpu, struct mem_ctx *x)
+{
+    uint64_t msr;
+    int err = cpu_msr(vm, cpu, &msr);
+    return err ? err : mem_ctx(vm, cpu, msr, x);
+}
+
 static long op_read_mem(void *t, unsigned cpu, uint64_t addr, uint8_t *buf, size_t len)
 {
     struct vm *vm = vm_t(t);
     struct mem_ctx x;
-    uint64_t msr;
-    int err = cpu_msr(vm, cpu, &msr);
-    if (err || (err = mem_ctx(vm, cpu, msr, &x)))
+    int err = cpu_ctx(vm, cpu, &x);
+    if (err)
         return err;
     long n = gva_read(&vm->m.mem, &x.g, addr, buf, len, false);
     if (n > 0)
@@ -198,9 +205,8 @@ static long op_write_mem(void *t, unsigned cpu, uint64_t addr, const uint8_t *bu
 {
     struct vm *vm = vm_t(t);
     struct mem_ctx x;
-    uint64_t msr;
-    int err = cpu_msr(vm, cpu, &msr);
-    if (err || (err = mem_ctx(vm, cpu, msr, &x)))
+    int err = cpu_ctx(vm, cpu, &x);
+    if (err)
         return err;
     long done = 0;
     while ((size_t)done < len) {   /* page by page, for the flush */

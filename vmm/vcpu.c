@@ -535,13 +535,7 @@ void vcpus_join(struct vm *vm)
         pthread_t t = vm->cpus[i].thread;
         pthread_mutex_unlock(&vm->lock);
         while (started) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
+            struct timespec until = vm_deadline_ms(100);
             if (pthread_timedjoin_np(t, NULL, &until) != ETIMEDOUT)
                 break;
             pthread_mutex_lock(&vm->lock);

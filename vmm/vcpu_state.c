@@ -106,11 +106,7 @@ static void pause_and_capture(struct vm *vm)
             }
         if (all || vm->stopping)
             break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000000;
-        if (until.tv_nsec >= 1000000000)
-            until.tv_sec++, until.tv_nsec -= 1000000000;
+        struct timespec until = vm_deadline_ms(100);
         pthread_cond_timedwait(&vm->cond, &vm->lock, &until);
     }
     for (unsigned i = 0; i < vm->m.ncpus; i++) {

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "config.h"
 #include "kvm.h"
@@ -87,6 +88,18 @@ struct vm {
     bool ksym_tried;
     struct gdb_stub *gdb;       /* --gdb (gdb_stub.h), or NULL */
 };
+
+/* CLOCK_REALTIME ms from now: the deadline of a timed wait on vm->cond or a timed join. */
+static inline struct timespec vm_deadline_ms(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000)
+        t.tv_sec++, t.tv_nsec -= 1000000000;
+    return t;
+}
 
 static inline struct vm *vm_of(struct machine *m)
 {
