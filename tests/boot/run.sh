@@ -364,7 +364,7 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
     # gdb: the debugger's sessions (gdb-session.sh checked each transcript) and the guests
     # they held, which booted on after the debugger detached.
     for kvm in $gdb_kvm; do
-        if [ -n "$gdb_skip" ]; then skip gdb-$kvm "$gdb_skip"; continue; fi
+        if [ -n "$gdb_skip" ]; then skip powernv-4k/gdb-$kvm "$gdb_skip"; continue; fi
         kvm_name=$([ $kvm = hv ] && echo KVM-HV || echo KVM-PR)
         check powernv-4k/gdb-boot-$kvm 0 "$kvm_name, Hash guest MMU" \
             "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" "MINIVMM-GUEST-POWEROFF"
