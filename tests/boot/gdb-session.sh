@@ -51,7 +51,7 @@ session() {   # session NAME: one debugger session; prints why it failed, if it 
         "$GDB" -batch -nx -ex 'set pagination off' -ex 'set confirm off' -ex 'set width 0' \
         -ex 'set osabi none' -ex 'set architecture powerpc:common64' -ex "file $vmlinux" \
         -ex 'set trust-readonly-sections on' \
-        -ex 'set remotetimeout 60' \
+        -ex 'set remotetimeout 60' -ex 'set tcp connect-timeout 5' \
         -ex "python stub = '127.0.0.1:$port'; wait_s = ${GDB_WAIT_S:-1200}" \
         -x "$here/gdb-connect.py" "${gdb_args[@]}" > "$log" 2>&1 &
     child=$!
