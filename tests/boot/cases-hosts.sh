@@ -83,6 +83,17 @@ elif [ "$platform" = PowerNV ]; then
     # The payload under KVM-PR, which emulates what it runs in supervisor state (KVM-HV's
     # Hash guests run it on the 64 KiB host).
     payloads payload-pr --kvm-type=pr
+    # A real gdb on the machine running this emulated host (tests/boot/gdb-session.sh) debugs
+    # the guest kernel: run.sh names the KVM flavours on this host's command line
+    # (minivmm.gdb=hv,pr) when it runs that debugger, and forwards its port here. Each case
+    # holds the vCPU before its first instruction until gdb has broken in start_kernel,
+    # stepped, read memory and detached; then the guest boots on to the marker. (Software
+    # breakpoints need this host kind: under nested KVM-HV on QEMU's pseries they do not work.)
+    for kvm in $(sed -n 's/.*minivmm\.gdb=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+        case_run "gdb-boot-$kvm" -v --kvm-type="$kvm" --gdb tcp:0.0.0.0:1234 --gdb-wait \
+            --timeout 600 --mem-path /dev/hugepages -k "$GUEST_KERNEL_4K" -i "$GUEST_INITRD" \
+            -a "$marker"
+    done
 elif [ "$mmu" = Radix ]; then
     # Radix 4 KiB host -> KVM-HV -> Radix guest running a 64 KiB-page kernel (Debian's).
     case_run radix-guest-64k -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -c 2 \

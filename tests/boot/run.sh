@@ -65,14 +65,32 @@ esac
 # 64 KiB pages a Hash bare-metal POWER9 (KVM-HV's Hash guests of either page size, no
 # hugepages needed). Emulation only: a real POWER host is whichever one kind it is, and the
 # main cases already ran on it. Each kind runs cases-hosts.sh, with the payloads.
+# The bare-metal 4 KiB host also gets the gdb cases: a real gdb here (gdb-session.sh, run
+# alongside the L1) debugs a guest kernel under minivmm's stub there, one session per KVM
+# flavour in gdb_kvm, through a port forwarded into the L1 (l1-run.sh's L1_HOSTFWD). The L1
+# learns the flavours from its command line (cases-hosts.sh).
+gdb_kvm="hv pr"
+gdb_skip=$(bash "$here/gdb-session.sh" --have-gdb) && gdb_skip=
 if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
     for kind in radix-4k hash-4k powernv-4k powernv-64k; do
+        gdb_pid= hostfwd= append=$([ $kind = radix-4k ] || echo disable_radix)
+        if [ $kind = powernv-4k ] && [ -z "$gdb_skip" ]; then
+            # A free port now; QEMU binds it moments later (it says so if it lost the race).
+            port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+            hostfwd=$port:1234 append="$append minivmm.gdb=${gdb_kvm// /,}"
+            # Its wait is bounded by the L1's life: it ends with it.
+            GDB_WAIT_S=${BOOT_TIMEOUT:-1800} bash "$here/gdb-session.sh" "$port" \
+                "$(bash "$top/tests/host/build-kernel.sh" l1-4k)/vmlinux" "$log_dir/gdb" $gdb_kvm \
+                > "$log_dir/report-gdb.log" 2>&1 &
+            gdb_pid=$!
+        fi
         L1_KERNEL=$([ $kind = powernv-64k ] && echo debian || echo 4k) \
-            L1_APPEND=$([ $kind = radix-4k ] || echo disable_radix) \
+            L1_APPEND=$append L1_HOSTFWD=$hostfwd \
             L1_MACHINE=$([ ${kind%%-*} = powernv ] && echo powernv || echo pseries) \
             L1_EXTRA="$top/build/tests/payload-le=guest/payload-le $top/build/tests/payload-be=guest/payload-be" \
             bash "$top/tests/host/l1-run.sh" "$here/cases-hosts.sh" "${BOOT_TIMEOUT:-1800}" \
             > "$log_dir/report-$kind.log" 2>&1
+        [ -n "$gdb_pid" ] && { kill "$gdb_pid" 2>/dev/null; wait "$gdb_pid"; }
     done
 fi
 echo "boot tests ran in $(( $(date +%s) - start ))s; full log: $report"
@@ -355,6 +373,17 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
         "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash kernel=6.1.0" "MINIVMM-GUEST-POWEROFF"
     for order in le be; do
         check_payload powernv-4k/payload-pr-$order "KVM-PR, Hash guest MMU"
+    done
+    # gdb: the debugger's sessions (gdb-session.sh checked each transcript) and the guests
+    # they held, which booted on after the debugger detached.
+    for kvm in $gdb_kvm; do
+        if [ -n "$gdb_skip" ]; then skip powernv-4k/gdb-$kvm "$gdb_skip"; continue; fi
+        kvm_name=$([ $kvm = hv ] && echo KVM-HV || echo KVM-PR)
+        check powernv-4k/gdb-boot-$kvm 0 "$kvm_name, Hash guest MMU" \
+            "MINIVMM-GUEST-UP mode=marker cpus=1 mmu=Hash" "MINIVMM-GUEST-POWEROFF"
+        report=$log_dir/report-gdb.log
+        check gdb/gdb-$kvm 0 "session complete: breakpoint, bt, registers, stepi"
+        report=$log_dir/report-powernv-4k.log
     done
     # Bare-metal POWER9, Hash, 64 KiB pages: KVM-HV's Hash guests need no hugepages, get
     # 64 KiB hash pages (and 16 MiB ones from 16 MiB hugepages), and a 4 KiB kernel boots.

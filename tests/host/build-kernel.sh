@@ -70,6 +70,14 @@ CONFIG_NET=y
 CONFIG_SECCOMP=y
 CONFIG_SECCOMP_FILTER=y
 CONFIG_KALLSYMS=y
+# The test network (l1-run.sh L1_HOSTFWD): a virtio NIC on the user-mode network of QEMU, through
+# which a debugger on the machine running QEMU reaches the gdb stub of minivmm inside this host.
+CONFIG_INET=y
+CONFIG_NETDEVICES=y
+CONFIG_NET_CORE=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_NET=y
 '
 
 guest_be='

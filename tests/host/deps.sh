@@ -9,7 +9,8 @@
 # be installed system-wide), Linux's source with what building it needs (the 4 KiB-page
 # emulated host's kernel and the big-endian guest's, tests/host/build-kernel.sh), and the
 # big-endian ppc64 cross compiler with its C library (the big-endian guest's /init), and kmod
-# (depmod: the module tree of the --rootfs cases). Safe to
+# (depmod: the module tree of the --rootfs cases), and gdb-multiarch (the gdb boot cases'
+# debugger, which runs here and debugs a POWER guest: tests/boot/gdb-session.sh). Safe to
 # run again: it only does what is missing.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -18,7 +19,7 @@ kernel_build=(linux-source-6.1 flex bison bc libssl-dev libelf-dev xz-utils)
 pkgs=(make gcc qemu-system-ppc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu
       libc6-dev-ppc64el-cross device-tree-compiler cpio libcmocka-dev libfdt-dev e2fsprogs python3
       clang libclang-rt-14-dev qemu-user-static pkgconf gcc-powerpc64-linux-gnu
-      libc6-dev-ppc64-cross kmod "${kernel_build[@]}")
+      libc6-dev-ppc64-cross kmod gdb-multiarch "${kernel_build[@]}")
 # On a POWER host the native compiler builds minivmm; the cross compiler is not needed.
 case "$(uname -m)" in ppc64le|ppc64) pkgs=(make gcc device-tree-compiler cpio libcmocka-dev libfdt-dev qemu-system-ppc e2fsprogs
                      python3 clang libclang-rt-14-dev pkgconf kmod "${kernel_build[@]}") ;; esac

@@ -14,6 +14,11 @@
 # runs, because its hcalls reach the L1 kernel (a pseries L1's hypervisor, QEMU, answers a
 # problem-state hcall itself); with Debian's kernel and disable_radix, a Hash host with
 # 64 KiB pages (KVM-HV only: Debian builds no KVM-PR). One CPU: guests there have one vCPU.
+# L1_HOSTFWD=HOSTPORT:L1PORT (with L1_KERNEL=4k, whose kernel drives virtio-net) gives the L1
+# a NIC on QEMU's user-mode network, restricted to one forward: 127.0.0.1:HOSTPORT on this
+# machine reaches the L1's 10.0.2.15:L1PORT (l1-init sets that address). How a debugger here
+# reaches a gdb stub in the L1 (tests/boot/gdb-session.sh). No NIC without it.
+# L1_NETDEV_OPTS=",opt=..." adds options to that network (e.g. a guestfwd for a stand-in).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +51,19 @@ case ${L1_MACHINE:-pseries} in
     *)       die "L1_MACHINE=$L1_MACHINE: use pseries (the default) or powernv" ;;
 esac
 
+nic=()
+if [ -n "${L1_HOSTFWD:-}" ]; then
+    [[ $L1_HOSTFWD =~ ^[0-9]+:[0-9]+$ ]] || die "L1_HOSTFWD=$L1_HOSTFWD: use HOSTPORT:L1PORT"
+    # Debian's kernel has virtio-net as a module the L1 does not carry.
+    [ "${L1_KERNEL:-debian}" = 4k ] || die "L1_HOSTFWD needs L1_KERNEL=4k"
+    # powernv9 has no bus for plain PCI devices: each PHB4 has one root port, whose bus is
+    # pcie.N (pcie.0: the first chip's first PHB). pseries takes it on its default PHB.
+    bus=; [ "${L1_MACHINE:-pseries}" = powernv ] && bus=,bus=pcie.0
+    # restrict=on: the L1 reaches nothing outside; the forward still comes in.
+    nic=(-netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${L1_HOSTFWD%%:*}-:${L1_HOSTFWD#*:}${L1_NETDEV_OPTS:-}"
+         -device "virtio-net-pci,netdev=net0$bus")
+fi
+
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 MODULES="$GUEST_MODULES" bash "$here/mkinitramfs.sh" "$work/guest.cpio.gz" "$top/tests/guest/init" \
     $(guest_test_files "$kdir")
@@ -56,7 +74,7 @@ bash "$here/mkinitramfs.sh" "$work/l1.cpio.gz" "$here/l1-init" \
 set +e
 # QEMU logs each facility-unavailable interrupt it raises (a KVM-PR guest touching EBB or TAR
 # registers, which KVM-PR then emulates) on stderr: thousands of lines that say nothing new.
-timeout --foreground -k 10 "$timeout_s" qemu-system-ppc64 "${board[@]}" \
+timeout --foreground -k 10 "$timeout_s" qemu-system-ppc64 "${board[@]}" ${nic[@]+"${nic[@]}"} \
     -cpu POWER9 -m 3G -nographic -no-reboot \
     -kernel "$l1_kernel" -initrd "$work/l1.cpio.gz" -append "console=hvc0 quiet${L1_APPEND:+ $L1_APPEND}" \
     2> >(grep -v '^Facility SPR [0-9]* is unavailable' >&2) | tee "$work/console.log"
