@@ -54,7 +54,7 @@ struct gdb_stub {
     pthread_t thread;
     bool thread_started;
     bool native_step;            /* KVM single-steps (KVM-PR) */
-    bool warned_nested;          /* said that breakpoints may not work nested */
+    bool warned_heir;            /* said that KVM-HV's breakpoints may not work here */
     uint8_t bp_insn[GDB_INSN];   /* KVM's breakpoint word, in guest memory order */
     struct gdb_session session;  /* the stub thread's alone */
     struct gdb_out out;

@@ -273,27 +273,39 @@ static void take_out(struct gdb_stub *g, unsigned i)
     g->bp_gen++;
 }
 
-/* KVM-HV inside a pseries guest (nested): the outer hypervisor must hand KVM the faulting
- * instruction for a breakpoint to reach us; QEMU's TCG one does not, and the guest takes an
- * illegal-instruction interrupt instead. Said once, when it matters. */
-static void warn_nested(struct gdb_stub *g)
+/* Whether the file holds text (NUL-separated strings, as device-tree properties are). */
+static bool file_has(const char *path, const char *text)
 {
-    struct vm *vm = g->vm;
-    if (!vm->hv || g->warned_nested)
-        return;
-    g->warned_nested = true;
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    char line[256];
-    bool nested = false;
-    while (f && fgets(line, sizeof(line), f))
-        nested |= strncmp(line, "platform", 8) == 0 && strstr(line, "pSeries");
+    char buf[512];
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
     if (f)
         fclose(f);
-    if (nested)
-        machine_log(&vm->m, "gdb: KVM-HV runs nested here (this host is a pseries guest): a "
-                    "breakpoint stops the guest only if the outer hypervisor reports the "
-                    "instruction that trapped (a Linux KVM-HV one does; QEMU's TCG does not, and "
-                    "the guest then sees an illegal instruction)");
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* KVM-HV knows a breakpoint by the instruction the processor reports as trapping (HEIR). A
+ * host that is itself a guest (nested) reports what its hypervisor tells it, and QEMU's
+ * emulated POWER9 only fills HEIR since QEMU 8.0: without it KVM gives the guest an
+ * illegal-instruction interrupt instead of stopping it. Said once, when it matters. */
+static void warn_heir(struct gdb_stub *g)
+{
+    struct vm *vm = g->vm;
+    if (!vm->hv || g->warned_heir)
+        return;
+    g->warned_heir = true;
+    const char *dt = "/proc/device-tree/compatible";
+    const char *why = file_has(dt, "qemu") ? "this POWER9 is QEMU's emulation"
+                    : file_has(dt, "pseries") ? "KVM-HV runs nested here" : NULL;
+    if (why)
+        machine_log(&vm->m, "gdb: %s: a breakpoint stops the guest only if the processor "
+                    "reports the instruction that trapped (hardware and a Linux KVM-HV do; "
+                    "QEMU's emulation before 8.0 does not, and the guest then takes an illegal "
+                    "instruction); KVM-PR's breakpoints do not depend on it", why);
 }
 
 static int op_set_breakpoint(void *t, uint64_t addr, bool on)
@@ -301,7 +313,7 @@ static int op_set_breakpoint(void *t, uint64_t addr, bool on)
     struct gdb_stub *g = t;
     struct vm *vm = g->vm;
     if (on)
-        warn_nested(g);
+        warn_heir(g);
     uint64_t msr;
     int err = 0;
     pthread_mutex_lock(&vm->lock);
