@@ -75,7 +75,8 @@ static struct desc load_desc(const void *p)
 
 /* Appends d's buffer to c: inside RAM, never readable after writable, and at most as many
  * buffers as the queue has entries (a driver MUST NOT make a longer chain, indirect tables
- * included: virtio 1.1 §2.6.5.3.1; so iov[] always has room). */
+ * included: virtio 1.1 §2.6.5.3.1; so iov[] always has room). That bound also ends every
+ * loop, in the ring or in a table: each step of a walk adds a buffer or ends it. */
 static int add_buffer(const struct virtq *q, const struct guest_mem *m, const struct desc *d,
                       struct virtq_chain *c)
 {
@@ -98,9 +99,10 @@ static int add_buffer(const struct virtq *q, const struct guest_mem *m, const st
 
 /* The rest of the chain is the indirect table d points to (virtio 1.1 §2.6.5.3): copied out
  * whole, once, then walked from entry 0 like a chain. Its own WRITE flag means nothing
- * (§2.6.5.3.2); NEXT beside INDIRECT, a table in a table, an empty or ragged table are the
- * driver's MUST NOTs (§2.6.5.3.1, and a table holds len / 16 descriptors). A table of more
- * entries than the largest queue is refused too: the copy is bounded, and no chain needs it. */
+ * (§2.6.5.3.2); NEXT beside INDIRECT and a table in a table are the driver's MUST NOTs
+ * (§2.6.5.3.1); a table holds len / 16 descriptors, so a ragged length is broken, and an
+ * empty table has no entry 0. One of more entries than the largest queue is refused too:
+ * the copy is bounded, and no chain needs it. */
 static int walk_indirect(const struct virtq *q, const struct guest_mem *m, const struct desc *d,
                          struct virtq_chain *c)
 {
@@ -111,8 +113,7 @@ static int walk_indirect(const struct virtq *q, const struct guest_mem *m, const
         d->len % sizeof(table[0]) || n > VIRTQ_MAX_SIZE)
         return -1;
     memcpy(table, src, d->len);
-    unsigned i = 0;
-    for (unsigned count = 0; count < n; count++) {   /* more steps than entries: a loop */
+    for (unsigned i = 0;;) {
         struct desc e = load_desc(&table[i]);
         if ((e.flags & VRING_DESC_F_INDIRECT) || add_buffer(q, m, &e, c) < 0)
             return -1;
@@ -122,7 +123,6 @@ static int walk_indirect(const struct virtq *q, const struct guest_mem *m, const
             return -1;
         i = e.next;
     }
-    return -1;
 }
 
 int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
@@ -142,8 +142,7 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
 
     memset(c, 0, offsetof(struct virtq_chain, iov));
     c->head = head;
-    uint16_t i = head;
-    for (unsigned count = 0; count < q->size; count++) {   /* longer than the ring: a loop */
+    for (uint16_t i = head;;) {
         struct desc d = load_desc(gpa_ptr(m, q->desc + 16ull * i, 16));   /* one snapshot */
         if (d.flags & VRING_DESC_F_INDIRECT)   /* not negotiated: refused there */
             return walk_indirect(q, m, &d, c);
@@ -155,7 +154,6 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
         if (i >= q->size)
             return -1;
     }
-    return -1;
 }
 
 void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t len)
