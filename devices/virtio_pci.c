@@ -34,9 +34,23 @@ static void add_cap(struct pci_device *d, uint8_t type, uint32_t off, uint32_t l
     pci_add_capability(d, (const uint8_t *)&cap, cap.cap.cap_len);
 }
 
+/* Every device gets the ring features virtq.c implements: each device's waits for a
+ * notification come after virtq_pop() found its queue empty, or ask (virtq_ask_kick). */
 static uint64_t offered(const struct virtio_dev *v)
 {
-    return v->ops->features | v->extra_features | 1ULL << VIRTIO_F_VERSION_1;
+    return v->ops->features | v->extra_features | VIRTQ_FEATURES | 1ULL << VIRTIO_F_VERSION_1;
+}
+
+/* The queues follow the ring features the driver accepted with FEATURES_OK; without it they
+ * behave as without either (a driver that sets up queues first gets that too). Ring sizes do
+ * not depend on them (virtq_check_rings), so they may change under a live queue. */
+static void set_ring_features(struct virtio_dev *v)
+{
+    uint64_t f = (v->status & VIRTIO_CONFIG_S_FEATURES_OK) ? v->drv_features : 0;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+        v->vq[i].indirect = f & 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+        v->vq[i].event_idx = f & 1ULL << VIRTIO_RING_F_EVENT_IDX;
+    }
 }
 
 /* Called with the lock held; the device-model reset runs after it is dropped. */
@@ -143,6 +157,7 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
         /* NEEDS_RESET is the device's to set, never the driver's. */
         v->status = (uint8_t)((val & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
                               (v->status & VIRTIO_CONFIG_S_NEEDS_RESET));
+        set_ring_features(v);
         if (!was_ok && (v->status & VIRTIO_CONFIG_S_DRIVER_OK))
             return AFTER_DRIVER_OK;
         break;
@@ -156,7 +171,7 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
         if (q && !q->ready && (val & 1)) {
             if (virtq_check_rings(q, &v->m->mem) == 0) {
                 q->ready = true;
-                q->last_avail = q->used_idx = 0;
+                q->last_avail = q->used_idx = q->signalled_used = 0;
             } else {
                 virtio_set_broken_locked(v);
             }

@@ -313,6 +313,20 @@ static void stdio_notify(struct virtio_dev *v, uint16_t q)
 
 /* ---- stdin ---- */
 
+/* All the buffers the guest posted are back (none holds unread input): it took it all. Else
+ * the feeder waits for the guest's next buffer, so it asks to be notified of it (EVENT_IDX),
+ * and kicks itself if one came meanwhile (the notification may not). Under vdev.lock. */
+static bool buffers_back(struct virtio_stdio *s, struct virtq *vq)
+{
+    const struct guest_mem *m = &s->vdev.m->mem;
+    uint16_t n = virtq_pending(vq, m);
+    if (n >= s->stdin_posted)
+        return true;
+    if (virtq_ask_kick(vq, m, (uint16_t)(vq->last_avail + n)) != n)
+        kick_feeder(s);
+    return false;
+}
+
 /* Takes a receive buffer for stdin while the guest has the port open, noting the reset
  * generation it belongs to. */
 static bool take_buffer(struct virtio_stdio *s, unsigned *gen)
@@ -320,9 +334,7 @@ static bool take_buffer(struct virtio_stdio *s, unsigned *gen)
     struct virtio_dev *v = &s->vdev;
     struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
     pthread_mutex_lock(&v->lock);
-    /* All the buffers it posted are back (none holds unread input): the guest took it all. */
-    bool ok = s->port[PORT_STDIN].guest_open && vq->ready &&
-              virtq_pending(vq, &v->m->mem) >= s->stdin_posted &&
+    bool ok = s->port[PORT_STDIN].guest_open && vq->ready && buffers_back(s, vq) &&
               virtio_pop_locked(v, rx_queue(PORT_STDIN), &s->in) > 0;
     if (ok && s->in.in_len == 0) {   /* a receive buffer with no room: a broken driver */
         virtio_set_broken_locked(v);

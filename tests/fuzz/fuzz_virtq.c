@@ -1,6 +1,8 @@
 /* Split virtqueue walking: the input is the driver's side of one queue. The program gives the
- * queue size, ring placement and the device's indices; the rest of the input is guest RAM
- * (16 KiB) holding the rings and buffers. Chains that pop are read, written and returned. */
+ * queue size, ring placement, the ring features negotiated (indirect tables, event indices)
+ * and the device's indices; the rest of the input is guest RAM (16 KiB) holding the rings,
+ * indirect tables and buffers. Chains that pop are read, written and returned, and the
+ * notification decisions and requests (used_event, avail_event) made. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         q.desc = fz_u16(&prog), q.avail = fz_u16(&prog), q.used = fz_u16(&prog);
     if (flags & 0x20)
         q.size = fz_u16(&prog);
+    q.indirect = flags & 0x40;
+    q.event_idx = flags & 0x80;
+    q.signalled_used = (flags & 0x8) ? fz_u16(&prog) : q.used_idx;
 
     if (virtq_check_rings(&q, &m) == 0) {
         for (unsigned i = 0; i < MAX_POPS; i++) {
@@ -57,8 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (put > len || put > chain.in_len)
                 abort();
             virtq_push(&q, &m, chain.head, (uint32_t)put);
-            virtq_should_notify(&q, &m);
+            uint8_t op = fz_u8(&prog);
+            if (op & 1)   /* else the decision covers several pushes */
+                virtq_should_notify(&q, &m);
+            if (op & 2)
+                virtq_ask_kick(&q, &m, (uint16_t)(q.last_avail + (op >> 2)));
         }
+        virtq_should_notify(&q, &m);
     }
     free(m.host);
     return 0;

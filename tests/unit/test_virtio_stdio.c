@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <linux/virtio_console.h>
+#include <linux/virtio_ring.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -54,7 +55,11 @@ static uint32_t desc(uint16_t q) { return RINGS + q * 0x1000u; }
 static uint32_t avail(uint16_t q) { return desc(q) + 0x400; }
 static uint32_t used(uint16_t q) { return desc(q) + 0x800; }
 
-/* Posts one buffer of len bytes on queue q (writable for the device, or holding data). */
+/* The driver negotiated VIRTIO_RING_F_EVENT_IDX: it notifies only when avail_event asks. */
+static bool event_idx;
+
+/* Posts one buffer of len bytes on queue q (writable for the device, or holding data), and
+ * notifies as the driver must: always, or when avail_event names it (vring_need_event). */
 static uint32_t post(uint16_t q, const void *data, uint32_t len, bool writable)
 {
     uint16_t slot = avail_idx[q] % QS;
@@ -65,7 +70,11 @@ static uint32_t post(uint16_t q, const void *data, uint32_t len, bool writable)
     put(desc(q) + 16 * slot + 12, 2, writable ? 2 : 0);
     put(avail(q) + 4 + 2 * slot, 2, slot);
     __atomic_store_n((uint16_t *)(m.mem.host + avail(q) + 2), ++avail_idx[q], __ATOMIC_RELEASE);
-    wr(0x300 + 4 * q, 2, q);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint16_t event = __atomic_load_n((uint16_t *)(m.mem.host + used(q) + 4 + 8 * QS),
+                                     __ATOMIC_RELAXED);
+    if (!event_idx || (uint16_t)(avail_idx[q] - event - 1) < 1)
+        wr(0x300 + 4 * q, 2, q);
     return buf;
 }
 
@@ -122,6 +131,7 @@ static int setup_stdio(void **state)
     if (setup_with_bridge(state, &host, BIG_RAM))
         return -1;
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
+    event_idx = false;
     m.virtio_port = NULL;
     fake.command_calls = 0;
     if (pipe(in_pipe) || pipe(out_pipe2) || pipe(err_pipe))
@@ -150,7 +160,8 @@ static void bring_up(void)
     wr(0x14, 1, 0), wr(0x14, 1, 3);
     wr(0x00, 4, 0);
     assert_true(rd(0x04, 4) & MULTIPORT);
-    wr(0x08, 4, 0), wr(0x0c, 4, MULTIPORT), wr(0x08, 4, 1), wr(0x0c, 4, 1);
+    uint32_t ring = event_idx ? 1u << VIRTIO_RING_F_EVENT_IDX : 0;
+    wr(0x08, 4, 0), wr(0x0c, 4, MULTIPORT | ring), wr(0x08, 4, 1), wr(0x0c, 4, 1);
     wr(0x14, 1, 0xb);
     assert_int_equal(rd(0x12, 2), NQ);
     assert_int_equal(rd(0x200 + 4, 4), 5);                     /* max_nr_ports */
@@ -264,6 +275,14 @@ static void test_stdin_one_buffer_ahead(void **state)
     assert_memory_equal(m.mem.host + second, "def", 3);
 }
 
+/* The same with a driver that notifies only when asked (EVENT_IDX): the feeder, which waits
+ * for its buffer to come back without finding the ring empty, must ask. */
+static void test_stdin_one_buffer_ahead_event_idx(void **state)
+{
+    event_idx = true;
+    test_stdin_one_buffer_ahead(state);
+}
+
 /* A reader of stdout that goes away ends the command as SIGPIPE would on the host (status
  * 141), and the run with it; output the console port gets in command mode goes nowhere. */
 static void test_stdout_reader_gone(void **state)
@@ -303,6 +322,7 @@ static void test_stdin_end_survives_reset(void **state)
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
     assert_int_equal(val, 0);
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
+    event_idx = false;
     memset(m.mem.host + RINGS, 0, BUFS - RINGS);
     bring_up();                                            /* resets, then again */
     send_ctrl(STDIN, VIRTIO_CONSOLE_PORT_READY, 1);
@@ -416,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_driver, setup_stdio, teardown_stdio),
         cmocka_unit_test_setup_teardown(test_stdout_reader_gone, setup_stdio, teardown_stdio),
         cmocka_unit_test_setup_teardown(test_stdin_one_buffer_ahead, setup_stdio,
+                                        teardown_stdio),
+        cmocka_unit_test_setup_teardown(test_stdin_one_buffer_ahead_event_idx, setup_stdio,
                                         teardown_stdio),
         cmocka_unit_test_setup_teardown(test_stdin_end_survives_reset, setup_stdio,
                                         teardown_stdio),
