@@ -177,7 +177,8 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ]; then   # facts of the emulated host, not of
 fi
 check nested-hv-hash 2 "--nested-hv needs a Radix guest"
 check irqchip-user 0 "interrupts: userspace XICS" "mode=blk-write cpus=2" "MINIVMM-BLK-WRITTEN"
-check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)"
+check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)" \
+    "MINIVMM-VIRTIO-RING 11" "MINIVMM-BLK-READBACK-OK"
 check blk-write-check 0 "pattern intact" "rest untouched"
 check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED" "MINIVMM-BLK-RO-RAW-WRITE-REFUSED"
 check blk-ro-check 0 "image unchanged"
