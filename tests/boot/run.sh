@@ -389,6 +389,14 @@ if [ -z "${BOOT_ON_POWER_HOST:-}" ] && [ "${BOOT_HOSTS:-1}" = 1 ]; then
         echo "ok - powernv-4k/gdb-hv-hash-unshadowed"; pass=$((pass + 1))
     else echo "not ok - powernv-4k/gdb-hv-hash-unshadowed: start_kernel read as '$words'"
         fail=$((fail + 1)); fi
+    # The other branch of the debugger's presence, faked (a debugger that is not there, one
+    # that knows no POWER): each is a skip with its reason, never a failure.
+    for fake in gdb-absent:"no gdb-absent " false:"false does not know powerpc:common64"; do
+        if why=$(GDB=${fake%%:*} bash "$here/gdb-session.sh" --have-gdb) ||
+            [ "${why#"${fake#*:}"}" = "$why" ]
+        then echo "not ok - gdb-skip-${fake%%:*}: said '$why'"; fail=$((fail + 1))
+        else echo "ok - gdb-skip-${fake%%:*}"; pass=$((pass + 1)); fi
+    done
     # gdb: the debugger's sessions (gdb-session.sh checked each transcript) and the guests
     # they held, which booted on after the debugger detached.
     for kvm in $gdb_kvm; do
