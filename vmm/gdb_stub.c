@@ -29,18 +29,23 @@ static void wake(struct gdb_stub *g)
     (void)r;
 }
 
+/* Halted already (a step that could not start, an interrupt while the VM holds), the stop
+ * is still owed to gdb: the first one asked for is what it hears. */
 void gdb_halt(struct gdb_stub *g, unsigned cpu, enum gdb_stop_reason why)
 {
     struct vm *vm = g->vm;
-    if (g->halted)
-        return;
-    g->halted = g->stop_pending = true;
-    g->stop_cpu = cpu;
-    g->stop_why = why;
-    for (unsigned i = 0; i < vm->m.ncpus; i++)
-        vcpu_kick(&vm->cpus[i]);
-    pthread_cond_broadcast(&vm->cond);   /* and those waiting in gdb_vcpu_debug_exit */
-    wake(g);
+    if (!g->halted) {
+        g->halted = true;
+        for (unsigned i = 0; i < vm->m.ncpus; i++)
+            vcpu_kick(&vm->cpus[i]);
+        pthread_cond_broadcast(&vm->cond);   /* and those waiting in gdb_vcpu_debug_exit */
+    }
+    if (!g->stop_pending) {
+        g->stop_pending = true;
+        g->stop_cpu = cpu;
+        g->stop_why = why;
+        wake(g);
+    }
 }
 
 static bool must_hold(const struct gdb_stub *g, const struct vcpu *c)
@@ -49,11 +54,26 @@ static bool must_hold(const struct gdb_stub *g, const struct vcpu *c)
            (g->halted || g->cpu[c->index].act == GDB_STOP);
 }
 
+/* KVM writes an hcall's results (r3-r12) and an MMIO load's register on the next KVM_RUN:
+ * let it do so now (immediate_exit returns before entering the guest), so that gdb sees the
+ * registers the guest will run with, and what it writes into them stays. */
+static void complete_exit(struct vcpu *c)
+{
+    __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    kvm_run(c->fd);
+    __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 void gdb_vcpu_hold(struct vcpu *c)
 {
     struct vm *vm = c->vm;
     struct gdb_stub *g = vm->gdb;
     pthread_mutex_lock(&vm->lock);
+    if (must_hold(g, c)) {
+        pthread_mutex_unlock(&vm->lock);
+        complete_exit(c);
+        pthread_mutex_lock(&vm->lock);
+    }
     while (must_hold(g, c)) {
         if (!g->cpu[c->index].parked) {
             g->cpu[c->index].parked = true;
@@ -114,10 +134,14 @@ int gdb_vcpu_debug_exit(struct vcpu *c)
     enum gdb_stop_reason why;
     if (claim(g, c, addr, &why)) {
         g->cpu[c->index].stale_gen = g->bp_gen - 1;
+        if (!g->attached)   /* the guest's own trap word (KVM-PR stops on it regardless) */
+            machine_log(&vm->m, "gdb: vCPU %u trapped at 0x%llx with no debugger connected; "
+                        "the guest waits for one (%s)", c->index, (unsigned long long)addr,
+                        g->desc);
         gdb_halt(g, c->index, why);
     } else if (gdb_bp_at(g, addr)) {
         /* Another vCPU's step breakpoint: wait for that step to end rather than spin. */
-        while (gdb_bp_at(g, addr) && !g->halted && !vm->stopping && !g->ended)
+        while (gdb_bp_at(g, addr) && !g->halted && !vm->stopping && !g->ended && !vm->pausing)
             pthread_cond_wait(&vm->cond, &vm->lock);
     }
     pthread_mutex_unlock(&vm->lock);
@@ -148,15 +172,24 @@ static void wait_quiet(struct gdb_stub *g)
     }
 }
 
-/* Sends what the session wrote; false when the debugger is gone. */
+static bool run_ended(struct gdb_stub *g)
+{
+    pthread_mutex_lock(&g->vm->lock);
+    bool ended = g->ended;
+    pthread_mutex_unlock(&g->vm->lock);
+    return ended;
+}
+
+/* Sends what the session wrote; false when the debugger is gone, or reads nothing for 10 s
+ * (a client that stops reading must not hold the stub, and with it the VM's end). */
 static bool flush_out(struct gdb_stub *g)
 {
     size_t off = 0;
-    while (off < g->out.len) {
+    for (int idle = 0; off < g->out.len;) {
         ssize_t n = send(g->conn_fd, g->out.buf + off, g->out.len - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN) {
+        if (n < 0 && errno == EAGAIN && idle++ < 10 && !run_ended(g)) {
             struct pollfd p = {.fd = g->conn_fd, .events = POLLOUT};
             poll(&p, 1, 1000);
             continue;
@@ -164,6 +197,7 @@ static bool flush_out(struct gdb_stub *g)
         if (n <= 0)
             return false;
         off += (size_t)n;
+        idle = 0;
     }
     g->out.len = 0;
     return true;
@@ -188,6 +222,7 @@ static void connected(struct gdb_stub *g)
     struct vm *vm = g->vm;
     gdb_session_init(&g->session, &gdb_kvm_ops, g, vm->result.kernel_big_endian);
     pthread_mutex_lock(&vm->lock);
+    g->attached = true;
     gdb_halt(g, 0, GDB_STOPPED_INTERRUPT);
     stopped(g);
     machine_log(&vm->m, "gdb: a debugger connected");
@@ -196,14 +231,23 @@ static void connected(struct gdb_stub *g)
 /* The debugger is gone (detached, killed, or the connection dropped). */
 static void disconnected(struct gdb_stub *g)
 {
+    struct vm *vm = g->vm;
     bool ended = gdb_session_ended(&g->session);
     close(g->conn_fd);
     g->conn_fd = -1;
     g->out.len = 0;
-    if (!ended) {   /* no detach: do what one would have done */
-        machine_log(&g->vm->m, "gdb: the debugger went away; the guest runs on");
-        gdb_kvm_ops.detach(g);
+    pthread_mutex_lock(&vm->lock);
+    g->attached = false;
+    if (!ended) {
+        /* No detach: do what one would have done, with every vCPU out of the guest first, as
+         * the breakpoints and KVM's debug state change (the session may have been running). */
+        machine_log(&vm->m, "gdb: the debugger went away; the guest runs on");
+        gdb_halt(g, 0, GDB_STOPPED_INTERRUPT);
+        wait_quiet(g);
     }
+    pthread_mutex_unlock(&vm->lock);
+    if (!ended)
+        gdb_kvm_ops.detach(g);
 }
 
 /* A stop a vCPU (or an interrupt) asked for: once every vCPU is out of the guest, gdb hears
@@ -247,14 +291,6 @@ static void accept_one(struct gdb_stub *g)
         disconnected(g);
 }
 
-static bool run_ended(struct gdb_stub *g)
-{
-    pthread_mutex_lock(&g->vm->lock);
-    bool ended = g->ended;
-    pthread_mutex_unlock(&g->vm->lock);
-    return ended;
-}
-
 static void *stub_thread(void *arg)
 {
     struct gdb_stub *g = arg;
@@ -263,8 +299,10 @@ static void *stub_thread(void *arg)
             {.fd = g->wake_fd, .events = POLLIN},
             {.fd = g->conn_fd >= 0 ? g->conn_fd : g->listen_fd, .events = POLLIN},
         };
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+            machine_log(&g->vm->m, "gdb: poll: %s; the stub ends", strerror(errno));
             break;
+        }
         if (p[0].revents) {
             uint64_t v;
             ssize_t r = read(g->wake_fd, &v, sizeof(v));
@@ -281,7 +319,7 @@ static void *stub_thread(void *arg)
         if (!flush_out(g) || (p[1].revents && !serve_input(g)))
             disconnected(g);
     }
-    if (g->conn_fd >= 0) {   /* the run is over: tell gdb the guest is gone */
+    if (g->conn_fd >= 0) {   /* the run is over: tell gdb the guest is gone (not waiting) */
         gdb_session_exited(&g->session, g->vm->end.status == MVM_OK ? 0 : 1, &g->out);
         flush_out(g);
         close(g->conn_fd);
@@ -309,7 +347,9 @@ int gdb_stub_open(struct vm *vm, struct mvm_err *e)
     g->listen_fd = gdb_listen(vm->cfg.gdb, g->desc, sizeof(g->desc), e);
     if (g->listen_fd < 0)
         return -1;
-    g->halted = vm->cfg.gdb_wait;   /* every vCPU holds before its first instruction */
+    /* --gdb-wait: every vCPU holds before its first instruction, and '?' says "trap". */
+    g->halted = g->stop_pending = vm->cfg.gdb_wait;
+    g->stop_why = GDB_STOPPED_TRAP;
     return 0;
 }
 
@@ -346,6 +386,8 @@ void gdb_stub_free(struct vm *vm)
     if (!g)
         return;
     gdb_stub_stop(vm);
+    if (g->listen_fd >= 0 && strncmp(vm->cfg.gdb, "unix:", 5) == 0)
+        unlink(vm->cfg.gdb + 5);   /* ours: gdb_listen made it */
     if (g->listen_fd >= 0)
         close(g->listen_fd);
     if (g->wake_fd >= 0)

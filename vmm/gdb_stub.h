@@ -55,10 +55,12 @@ struct gdb_stub {
     bool thread_started;
     bool native_step;            /* KVM single-steps (KVM-PR) */
     bool warned_heir;            /* said that KVM-HV's breakpoints may not work here */
+    bool warned_debug;           /* said that KVM_SET_GUEST_DEBUG failed */
     uint8_t bp_insn[GDB_INSN];   /* KVM's breakpoint word, in guest memory order */
     struct gdb_session session;  /* the stub thread's alone */
     struct gdb_out out;
     /* Guarded by vm->lock. */
+    bool attached;               /* a debugger is connected */
     bool halted;                 /* every vCPU holds at its next entry */
     bool ended;                  /* the run is over: nothing holds any more */
     bool stop_pending;           /* a stop for gdb: stop_cpu, stop_why */
@@ -77,7 +79,8 @@ void gdb_stub_stop(struct vm *vm);
 void gdb_stub_free(struct vm *vm);
 void gdb_vcpu_hold(struct vcpu *c);          /* before each KVM_RUN */
 int gdb_vcpu_debug_exit(struct vcpu *c);     /* KVM_EXIT_DEBUG: 0, run on */
-/* Halts the VM for a stop on cpu (vm->lock held; no-op when halted already). */
+/* Halts the VM for a stop on cpu, to be told to gdb (vm->lock held; a stop already owed to
+ * gdb stays the one it hears). */
 void gdb_halt(struct gdb_stub *g, unsigned cpu, enum gdb_stop_reason why);
 
 /* gdb_target.c: what the session asks, on the stub thread with the vCPUs out of the guest. */

@@ -156,7 +156,7 @@ static int cpu_msr(struct vm *vm, unsigned cpu, uint64_t *msr)
 {
     struct kvm_regs k;
     int err = kvm_get_regs(vm->cpus[cpu].fd, &k);
-    *msr = k.msr;
+    *msr = err ? 0 : k.msr;
     return err;
 }
 
@@ -201,9 +201,31 @@ static void sync_icache(void *p, size_t len)
     __builtin___clear_cache((char *)p, (char *)p + len);
 }
 
-static long op_write_mem(void *t, unsigned cpu, uint64_t addr, const uint8_t *buf, size_t len)
+/* A write over a breakpoint changes the instruction it covers, not the breakpoint (as
+ * gdbserver's do): the new bytes become its orig[], and its word goes back over them. */
+static void reshadow(struct gdb_stub *g, uint64_t addr, const uint8_t *buf, size_t len)
 {
-    struct vm *vm = vm_t(t);
+    pthread_mutex_lock(&g->vm->lock);
+    for (unsigned i = 0; i < g->nbps; i++) {
+        struct gdb_bp *b = &g->bps[i];
+        bool hit = false;
+        for (unsigned k = 0; k < GDB_INSN; k++)
+            if (b->addr + k - addr < len) {
+                b->orig[k] = buf[b->addr + k - addr];
+                hit = true;
+            }
+        uint8_t *p = hit ? gpa_ptr(&g->vm->m.mem, b->gpa, GDB_INSN) : NULL;
+        if (p) {
+            memcpy(p, g->bp_insn, GDB_INSN);
+            sync_icache(p, GDB_INSN);
+        }
+    }
+    pthread_mutex_unlock(&g->vm->lock);
+}
+
+static long write_virtual(struct vm *vm, unsigned cpu, uint64_t addr, const uint8_t *buf,
+                          size_t len)
+{
     struct mem_ctx x;
     int err = cpu_ctx(vm, cpu, &x);
     if (err)
@@ -223,6 +245,14 @@ static long op_write_mem(void *t, unsigned cpu, uint64_t addr, const uint8_t *bu
         done += (long)n;
     }
     return done;
+}
+
+static long op_write_mem(void *t, unsigned cpu, uint64_t addr, const uint8_t *buf, size_t len)
+{
+    long n = write_virtual(vm_t(t), cpu, addr, buf, len);
+    if (n > 0)
+        reshadow(t, addr, buf, (size_t)n);
+    return n;
 }
 
 /* ---- breakpoints ---- */
@@ -312,14 +342,17 @@ static int op_set_breakpoint(void *t, uint64_t addr, bool on)
 {
     struct gdb_stub *g = t;
     struct vm *vm = g->vm;
+    if (addr & (GDB_INSN - 1))
+        return -EINVAL;   /* instructions are word-aligned: a breakpoint elsewhere never fires */
     if (on)
         warn_heir(g);
     uint64_t msr;
     int err = 0;
     pthread_mutex_lock(&vm->lock);
     /* As the vCPU that stopped sees it: kernel addresses are the same on every vCPU. */
-    if (on && !(err = cpu_msr(vm, g->stop_cpu, &msr))) {
-        err = insert(g, g->stop_cpu, msr, addr, false);
+    if (on) {
+        if (!(err = cpu_msr(vm, g->stop_cpu, &msr)))
+            err = insert(g, g->stop_cpu, msr, addr, false);
     } else {
         for (unsigned i = 0; i < g->nbps; i++)
             if (g->bps[i].addr == addr) {
@@ -378,8 +411,11 @@ static void apply_debug(struct gdb_stub *g)
         if (g->cpu[i].stepping && g->native_step)
             ctl |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
         int err = kvm_set_guest_debug(vm->cpus[i].fd, ctl);
-        if (err)
-            machine_log(&vm->m, "gdb: vCPU %u: KVM_SET_GUEST_DEBUG: %s", i, strerror(-err));
+        if (err && !g->warned_debug) {   /* once: it would fail the same way every time */
+            g->warned_debug = true;
+            machine_log(&vm->m, "gdb: vCPU %u: KVM_SET_GUEST_DEBUG: %s (breakpoints and steps "
+                        "will not stop it)", i, strerror(-err));
+        }
     }
 }
 
@@ -389,19 +425,25 @@ static void op_resume(void *t, const enum gdb_action *act)
     struct vm *vm = g->vm;
     pthread_mutex_lock(&vm->lock);
     g->stop_pending = false;
-    int failed = -1;
+    int failed = -1, why = 0;
     for (unsigned i = 0; i < vm->m.ncpus; i++) {
         g->cpu[i].act = act[i];
         g->cpu[i].stepping = act[i] == GDB_STEP;
         g->cpu[i].nnext = 0;
-        if (act[i] == GDB_STEP && !g->native_step && step_by_breakpoints(g, i) != 0)
-            failed = (int)i;
+        if (act[i] != GDB_STEP || failed >= 0)
+            continue;
+        /* A vCPU RTAS keeps stopped runs no instruction: its step cannot end. */
+        int err = vm->cpus[i].state != CPU_RUNNING ? -ESRCH
+                : g->native_step ? 0 : step_by_breakpoints(g, i);
+        if (err)
+            failed = (int)i, why = -err;
     }
     apply_debug(g);
     if (failed >= 0) {
-        /* No successor could be set (PC not mapped, say): the step ends where it began, and
-         * gdb sees a trap there rather than a vCPU that runs away. */
-        machine_log(&vm->m, "gdb: vCPU %d cannot be stepped at its PC; stopped", failed);
+        /* The step ends where it began, and gdb sees a trap there rather than a vCPU that
+         * runs away or a stop that never comes; the VM stays halted. */
+        machine_log(&vm->m, "gdb: vCPU %d cannot be stepped: %s", failed,
+                    why == ESRCH ? "it is stopped (RTAS stop-self)" : strerror(why));
         gdb_halt(g, (unsigned)failed, GDB_STOPPED_TRAP);
     } else {
         g->halted = false;
@@ -435,8 +477,8 @@ void gdb_target_clear(struct gdb_stub *g)
     pthread_mutex_lock(&g->vm->lock);
     while (g->nbps)
         take_out(g, g->nbps - 1);
-    for (unsigned i = 0; i < g->vm->m.ncpus; i++)
-        g->cpu[i] = (struct gdb_cpu){.act = GDB_CONTINUE};
+    for (unsigned i = 0; i < g->vm->m.ncpus; i++)   /* parked stays: it is the vCPU's */
+        g->cpu[i] = (struct gdb_cpu){.act = GDB_CONTINUE, .parked = g->cpu[i].parked};
     apply_debug(g);
     pthread_mutex_unlock(&g->vm->lock);
 }

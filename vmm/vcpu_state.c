@@ -97,6 +97,7 @@ static void pause_and_capture(struct vm *vm)
     pthread_mutex_lock(&vm->lock);
     unsigned gen = ++vm->pause_gen;
     __atomic_store_n(&vm->pausing, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&vm->cond);   /* vCPUs waiting on it (gdb holds) pause too */
     for (int tries = 0; tries < 20; tries++) {
         bool all = true;
         for (unsigned i = 0; i < vm->m.ncpus; i++)
