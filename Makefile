@@ -331,6 +331,11 @@ build/tests/dmtable: tests/host/dmtable.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
+# blkzero zeroes a range of the guest's disk (write zeroes; busybox's blkdiscard has no -z).
+build/tests/blkzero: tests/host/blkzero.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # pipesize shrinks the pipe the stuck-stdout cases fill (a test tool, like dmtable).
 build/tests/pipesize: tests/host/pipesize.c
 	@mkdir -p $(dir $@)
@@ -342,7 +347,7 @@ build/tests/gdbpoke: tests/host/gdbpoke.c
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
 # The test payload is built here, where the compiler is, for the boot tests to boot.
-check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/pipesize build/tests/gdbpoke $(PAYLOADS)
+check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/blkzero build/tests/pipesize build/tests/gdbpoke $(PAYLOADS)
 	bash tests/boot/run.sh
 
 check: deps

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../vmm/machine.h"
+#include "blk_discard.h"
 #include "device.h"
 #include "spec.h"
 #include "virtio_pci.h"
@@ -24,9 +25,12 @@
 
 #define SECTOR 512
 #define HDR_LEN sizeof(struct virtio_blk_outhdr)
-/* The configuration fields we fill, up to blk_size; the rest of the structure is for
- * features we do not offer. */
-#define CONFIG_SIZE (offsetof(struct virtio_blk_config, blk_size) + sizeof(uint32_t))
+/* The configuration structure up to the discard and write-zeroes fields; those between them
+ * and blk_size (topology, writeback, num_queues) belong to features we do not offer and
+ * read as zero. */
+#define CONFIG_SIZE (offsetof(struct virtio_blk_config, unused1) + \
+                     sizeof(((struct virtio_blk_config *)0)->unused1))
+#define F_DWZ (1ULL << VIRTIO_BLK_F_DISCARD | 1ULL << VIRTIO_BLK_F_WRITE_ZEROES)
 
 /* Requests in hand at once. One would leave the host's other CPUs idle while a large
  * transfer is copied; the guest keeps many requests queued (dd, writeback). */
@@ -89,6 +93,13 @@ static void blk_config_read(struct virtio_dev *v, uint32_t off, uint8_t *data, u
         .capacity = htole64(b->size / SECTOR),
         .seg_max = htole32(VIRTQ_MAX_SIZE - 2),   /* room for header and status */
         .blk_size = htole32(b->blk_size),
+        .max_discard_sectors = htole32(BLK_DISCARD_MAX_SECTORS),
+        .max_discard_seg = htole32(BLK_DWZ_MAX_SEG),
+        .discard_sector_alignment = htole32(BLK_DISCARD_ALIGN_SECTORS),
+        .max_write_zeroes_sectors = htole32(BLK_ZEROES_MAX_SECTORS),
+        .max_write_zeroes_seg = htole32(BLK_DWZ_MAX_SEG),
+        /* A snapshot's zeroed pages stay in memory; a file may get a hole. */
+        .write_zeroes_may_unmap = !b->snap,
     };
     memcpy(data, (const uint8_t *)&cfg + off, len);
 }
@@ -159,6 +170,22 @@ static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, uint64_t o
     return 0;
 }
 
+/* DISCARD and WRITE_ZEROES (blk_discard.c), each only if its feature was negotiated: a driver
+ * that did not is broken, and a read-only disk never offers them. */
+static uint8_t discard_or_zeroes(struct virtio_blk *b, uint32_t type, const struct virtq_chain *c)
+{
+    if (b->cfg.ro)
+        return VIRTIO_BLK_S_IOERR;    /* as a write would be */
+    pthread_mutex_lock(&b->vdev.lock);
+    uint64_t f = b->vdev.drv_features;
+    pthread_mutex_unlock(&b->vdev.lock);
+    int bit = type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+    if (!(f & 1ULL << bit))
+        return VIRTIO_BLK_S_UNSUPP;
+    const struct blk_image im = {.fd = b->fd, .snap = b->snap, .size = b->size};
+    return blk_discard_zeroes(&im, type, c);
+}
+
 /* Performs one request; returns its status and sets *written to the data bytes written into
  * the guest's buffers (not counting the status byte), always less than 4 GiB - 1. */
 static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_t *written)
@@ -203,6 +230,9 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint64_
         if (b->snap)
             return VIRTIO_BLK_S_OK;   /* nothing is meant to last */
         return fdatasync(b->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        return discard_or_zeroes(b, type, c);
     case VIRTIO_BLK_T_GET_ID: {
         char id[DISK_SERIAL_MAX] = {0};
         memcpy(id, b->cfg.serial, strnlen(b->cfg.serial, DISK_SERIAL_MAX));
@@ -370,8 +400,8 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
         vq_workers_init(&b->io, BLK_WORKERS, "disk", blk_take, blk_serve, blk_thread_init, b, e))
         goto fail;
     int r = virtio_pci_init(&b->vdev, m, &blk_ops);
-    if (d->ro)
-        b->vdev.extra_features = 1ULL << VIRTIO_BLK_F_RO;
+    /* Discard and write zeroes change the image: not for a read-only disk. */
+    b->vdev.extra_features = d->ro ? 1ULL << VIRTIO_BLK_F_RO : F_DWZ;
     if (r) {
         mvm_fail(e, MVM_E_INPUT, "cannot add disk %s: %s", d->path,
                  r == -ENOSPC ? "no free PCI slot" : strerror(-r));

@@ -47,6 +47,7 @@ static const int allowed[] = {
     SYS_readv,            /* a command's stdin, straight into the guest's buffers */
     SYS_pread64, SYS_pwrite64, SYS_preadv, SYS_pwritev,   /* disk images */
     SYS_fdatasync, SYS_fsync,                            /* VIRTIO_BLK_T_FLUSH */
+    SYS_fallocate,        /* DISCARD and WRITE_ZEROES: punch a hole, zero a range */
     SYS_poll, SYS_ppoll,  /* waiting for room on a full console, for disk kicks */
     SYS_futex,            /* mutexes and condition variables */
     SYS_rt_sigreturn, SYS_rt_sigprocmask,   /* the kick signal that interrupts KVM_RUN */

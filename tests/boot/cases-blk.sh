@@ -24,6 +24,25 @@ echo "=== CASE blk-ro-check"
 [ "$before" = "$(md5sum < "$T/ro.img")" ] && echo "image unchanged"
 echo "=== RESULT blk-ro-check status=0"
 
+# Discard and write zeroes reach the image: holes where the guest discarded or zeroed with
+# unmap (the host's file system punches them: tmpfs in the emulated host), zeros read back,
+# the rest and the size kept. st_blocks counts 512-byte units: 512 KiB freed is 1024.
+dd if=/dev/zero of="$T/discard.img" bs=1M count=8 2>/dev/null
+before=$(stat -c %b "$T/discard.img")
+case_run blk-discard -k "$GK" -i "$GI" -m 512M -d "$T/discard.img" \
+    -a "console=hvc0 quiet minivmm.test=blk-discard"
+after=$(stat -c %b "$T/discard.img")
+md5() { md5sum | cut -d' ' -f1; }
+echo "=== CASE blk-discard-check"
+echo "blocks: $before before, $after after"
+[ "$after" -le $((before - 1024)) ] && echo "holes punched"
+[ "$(head -c 786432 "$T/discard.img" | md5)" = "$(head -c 786432 /dev/zero | md5)" ] &&
+    echo "three quarters zero"
+[ "$(head -c 1048576 "$T/discard.img" | tail -c 262144 | md5)" = \
+  "$(yes MINIVMM-DISCARD-PATTERN | head -c 1048576 | tail -c 262144 | md5)" ] && echo "last quarter kept"
+[ "$(stat -c %s "$T/discard.img")" = 8388608 ] && echo "size kept"
+echo "=== RESULT blk-discard-check status=0"
+
 # An ext4 image prepared on the host mounts in the guest and a file reads back.
 cp "$IMAGES/data.ext4" "$T/data.img"
 case_run blk-ext4 -k "$GK" -i "$GI" -m 512M -d "$T/data.img,serial=minivmm-data" \
@@ -42,4 +61,4 @@ case_run blk-badopt -k "$GK" -d "$T/blank.img,bogus"
 # on a real host with an ext4 /tmp this boots instead, so the check is made only in the L1).
 case_run blk-direct -k "$GK" -i "$GI" -d "$T/blank.img,cache=none" \
     -a "console=hvc0 quiet minivmm.test=marker"
-rm -f "$T/blank.img" "$T/ro.img" "$T/data.img" "$T/root.img"
+rm -f "$T/blank.img" "$T/discard.img" "$T/ro.img" "$T/data.img" "$T/root.img"

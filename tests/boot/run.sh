@@ -180,8 +180,15 @@ check irqchip-user 0 "interrupts: userspace XICS" "mode=blk-write cpus=2" "MINIV
 check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)" \
     "MINIVMM-VIRTIO-RING 11" "MINIVMM-BLK-READBACK-OK"
 check blk-write-check 0 "pattern intact" "rest untouched"
-check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED" "MINIVMM-BLK-RO-RAW-WRITE-REFUSED"
+check blk-ro 0 "MINIVMM-BLK-RO 1" "MINIVMM-BLK-RO-WRITE-REFUSED" "MINIVMM-BLK-RO-RAW-WRITE-REFUSED" \
+    "MINIVMM-BLK-RO-DISCARD 0 0"
 check blk-ro-check 0 "image unchanged"
+# The limits advertised (max_discard_sectors, max_write_zeroes_sectors, in bytes); every step
+# done by the device; then the image as the host sees it.
+check blk-discard 0 "MINIVMM-BLK-DISCARD-MAX 2147483648 33554432" "MINIVMM-BLK-DISCARD-WRITTEN" \
+    "MINIVMM-BLK-DISCARD-OK" "MINIVMM-BLK-ZEROES-OK" "MINIVMM-BLK-ZEROES-UNMAP-OK" \
+    "MINIVMM-BLK-DISCARD-READS-ZEROS" "MINIVMM-BLK-ZEROES-READ-ZEROS" "MINIVMM-BLK-DISCARD-REST-KEPT"
+check blk-discard-check 0 "holes punched" "three quarters zero" "last quarter kept" "size kept"
 check blk-ext4 0 "MINIVMM-EXT4: hello from an ext4 image made on the host"
 check blk-root 0 "MINIVMM-ROOTFS-UP root=/dev/vda ext4"
 check blk-missing 1 "No such file or directory"

@@ -10,7 +10,7 @@ GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_vi
 # KVM modules the test guest carries but does not load (its "kvm" mode does, under --nested-hv).
 # Files the test guest's /init uses beyond busybox and GUEST_MODULES: KVM (the nested-HV case)
 # and device-mapper with its table tool (the read-only disk case writes around the guest
-# kernel's own check). SRC=DEST arguments for mkinitramfs.sh.
+# kernel's own check), blkzero (the discard case). SRC=DEST arguments for mkinitramfs.sh.
 guest_test_files() {   # guest_test_files KERNEL_DIR
     local k=$1/modules/kernel top
     top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -18,6 +18,8 @@ guest_test_files() {   # guest_test_files KERNEL_DIR
     # (dmtable is built by make check-boot; other users of the guest do without it.)
     [ -f "$top/build/tests/dmtable" ] &&
         echo "$k/drivers/md/dm-mod.ko=lib/dm-mod.ko $top/build/tests/dmtable=bin/dmtable"
+    # (so is blkzero, the blk-discard case's write zeroes)
+    [ -f "$top/build/tests/blkzero" ] && echo "$top/build/tests/blkzero=bin/blkzero"
     return 0
 }
 

@@ -186,8 +186,9 @@ static void test_features_and_config(void **state)
     assert_true(rd(0x200, 4) == IMG_SIZE / 512 && rd(0x204, 4) == 0);
     assert_int_equal(rd(0x20c, 4), VIRTQ_MAX_SIZE - 2);     /* seg_max */
     assert_int_equal(rd(0x214, 4), 512);                    /* blk_size */
-    assert_int_equal(rd(0x218, 4), 0xffffffff);             /* past the device config */
-    assert_int_equal(rd(0x214, 8), UINT64_MAX);             /* straddles its end */
+    assert_int_equal(rd(0x218, 4), 0);                      /* topology: not offered */
+    assert_int_equal(rd(0x23c, 4), 0xffffffff);             /* past the device config */
+    assert_int_equal(rd(0x238, 8), UINT64_MAX);             /* straddles its end */
 
     /* an unknown feature bit, or no VERSION_1: FEATURES_OK does not stick */
     assert_int_equal(negotiate(VERSION_1 | F_FLUSH | (1u << 20)), 3);
