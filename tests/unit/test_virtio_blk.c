@@ -18,55 +18,13 @@
 
 #define BIG_RAM (4u << 20)
 #define IMG_SIZE (64u << 10)
-#define QS 16
-#define DESC 0x10000u
-#define AVAIL 0x11000u
-#define USED 0x12000u
-#define HDR 0x20000u
-#define DATA 0x21000u
-#define STATUS 0x30000u
 #define IRQ (PCI_IRQ_BASE + 0)
-#define F_NEXT 1
-#define F_WRITE 2
-#define VERSION_1 (1ull << 32)
 #define F_FLUSH (1ull << 9)
 
-static struct pci_host host;
-static struct virtio_blk *b;
-static char img[64];
-static int img_fd = -1;
+#include "blk_driver.h"
+
 static uint8_t pattern[IMG_SIZE];
-static uint64_t bar;               /* CPU address of BAR 0 */
-static uint16_t avail_idx;
 
-/* MMIO to BAR 0 (the device must claim it). */
-static uint64_t rd(uint64_t off, uint32_t len)
-{
-    return mmio_rd(bar + off, len);
-}
-
-static void wr(uint64_t off, uint32_t len, uint64_t v)
-{
-    mmio_wr(bar + off, len, v);
-}
-
-/* Creates the disk on a fresh PCI host and bus; returns virtio_blk_create's result. */
-static int create(const char *opts)
-{
-    char spec[128];
-    struct disk_config d;
-    struct mvm_err e = {0};
-    memset(&host, 0, sizeof(host));
-    memset(&m.bus, 0, sizeof(m.bus));
-    snprintf(spec, sizeof(spec), "%s%s", img, opts);
-    assert_int_equal(disk_parse(spec, &d, &e), 0);
-    int r = virtio_blk_create(&b, &m, &d, &e);
-    if (r == 0) {
-        bar = PHB_MEM_CPU + (host.dev[0]->bar_bus - PHB_MEM_BUS);
-        assert_true(pci_config_write(&host, 0, 0, 4, 2, 2));   /* memory decoding on */
-    }
-    return r;
-}
 
 static int setup_blk(void **state)
 {
@@ -84,7 +42,7 @@ static int setup_blk(void **state)
         pattern[i] = (uint8_t)(i * 7 + i / 512);
     if (!m.mem.host || img_fd < 0 || pwrite(img_fd, pattern, IMG_SIZE, 0) != IMG_SIZE)
         return -1;
-    return create(",serial=abc");
+    return blk_create(",serial=abc");
 }
 
 static int teardown_blk(void **state)
@@ -95,49 +53,6 @@ static int teardown_blk(void **state)
     return teardown(state);
 }
 
-/* Resets the device and negotiates `features`; returns the status read back. */
-static uint64_t negotiate(uint64_t features)
-{
-    wr(0x14, 1, 0), wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, (uint32_t)features), wr(0x08, 4, 1), wr(0x0c, 4, features >> 32);
-    wr(0x14, 1, 0xb);
-    return rd(0x14, 1);
-}
-
-/* Negotiates `features` (asserting FEATURES_OK sticks) and sets up queue 0 with `size`
- * entries (the rings' places leave room for VIRTQ_MAX_SIZE). */
-static void driver_init_size(uint64_t features, uint16_t size)
-{
-    assert_int_equal(negotiate(features), 0xb);
-    memset(m.mem.host + DESC, 0, 0x3000);
-    avail_idx = 0;
-    wr(0x16, 2, 0), wr(0x18, 2, size);
-    wr(0x20, 4, DESC), wr(0x24, 4, 0), wr(0x28, 4, AVAIL), wr(0x2c, 4, 0);
-    wr(0x30, 4, USED), wr(0x34, 4, 0);
-    wr(0x1c, 2, 1);
-    assert_int_equal(rd(0x1c, 2), 1);
-    wr(0x14, 1, 0xf);
-    assert_int_equal(rd(0x14, 1), 0xf);
-}
-
-static void driver_init(uint64_t features)
-{
-    driver_init_size(features, QS);
-}
-
-static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    put(DESC + 16 * i, 8, addr), put(DESC + 16 * i + 8, 4, len);
-    put(DESC + 16 * i + 12, 2, flags), put(DESC + 16 * i + 14, 2, next);
-}
-
-/* Publishes a chain as a driver does: the ring entry, then the index with a release store
- * (I/O threads may be reading it right now). */
-static void offer(uint16_t head)
-{
-    put(AVAIL + 4 + 2 * (avail_idx % QS), 2, head);
-    __atomic_store_n((uint16_t *)(m.mem.host + AVAIL + 2), htole16(++avail_idx), __ATOMIC_RELEASE);
-}
 
 /* One request: header, then `len` data bytes at DATA (device-writable for reads and
  * GET_ID), then the status byte. Returns the status; *used_len gets the used length. */
@@ -162,14 +77,6 @@ static int request(uint32_t type, uint64_t sector, uint32_t len, uint32_t *used_
     return m.mem.host[STATUS];
 }
 
-static void image_is(const uint8_t *want)
-{
-    static uint8_t now[IMG_SIZE];
-    struct stat st;
-    assert_true(fstat(img_fd, &st) == 0 && st.st_size == IMG_SIZE);
-    assert_int_equal(pread(img_fd, now, IMG_SIZE, 0), IMG_SIZE);
-    assert_memory_equal(now, want, IMG_SIZE);
-}
 
 static void test_features_and_config(void **state)
 {
@@ -297,7 +204,7 @@ static void test_read_past_4g(void **state)
     m.mem.size = ram;
     assert_non_null(m.mem.host);
     assert_int_equal(ftruncate(img_fd, (4ll << 30) + (1 << 20)), 0);    /* sparse */
-    assert_int_equal(create(""), 0);
+    assert_int_equal(blk_create(""), 0);
     driver_init_size(VERSION_1, VIRTQ_MAX_SIZE);
     put(HDR, 4, 0), put(HDR + 4, 4, 0), put(HDR + 8, 8, 0);
     desc(0, HDR, 16, F_NEXT, 1);
@@ -319,7 +226,7 @@ static void test_read_only(void **state)
     (void)state;
     virtio_blk_destroy(b);
     b = NULL;
-    assert_int_equal(create(",ro"), 0);
+    assert_int_equal(blk_create(",ro"), 0);
     wr(0x00, 4, 0);
     assert_true(rd(0x04, 4) & (1u << 5));
     driver_init(VERSION_1 | (1u << 5));
@@ -555,7 +462,7 @@ static void test_create_errors(void **state)
     assert_int_equal(ftruncate(img_fd, 1000), 0);                   /* 1.95 sectors: 1 */
     virtio_blk_destroy(b);
     b = NULL;
-    assert_int_equal(create(""), 0);
+    assert_int_equal(blk_create(""), 0);
     assert_int_equal(rd(0x200, 8), 1);
 }
 
@@ -566,7 +473,7 @@ static void test_direct_block_size(void **state)
     (void)state;
     virtio_blk_destroy(b);
     b = NULL;
-    if (create(",cache=none") != 0) {
+    if (blk_create(",cache=none") != 0) {
         skip();   /* no O_DIRECT where mkstemp put the image */
         return;
     }

@@ -19,16 +19,6 @@
 #include "virtio_driver.h"
 
 #define IMG_SIZE (256u << 10)
-#define QS 16
-#define DESC 0x10000u
-#define AVAIL 0x11000u
-#define USED 0x12000u
-#define HDR 0x20000u
-#define DATA 0x21000u
-#define STATUS 0x30000u
-#define F_NEXT 1
-#define F_WRITE 2
-#define VERSION_1 (1ull << 32)
 #define F_RO (1ull << 5)
 #define F_DISCARD (1ull << 13)
 #define F_ZEROES (1ull << 14)
@@ -41,43 +31,21 @@
 #define S_UNSUPP 2
 #define UNMAP 1u
 
-static struct pci_host host;
-static struct virtio_blk *b;
-static char img[64];
-static int img_fd = -1;
+#include "blk_driver.h"
+
 static uint8_t pattern[IMG_SIZE];
-static uint64_t bar;
-static uint16_t avail_idx;
 
 struct seg {
     uint64_t sector;
     uint32_t n, flags;
 };
 
-static uint64_t rd(uint64_t off, uint32_t len)
-{
-    return mmio_rd(bar + off, len);
-}
-
-static void wr(uint64_t off, uint32_t len, uint64_t v)
-{
-    mmio_wr(bar + off, len, v);
-}
-
+/* The disk made anew with opts (the previous one destroyed). */
 static void create(const char *opts)
 {
-    char spec[128];
-    struct disk_config d;
-    struct mvm_err e = {0};
     virtio_blk_destroy(b);
     b = NULL;
-    memset(&host, 0, sizeof(host));
-    memset(&m.bus, 0, sizeof(m.bus));
-    snprintf(spec, sizeof(spec), "%s%s", img, opts);
-    assert_int_equal(disk_parse(spec, &d, &e), 0);
-    assert_int_equal(virtio_blk_create(&b, &m, &d, &e), 0);
-    bar = PHB_MEM_CPU + (host.dev[0]->bar_bus - PHB_MEM_BUS);
-    assert_true(pci_config_write(&host, 0, 0, 4, 2, 2));
+    assert_int_equal(blk_create(opts), 0);
 }
 
 /* A fresh image of IMG_SIZE bytes of pattern in dir (a file system of the test's choice). */
@@ -111,32 +79,6 @@ static int teardown_dwz(void **state)
     return teardown(state);
 }
 
-static uint64_t negotiate(uint64_t features)
-{
-    wr(0x14, 1, 0), wr(0x14, 1, 1), wr(0x14, 1, 3);
-    wr(0x08, 4, 0), wr(0x0c, 4, (uint32_t)features), wr(0x08, 4, 1), wr(0x0c, 4, features >> 32);
-    wr(0x14, 1, 0xb);
-    return rd(0x14, 1);
-}
-
-static void driver_init(uint64_t features)
-{
-    assert_int_equal(negotiate(features), 0xb);
-    memset(m.mem.host + DESC, 0, 0x3000);
-    avail_idx = 0;
-    wr(0x16, 2, 0), wr(0x18, 2, QS);
-    wr(0x20, 4, DESC), wr(0x24, 4, 0), wr(0x28, 4, AVAIL), wr(0x2c, 4, 0);
-    wr(0x30, 4, USED), wr(0x34, 4, 0);
-    wr(0x1c, 2, 1);
-    wr(0x14, 1, 0xf);
-    assert_int_equal(rd(0x14, 1), 0xf);
-}
-
-static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-    put(DESC + 16 * i, 8, addr), put(DESC + 16 * i + 8, 4, len);
-    put(DESC + 16 * i + 12, 2, flags), put(DESC + 16 * i + 14, 2, next);
-}
 
 /* Offers the chain at head 0 and returns its status (asserting only the status byte was
  * reported written). */
@@ -144,8 +86,7 @@ static int run(void)
 {
     m.mem.host[STATUS] = 0xee;
     uint16_t used = (uint16_t)get(USED + 2, 2);
-    put(AVAIL + 4 + 2 * (avail_idx % QS), 2, 0);
-    put(AVAIL + 2, 2, ++avail_idx);
+    offer(0);
     assert_int_equal(virtio_blk_process(b), 1);
     assert_int_equal(get(USED + 2, 2), (uint16_t)(used + 1));
     assert_int_equal(get(USED + 8 + 8 * (used % QS), 4), 1);
@@ -178,14 +119,6 @@ static int dwz1(uint32_t type, uint64_t sector, uint32_t n, uint32_t flags)
     return dwz(type, &s, 1);
 }
 
-static void image_is(const uint8_t *want)
-{
-    static uint8_t now[IMG_SIZE];
-    struct stat st;
-    assert_true(fstat(img_fd, &st) == 0 && st.st_size == IMG_SIZE);
-    assert_int_equal(pread(img_fd, now, IMG_SIZE, 0), IMG_SIZE);
-    assert_memory_equal(now, want, IMG_SIZE);
-}
 
 static long long blocks(void)
 {
