@@ -198,7 +198,7 @@ $(B)/firmware/%_blob.o: build/firmware/%_blob.c
 # builtins (nor loops turned into calls to memset). Its segments keep the 64 KiB alignment a
 # 64 KiB-page guest needs (with 4 KiB, text and data shared a page, which the data's mapping
 # made non-executable: init died at its first instruction), without padding the file.
-INIT_SRCS := firmware/init.c firmware/init_run.c firmware/init_conf.c
+INIT_SRCS := firmware/init.c firmware/init_run.c firmware/init_net.c firmware/init_conf.c
 INIT_CFLAGS := -std=gnu11 $(WARN) -Os -ffreestanding -fno-builtin -fno-stack-protector \
                -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns -fno-ident \
                -ffunction-sections -fdata-sections -fno-pie

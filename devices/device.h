@@ -41,6 +41,15 @@ struct device_kind {
     struct virtio_dev *(*virtio)(void *dev);
     /* Optional: one line for -v saying what it is and how the guest reaches it. */
     void (*describe)(void *dev, char *buf, size_t len);
+    /* Optional, for --rootfs, where minivmm's own init sets the guest up: the modules its
+     * driver needs (NULL-terminated; loaded with their dependencies, before the command)... */
+    const char *const *guest_modules;
+    /* ...and what the init must know to set the device up, as records of its configuration
+     * (firmware/init_conf.h) given to add(). nth: the device's number among those of its kind
+     * (0 for the first). 0, or -1 with why in e. */
+    int (*guest_setup)(const char *spec, unsigned nth,
+                       void (*add)(void *ctx, const char *key, const char *value), void *ctx,
+                       struct mvm_err *e);
 };
 
 /* Every kind there is, in the order --help lists them; NULL-terminated (devices/list.c). */

@@ -478,6 +478,7 @@ void _start(void)
     mount_root();
     switch_root();
     mount_late();
+    net_up();
     enter_cwd();
     run_command();
 }

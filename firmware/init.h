@@ -28,6 +28,8 @@ extern int port[INIT_NPORTS];     /* the ports' fds, -1 until found */
 extern int tty;                   /* TTY's fd, -1 until found */
 extern int ports_looked_for;
 
+void *memset(void *d, int c, size_t n);          /* init.c's: there is no libc */
+void *memcpy(void *d, const void *s, size_t n);
 long sys_open(const char *path, long flags);     /* always O_CLOEXEC */
 void sys_close(long fd);
 void sleep_ns(long ns);
@@ -46,6 +48,8 @@ void die(int status, const char *text) __attribute__((noreturn));
 unsigned look_for_ports(unsigned want);
 /* The ports the mode needs (the command's stdio, or the terminal) and the status port. */
 void find_ports(void);
+/* eth0 set up as the config's net= says, if it does (init_net.c). */
+void net_up(void);
 /* Runs the command (or the shell) in the new root, reports how it ended, and powers off. */
 void run_command(void) __attribute__((noreturn));
 

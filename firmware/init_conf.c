@@ -136,8 +136,80 @@ static int set_num(unsigned long *slot, int *seen, const char *val, unsigned lon
 }
 
 struct seen {
-    int msize, rootrw, rows, cols;
+    int msize, rootrw, rows, cols, net, nameserver;
 };
+
+/* Up to len bytes of s, as a NUL-terminated copy in out (cap bytes); -1 if they do not fit. */
+static int copy_part(char *out, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = s[i];
+    out[len] = 0;
+    return 0;
+}
+
+int init_parse_ipv4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    for (int part = 0; part < 4; part++) {
+        char num[4];
+        size_t n = 0;
+        while (s[n] && s[n] != '.')
+            n++;
+        unsigned long x;
+        if ((part < 3) != (s[n] == '.') || copy_part(num, sizeof(num), s, n) ||
+            parse_num(num, 0, 255, &x))
+            return -1;
+        v = v << 8 | (unsigned)x;
+        s += n + (part < 3);
+    }
+    *out = v;
+    return 0;
+}
+
+unsigned init_netmask(unsigned prefix)
+{
+    return prefix ? 0xffffffffu << (32 - prefix) : 0;
+}
+
+void ib_put_ipv4(struct init_buf *b, unsigned addr)
+{
+    for (int i = 3; i >= 0; i--) {
+        ib_putu(b, addr >> (8 * i) & 0xff);
+        if (i)
+            ib_putc(b, '.');
+    }
+}
+
+/* net=A.B.C.D/P,G.H.I.J,MTU: the address in the gateway's subnet, the gateway not the
+ * address, an MTU Ethernet can carry (68, IPv4's minimum, to 65535). */
+static int parse_net(struct init_net *n, const char *v)
+{
+    const char *slash = v, *comma1, *comma2;
+    while (*slash && *slash != '/')
+        slash++;
+    for (comma1 = slash; *comma1 && *comma1 != ','; comma1++)
+        ;
+    for (comma2 = *comma1 ? comma1 + 1 : comma1; *comma2 && *comma2 != ','; comma2++)
+        ;
+    char addr[16], prefix[3], gw[16];
+    unsigned long p, mtu;
+    if (!*slash || !*comma1 || !*comma2 || copy_part(addr, sizeof(addr), v, (size_t)(slash - v)) ||
+        copy_part(prefix, sizeof(prefix), slash + 1, (size_t)(comma1 - slash - 1)) ||
+        copy_part(gw, sizeof(gw), comma1 + 1, (size_t)(comma2 - comma1 - 1)) ||
+        init_parse_ipv4(addr, &n->addr) || parse_num(prefix, 1, 31, &p) ||
+        init_parse_ipv4(gw, &n->gateway) || parse_num(comma2 + 1, 68, 65535, &mtu))
+        return -1;
+    unsigned mask = init_netmask((unsigned)p);
+    if ((n->addr & mask) != (n->gateway & mask) || n->addr == n->gateway)
+        return -1;
+    n->prefix = (unsigned)p;
+    n->mtu = (unsigned)mtu;
+    n->set = 1;
+    return 0;
+}
 
 static int one_record(struct init_conf *c, struct seen *s, const char *rec, struct init_buf *err)
 {
@@ -185,6 +257,19 @@ static int one_record(struct init_conf *c, struct seen *s, const char *rec, stru
             return -1;
         *(rows ? &c->rows : &c->cols) = (unsigned)n;
         return 0;
+    }
+    if (KEY("net")) {
+        if (s->net)
+            return fail(err, "repeated record", rec);
+        s->net = 1;
+        return parse_net(&c->net, v) ? fail(err, "bad address, gateway or MTU in", rec) : 0;
+    }
+    if (KEY("nameserver")) {
+        if (s->nameserver)
+            return fail(err, "repeated record", rec);
+        s->nameserver = 1;
+        return init_parse_ipv4(v, &c->nameserver) || !c->nameserver
+                   ? fail(err, "bad address in", rec) : 0;
     }
 #undef KEY
     return fail(err, "unknown record", rec);

@@ -11,6 +11,10 @@
  *   env=NAME=VAL  repeatable: the whole environment of the command
  *   arg=STRING    repeatable: argv; none means interactive mode (a shell on /dev/hvc1)
  *   rows=N cols=N the terminal size for interactive mode
+ *   net=A.B.C.D/P,G.H.I.J,MTU   eth0's IPv4 address and prefix, its default gateway and MTU
+ *                 (a NIC whose network hands out no address the init could wait for: minivmm
+ *                 knows what passt will route, so the init sets it and needs no DHCP client)
+ *   nameserver=A.B.C.D   written to /etc/resolv.conf when the root is the overlay
  * The parser is strict, because the init and the code that writes the file are built into the
  * same minivmm and cannot drift apart: an unknown key, a record without '=', an empty record,
  * a repeated single-valued key, a bad number, a missing root or a last record without its NUL
@@ -60,6 +64,12 @@ struct init_conf {
     int rootrw;
     unsigned long msize;
     unsigned rows, cols;                    /* 0: not given */
+    struct init_net {
+        int set;
+        unsigned addr, gateway;             /* host order: 10.0.2.15 is 0x0a00020f */
+        unsigned prefix, mtu;
+    } net;
+    unsigned nameserver;                    /* 0: not given */
 };
 
 /* A bounded text buffer: appends stop at the capacity, the text stays NUL-terminated. */
@@ -81,6 +91,14 @@ int ic_has_suffix(const char *s, const char *suffix);
 /* Parses the len bytes at buf into c (whose pointers then point into buf).
  * Returns 0, or -1 with one sentence in err. */
 int init_conf_parse(struct init_conf *c, const char *buf, size_t len, struct init_buf *err);
+
+/* Parses a dotted-quad IPv4 address (exactly four decimal parts, each 0..255) into *out in
+ * host order. Returns 0 or -1. */
+int init_parse_ipv4(const char *s, unsigned *out);
+/* The netmask of a prefix length (0..32), host order. */
+unsigned init_netmask(unsigned prefix);
+/* Writes the address in dotted quad. */
+void ib_put_ipv4(struct init_buf *b, unsigned addr);
 
 /* The value of NAME in an environment ("NAME=VALUE" strings), or NULL. */
 const char *init_env_get(const char *const *env, unsigned n, const char *name);

@@ -36,6 +36,7 @@
 #define NR_exit_group 234
 #define NR_openat 286
 #define NR_mkdirat 287
+#define NR_unlinkat 292
 #define NR_symlinkat 295
 #define NR_socket 326
 #define NR_dup3 316
@@ -47,7 +48,10 @@
 #define O_RDONLY 0
 #define O_WRONLY 01
 #define O_RDWR 02
+#define O_CREAT 0100
 #define O_NOCTTY 0400
+#define O_TRUNC 01000
+#define O_NOFOLLOW 0100000      /* powerpc's own value */
 #define O_DIRECTORY 040000      /* powerpc's own value */
 #define O_CLOEXEC 02000000
 #define O_PATH 010000000
@@ -59,6 +63,12 @@
 #define SOCK_DGRAM 2
 #define SIOCGIFFLAGS 0x8913
 #define SIOCSIFFLAGS 0x8914
+#define SIOCADDRT 0x890b
+#define SIOCSIFADDR 0x8916
+#define SIOCSIFNETMASK 0x891c
+#define SIOCSIFMTU 0x8922
+#define RTF_UP 0x1
+#define RTF_GATEWAY 0x2
 #define IFF_UP 0x1
 
 #define MS_RDONLY 1ul
@@ -74,6 +84,37 @@
 
 #define TIOCSCTTY 0x540e
 #define TIOCSWINSZ 0x80087467ul  /* _IOW('t', 103, struct winsize): powerpc's encoding */
+
+/* struct ifreq (40 bytes on 64-bit): the name, then a union whose members used here are a
+ * struct sockaddr_in, the flags and the MTU. */
+struct ifreq_k {
+    char name[16];
+    union {
+        struct sockaddr_in_k {
+            unsigned short family;   /* host order */
+            unsigned char port[2];
+            unsigned char addr[4];   /* network order */
+            unsigned char zero[8];
+        } sin;
+        short flags;
+        int mtu;
+        char raw[24];
+    } u;
+};
+
+/* struct rtentry (120 bytes on 64-bit, linux/route.h), for SIOCADDRT. */
+struct rtentry_k {
+    unsigned long pad1;
+    struct sockaddr_in_k dst, gateway, genmask;
+    unsigned short flags;
+    short pad2;
+    unsigned long pad3;
+    void *pad4;
+    short metric;
+    char *dev;
+    unsigned long mtu, window;
+    unsigned short irtt;
+};
 
 static inline long sys(long n, long a, long b, long c, long d, long e)
 {

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../devices/device.h"
 #include "../firmware/init_blob.h"
 #include "../firmware/init_conf.h"
 #include "kmod.h"
@@ -15,6 +16,7 @@
 
 #define GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NMODULES 5
+#define MAX_MODULES 64   /* ours and the devices' (device.h's guest_modules) */
 
 const char *const initramfs_modules[] = {
     "virtio_pci", "virtio_console", "9pnet_virtio", "9p", "overlay", NULL,
@@ -25,6 +27,34 @@ static void record(FILE *f, const char *key, const char *value)
 {
     fprintf(f, "%s=%s", key, value);
     fputc('\0', f);
+}
+
+static void add_record(void *f, const char *key, const char *value)
+{
+    record(f, key, value);
+}
+
+/* What each configured device's kind asks of the init (device.h): its records now, and its
+ * modules after ours (once each, in the order the devices come). */
+static int device_setup(const struct vm_config *c, FILE *cfg, const char **wanted, size_t *n,
+                        struct mvm_err *e)
+{
+    for (unsigned i = 0; i < c->ndevices; i++) {
+        const struct device_kind *k = c->devices[i].kind;
+        unsigned nth = 0;
+        for (unsigned j = 0; j < i; j++)
+            nth += c->devices[j].kind == k;
+        if (k->guest_setup && k->guest_setup(c->devices[i].spec, nth, add_record, cfg, e))
+            return -1;
+        for (const char *const *m = k->guest_modules; m && *m; m++) {
+            size_t have = 0;
+            while (have < *n && strcmp(wanted[have], *m) != 0)
+                have++;
+            if (have == *n && *n < MAX_MODULES)
+                wanted[(*n)++] = *m;
+        }
+    }
+    return 0;
 }
 
 /* Where the modules are: --modules DIR, else the root's /lib/modules/<the kernel's version>
@@ -61,12 +91,11 @@ static int inside(const char *root, const char *path, struct mvm_err *e)
 
 /* The modules, as /minivmm/modules/NN-NAME, and a module= record for each, in load order.
  * root: the root they were found in, or NULL (--modules). */
-static int add_modules(struct cpio *cp, FILE *cfg, const char *dir, const char *root, bool rw,
-                       struct mvm_err *e)
+static int add_modules(struct cpio *cp, FILE *cfg, const char *dir, const char *root,
+                       const char *const *wanted, size_t nwanted, struct mvm_err *e)
 {
     struct kmod_list list = {0};
-    size_t want = rw ? NMODULES - 1 : NMODULES;   /* overlay last: an rw root needs none */
-    if (kmod_resolve(dir, initramfs_modules, want, &list, e))
+    if (kmod_resolve(dir, wanted, nwanted, &list, e))
         return -1;
     int r = 0;
     for (size_t i = 0; i < list.n && r == 0; i++) {
@@ -163,9 +192,13 @@ int initramfs_build(const struct vm_config *c, const uint8_t *vmlinux, size_t le
     record(cfg, "root", ROOTFS_TAG);
     if (rw)
         record(cfg, "rootrw", "1");
-    int r = add_skeleton(out, big_endian, e) ||
+    const char *wanted[MAX_MODULES];
+    size_t nwanted = rw ? NMODULES - 1 : NMODULES;   /* overlay last: an rw root needs none */
+    memcpy(wanted, initramfs_modules, nwanted * sizeof(*wanted));
+    int r = add_skeleton(out, big_endian, e) || device_setup(c, cfg, wanted, &nwanted, e) ||
             modules_dir(c, root, vmlinux, len, mods, sizeof(mods), e) ||
-            (mods[0] && add_modules(out, cfg, mods, c->modules_dir ? NULL : root, rw, e))
+            (mods[0] && add_modules(out, cfg, mods, c->modules_dir ? NULL : root, wanted,
+                                    nwanted, e))
                 ? -1 : 0;
     add_command(cfg, c, root);
     if (fclose(cfg) != 0 && r == 0)

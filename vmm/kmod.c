@@ -381,6 +381,8 @@ static const struct {
     { "9pnet_virtio", "CONFIG_NET_9P=y and CONFIG_NET_9P_VIRTIO=y" },
     { "9p", "CONFIG_9P_FS=y" },
     { "overlay", "CONFIG_OVERLAY_FS=y" },
+    { "virtio_net", "CONFIG_VIRTIO_NET=y" },
+    { "vmw_vsock_virtio_transport", "CONFIG_VSOCKETS=y and CONFIG_VIRTIO_VSOCKETS=y" },
 };
 
 /* The kernel may not have it at all: name the options that build it. */

@@ -19,6 +19,8 @@
 # machine reaches the L1's 10.0.2.15:L1PORT (l1-init sets that address). How a debugger here
 # reaches a gdb stub in the L1 (tests/boot/gdb-session.sh). No NIC without it.
 # L1_NETDEV_OPTS=",opt=..." adds options to that network (e.g. a guestfwd for a stand-in).
+# L1_PASST=1 puts Debian's ppc64el passt in the L1 (/opt/passt, on PATH; passt-ppc64el.sh), for
+# --net: then l1-init moves / to a tmpfs first, and Debian's kernel gets a dummy uplink.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +31,9 @@ kdir=$(bash "$here/fetch-kernel.sh")
 case ${L1_KERNEL:-debian} in
     debian) l1_kernel=$kdir/vmlinux machine=pseries,cap-nested-hv=on
             kvm_modules=("$kdir/modules/kernel/arch/powerpc/kvm/kvm.ko=lib/kvm.ko"
-                         "$kdir/modules/kernel/arch/powerpc/kvm/kvm-hv.ko=lib/kvm-hv.ko") ;;
+                         "$kdir/modules/kernel/arch/powerpc/kvm/kvm-hv.ko=lib/kvm-hv.ko"
+                         # (a stand-in for an uplink: see l1-init)
+                         "$kdir/modules/kernel/drivers/net/dummy.ko=lib/dummy.ko") ;;
     # KVM is built in. QEMU offers a Hash guest pages of at most 64 KiB unless told otherwise;
     # 16 MiB is the hugepage size of a Hash kernel with 4 KiB pages (a Radix one uses 2 MiB).
     4k)     l1_kernel=$(bash "$here/build-kernel.sh" l1-4k)/vmlinux
@@ -63,6 +67,8 @@ if [ -n "${L1_HOSTFWD:-}" ]; then
     nic=(-netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${L1_HOSTFWD%%:*}-:${L1_HOSTFWD#*:}${L1_NETDEV_OPTS:-}"
          -device "virtio-net-pci,netdev=net0$bus")
 fi
+
+[ "${L1_PASST:-0}" = 1 ] && L1_EXTRA="${L1_EXTRA:-} $(bash "$here/passt-ppc64el.sh" l1_files)"
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 MODULES="$GUEST_MODULES" bash "$here/mkinitramfs.sh" "$work/guest.cpio.gz" "$top/tests/guest/init" \

@@ -374,6 +374,59 @@ static void test_init_buf(void **state)
     assert_true(ic_streq("", "") && !ic_streq("a", "ab") && !ic_streq("ab", "a"));
 }
 
+/* net= and nameserver=: what minivmm writes for a NIC, and what it must never get wrong. */
+static void test_parse_net(void **state)
+{
+    (void)state;
+    static const char cfg[] = "root=r\0net=10.0.2.15/24,10.0.2.2,65520\0nameserver=10.0.2.2\0";
+    assert_int_equal(PARSE(cfg), 0);
+    assert_true(conf.net.set);
+    assert_int_equal(conf.net.addr, 0x0a00020f);
+    assert_int_equal(conf.net.gateway, 0x0a000202);
+    assert_int_equal(conf.net.prefix, 24);
+    assert_int_equal(conf.net.mtu, 65520);
+    assert_int_equal(conf.nameserver, 0x0a000202);
+    assert_int_equal(PARSE("root=r\0"), 0);
+    assert_false(conf.net.set);
+    assert_int_equal(conf.nameserver, 0);
+    static const char *const bad_net[] = {
+        "10.0.2.15/24,10.0.2.2",          /* no MTU */
+        "10.0.2.15,10.0.2.2,1500",        /* no prefix */
+        "10.0.2/24,10.0.2.2,1500",        /* three parts */
+        "10.0.2.15.1/24,10.0.2.2,1500",   /* five */
+        "10.0.2.256/24,10.0.2.2,1500",    /* a part over 255 */
+        "10.0..15/24,10.0.2.2,1500",      /* an empty part */
+        "10.0.2.15/0,10.0.2.2,1500",      /* prefixes 1..31 */
+        "10.0.2.15/32,10.0.2.2,1500",
+        "10.0.2.15/24,10.0.3.2,1500",     /* the gateway outside the subnet */
+        "10.0.2.15/24,10.0.2.15,1500",    /* the gateway is the address */
+        "10.0.2.15/24,10.0.2.2,67",       /* MTUs 68..65535 */
+        "10.0.2.15/24,10.0.2.2,65536",
+        "10.0.2.15/24,10.0.2.2,1500,1",   /* trailing garbage */
+        "1000.0.2.15/24,10.0.2.2,1500",
+    };
+    for (size_t i = 0; i < sizeof(bad_net) / sizeof(bad_net[0]); i++) {
+        char buf[128], want[160];
+        int n = snprintf(buf, sizeof(buf), "root=r%cnet=%s", 0, bad_net[i]);
+        print_message("  net=%s\n", bad_net[i]);
+        assert_int_equal(parse(buf, (size_t)n + 1), -1);
+        snprintf(want, sizeof(want), "/minivmm/config: bad address, gateway or MTU in \"net=%s\"",
+                 bad_net[i]);
+        assert_string_equal(err, want);
+    }
+    assert_int_equal(PARSE("root=r\0net=10.0.2.15/24,10.0.2.2,1500\0net=10.0.2.15/24,10.0.2.2,1500\0"), -1);
+    assert_int_equal(PARSE("root=r\0nameserver=0.0.0.0\0"), -1);
+    assert_int_equal(PARSE("root=r\0nameserver=1.2.3\0"), -1);
+    assert_int_equal(PARSE("root=r\0nameserver=1.1.1.1\0nameserver=1.1.1.1\0"), -1);
+    assert_int_equal(init_netmask(24), 0xffffff00);
+    assert_int_equal(init_netmask(1), 0x80000000);
+    char text[20];
+    struct init_buf b;
+    ib_init(&b, text, sizeof(text));
+    ib_put_ipv4(&b, 0xc0a80001);
+    assert_string_equal(text, "192.168.0.1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,7 +438,7 @@ int main(void)
         cmocka_unit_test(test_path_next),           cmocka_unit_test(test_exec_search_goes_on),
         cmocka_unit_test(test_exec_error),          cmocka_unit_test(test_status_wait),
         cmocka_unit_test(test_status_error),        cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_init_buf),
+        cmocka_unit_test(test_init_buf),           cmocka_unit_test(test_parse_net),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
