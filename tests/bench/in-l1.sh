@@ -16,7 +16,8 @@ vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for 
     args="console=hvc0 quiet minivmm.test=$mode"
     case $vmm in
     minivmm) set -- "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$args"
-             [ -n "$disk" ] && set -- "$@" -d "$disk" --share "$T/share,tag=bench" ;;
+             [ -n "$disk" ] && set -- "$@" -d "$disk" --share "$T/share,tag=bench"
+             [ -n "$disk" ] && [ -n "$NET" ] && set -- "$@" --net passt ;;
     qemu-*)  machine=pseries,ic-mode=xics
              [ "$vmm" = qemu-vof ] && machine=pseries,x-vof=on,ic-mode=xics
              set -- "$QEMU" -M "$machine" -accel kvm -cpu host -m ${MEM_MB}M -smp 1 -nographic \
@@ -24,7 +25,16 @@ vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for 
                  -no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$args"
              [ -n "$disk" ] && set -- "$@" -drive "file=$disk,if=none,id=d0,format=raw,cache=writeback" \
                  -device virtio-blk-pci,drive=d0 \
-                 -virtfs "local,path=$T/share,mount_tag=bench,security_model=none" ;;
+                 -virtfs "local,path=$T/share,mount_tag=bench,security_model=none"
+             # The same passt, started here (minivmm starts its own): QEMU 7.2's stream netdev
+             # speaks passt's framing. -1: passt ends with QEMU's connection.
+             if [ -n "$disk" ] && [ -n "$NET" ]; then
+                 rm -f "$T/passt.sock"
+                 passt -f -q -1 -s "$T/passt.sock" >/dev/null 2>&1 &
+                 for i in $(seq 100); do [ -S "$T/passt.sock" ] && break; sleep 0.05; done
+                 set -- "$@" -netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$T/passt.sock" \
+                     -device virtio-net-pci,netdev=n0,romfile=
+             fi ;;
     esac
     "$@" </dev/null > "$T/out" 2>&1 &
 }
@@ -58,7 +68,7 @@ run() {   # run VMM MODE ROUND [DISK]
     line="BENCH vmm=$vmm mode=$mode round=$round status=$st marker_s=$up exit_s=$exit_s rss_kb=$rss"
     line="$line guest_up_s=${guest:-none}"
     # BENCH-CON and BENCH-HCALL both say seconds=: the hcall one becomes hcall_s=.
-    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON|HCALL|9P) ' |
+    io=$(tr -d '\r' < "$T/out" | grep -E '^BENCH-(BLK|CON|HCALL|9P|NET) ' |
          sed -e '/^BENCH-HCALL /s/seconds=/hcall_s=/' -e 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
     echo "$line $io"
     tr -d '\r' < "$T/out" | grep '^rtas-loop:' | sed 's/^/BENCH-ERROR /'
@@ -98,6 +108,15 @@ for d in $(seq 20); do
     mkdir -p "$T/share/tree/d$d"
     for f in $(seq 100); do : > "$T/share/tree/d$d/f$f"; done
 done
+# The network rows (passt, where this host has it): a web server with a 64 MiB file for the
+# guest to fetch (port 8080, on the loopback: the guest's gateway is this host's loopback).
+NET=
+if command -v passt >/dev/null 2>&1; then
+    NET=1
+    mkdir -p "$T/www" && dd if=/dev/zero of="$T/www/64M" bs=1M count=64 2>/dev/null
+    httpd -p 127.0.0.1:8080 -h "$T/www" || NET=
+fi
+[ -n "$NET" ] || echo "BENCH-ERROR no passt here: no network rows"
 echo "BENCH-INFO minivmm_bytes=$(wc -c < "$MINIVMM") qemu_kb=$(du -sk "${QEMU_DIR:-/qemu}" | cut -f1) rounds=$ROUNDS"
 "$MINIVMM" -k "$GUEST_KERNEL" --rootfs / --dump-initramfs "$T/rootfs.cpio" -- true ||
     echo "BENCH-ERROR minivmm --dump-initramfs failed"
@@ -110,6 +129,8 @@ for r in $(seq "$ROUNDS"); do
     done
     for vmm in minivmm qemu-vof; do
         dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null   # the guest uses 128
+        # The network's sink takes the guest's 64 MiB and closes (head ends, nc follows).
+        [ -n "$NET" ] && { nc -l -p 8081 | head -c 67108864 > /dev/null & }
         run $vmm bench "$r" "$T/disk.img"
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.

@@ -29,14 +29,14 @@ ppc64le|ppc64)
     script=$(mktemp); trap 'rm -f "$script"' EXIT
     { echo "ROUNDS=$ROUNDS GUEST_INITRD=/guest/bench.cpio.gz"; cat "$here/in-l1.sh"; } > "$script"
     L1_EXTRA="$initrd=guest/bench.cpio.gz $(bash "$top/tests/host/modtree.sh" "$out/modtree") ${L1_EXTRA:-}" \
-        bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
+        L1_PASST=1 bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
     ;;
 esac
 grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
 
 tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
 # One CSV row per run.
-{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s,p9w_s,p9r_s,p9meta_s"
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s,p9w_s,p9r_s,p9meta_s,net_rx_s,net_tx_s"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          rate = (v["calls"] != "" && v["hcall_s"] > 0) ? sprintf("%.0f", v["calls"] / v["hcall_s"]) : ""
          # What the host saw before the guest kernel started its clock: the VMM, its firmware
@@ -46,10 +46,10 @@ tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
          if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none" &&
              v["marker_s"] != v["exit_s"])
              before = sprintf("%.2f", v["marker_s"] - v["guest_up_s"])
-         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"],
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"],
                 v["status"], v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"],
                 v["seconds"], v["calls"], v["hcall_s"], rate, before, v["p9w_s"], v["p9r_s"],
-                v["p9meta_s"];
+                v["p9meta_s"], v["rx_s"], v["tx_s"];
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
 # awk: the median of x[0..n-1] (sorts x), and the column named col of the CSV header.
@@ -92,6 +92,8 @@ m_c=$(median minivmm bench con_s) v_c=$(median qemu-vof bench con_s)
 m_9w=$(median minivmm bench p9w_s) v_9w=$(median qemu-vof bench p9w_s)
 m_9r=$(median minivmm bench p9r_s) v_9r=$(median qemu-vof bench p9r_s)
 m_9m=$(median minivmm bench p9meta_s) v_9m=$(median qemu-vof bench p9meta_s)
+m_nr=$(median minivmm bench net_rx_s) v_nr=$(median qemu-vof bench net_rx_s)
+m_nt=$(median minivmm bench net_tx_s) v_nt=$(median qemu-vof bench net_tx_s)
 m_rt=$(median minivmm rootfs exit_s) v_rt=$(median qemu-vof rootfs exit_s)
 m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
 tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0 || amount == "") print "-"; else printf "%.1f", amount / s }'; }
@@ -110,6 +112,8 @@ echo "console_kib_s,$(tput "$m_c" 64),$(tput "$v_c" 64),,$(paired minivmm qemu-v
 echo "9p_write_mib_s,$(tput "$m_9w" 128),$(tput "$v_9w" 128),,$(paired minivmm qemu-vof bench p9w_s rate),"
 echo "9p_read_mib_s,$(tput "$m_9r" 128),$(tput "$v_9r" 128),,$(paired minivmm qemu-vof bench p9r_s rate),"
 echo "9p_stat_2000_files_s,$m_9m,$v_9m,,$(paired minivmm qemu-vof bench p9meta_s),"
+echo "net_host_to_guest_mib_s,$(tput "$m_nr" 64),$(tput "$v_nr" 64),,$(paired minivmm qemu-vof bench net_rx_s rate),"
+echo "net_guest_to_host_mib_s,$(tput "$m_nt" 64),$(tput "$v_nt" 64),,$(paired minivmm qemu-vof bench net_tx_s rate),"
 echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_s),$(paired minivmm qemu-slof bench hcall_per_s)"
 } > "$out/summary.csv"
 
@@ -129,5 +133,8 @@ echo "firmware. hcall_rtas_per_s: guest user-space rtas(2) get-time-of-day calls
 echo "each is a round trip guest kernel -> RTAS blob -> H_RTAS hcall -> VMM userspace -> guest."
 echo "9p_*: a shared host directory (minivmm --share, QEMU -virtfs security_model=none), the"
 echo "guest's msize 512 KiB: 128 MiB written (fsync) and read, then ls -lR over 2000 files."
+echo "net_*: TCP through passt (minivmm --net passt; QEMU -netdev stream to a passt started"
+echo "alike), the guest's address by DHCP: wget of 64 MiB from a web server on the emulated"
+echo "host's loopback (the guest's gateway), and 64 MiB sent with nc to a sink there."
 echo "Every run: $out/results.csv; this table: $out/summary.csv"
 tr -d '\r' < "$log" | grep '^BENCH-ERROR' | sort -u || true
