@@ -85,6 +85,8 @@ rm -f "$T/xics.img"
 
 # 6a. virtio-9p: a host directory in the guest.
 . "$(dirname "$0")/cases-9p.sh"
+# 6b'. virtio-net: passt and a tap device (cases-net.sh).
+. "$(dirname "$0")/cases-net.sh"
 # --rootfs DIR -- COMMAND: a host directory as the root, one command (cases-rootfs.sh).
 . "$(dirname "$0")/cases-rootfs.sh"
 # PAPR conformance: the project's bare-metal payload, and Linux's clock and hwrng.

@@ -32,8 +32,9 @@ case ${L1_KERNEL:-debian} in
     debian) l1_kernel=$kdir/vmlinux machine=pseries,cap-nested-hv=on
             kvm_modules=("$kdir/modules/kernel/arch/powerpc/kvm/kvm.ko=lib/kvm.ko"
                          "$kdir/modules/kernel/arch/powerpc/kvm/kvm-hv.ko=lib/kvm-hv.ko"
-                         # (a stand-in for an uplink: see l1-init)
-                         "$kdir/modules/kernel/drivers/net/dummy.ko=lib/dummy.ko") ;;
+                         # (a stand-in for an uplink, and taps: see l1-init)
+                         "$kdir/modules/kernel/drivers/net/dummy.ko=lib/dummy.ko"
+                         "$kdir/modules/kernel/drivers/net/tun.ko=lib/tun.ko") ;;
     # KVM is built in. QEMU offers a Hash guest pages of at most 64 KiB unless told otherwise;
     # 16 MiB is the hugepage size of a Hash kernel with 4 KiB pages (a Radix one uses 2 MiB).
     4k)     l1_kernel=$(bash "$here/build-kernel.sh" l1-4k)/vmlinux
