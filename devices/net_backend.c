@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -289,6 +290,17 @@ void net_backend_consume(struct net_backend *b)
         if (b->rx_start == b->rx_end)
             b->rx_start = b->rx_end = 0;
     }
+}
+
+bool net_backend_hung_up(struct net_backend *b)
+{
+    if (b->fd < 0 || b->dead)
+        return false;
+    struct pollfd p = {.fd = b->fd, .events = 0};
+    if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return false;
+    gone(b, b->stream ? "passt closed its connection%s" : "the tap device went away%s", "");
+    return true;
 }
 
 uint8_t *net_backend_tx_space(struct net_backend *b, size_t len)

@@ -75,6 +75,9 @@ int net_backend_open(struct net_backend *b, const struct net_config *c, int log_
  * (none yet: poll for input), -1 (the backend is gone or broke its stream; b->why says). */
 int net_backend_peek(struct net_backend *b, const uint8_t **frame, size_t *len);
 void net_backend_consume(struct net_backend *b);
+/* Whether the backend hung up (passt closed its end, the tap device was deleted), asked
+ * without reading: for when frames wait for the guest and nothing is read. */
+bool net_backend_hung_up(struct net_backend *b);
 /* Space for the next frame to send (len bytes, 14..NET_FRAME_MAX), NULL while one is still
  * being written; then net_backend_send() sends it. */
 uint8_t *net_backend_tx_space(struct net_backend *b, size_t len);

@@ -103,7 +103,8 @@ static void link_down(struct virtio_net *n)
     virtio_interrupt_locked(v, VIRTIO_ISR_CONFIG);
     pthread_mutex_unlock(&v->lock);
     __atomic_add_fetch(&v->m->net_links_down, 1, __ATOMIC_RELAXED);
-    machine_log(v->m, "%s: %s: the guest's link is down (the run goes on)", n->name, line);
+    machine_log(v->m, "%s: %s: the guest's link is down (the run goes on)%s", n->name, line,
+                n->cfg.kind == NET_PASST && !v->m->verbose ? "; -v shows passt's own messages" : "");
 }
 
 /* ---- receive ---- */
@@ -247,6 +248,10 @@ void virtio_net_process(struct virtio_net *n)
     if (drain(n->kick[RXQ]))
         n->rx_stalled = false;   /* new buffers: try the waiting frame again */
     drain(n->kick[TXQ]);
+    /* Frames waiting for the guest's buffers hold the backend unread: see whether it is
+     * still there, so that the link goes down even while the guest gives no buffers. */
+    if (n->rx_stalled && net_backend_hung_up(&n->be))
+        link_down(n);
     tx_pump(n);
     rx_pump(n);
 }
@@ -275,13 +280,14 @@ static void *net_thread(void *arg)
     for (;;) {
         bool out = n->be.tx_off < n->be.tx_len;
         short ev = (short)((n->rx_stalled ? 0 : POLLIN) | (out ? POLLOUT : 0));
-        /* A backend that is gone, or not read while the guest has no room, is left out: its
-         * hang-up would wake us for ever. */
+        /* Even with no events asked (the guest has no room) a hang-up wakes us, and the
+         * link goes down; a backend that is gone is left out, or its hang-up would wake us
+         * for ever. */
         struct pollfd p[4] = {
             {.fd = n->stop_fd, .events = POLLIN},
             {.fd = n->kick[RXQ], .events = POLLIN},
             {.fd = n->kick[TXQ], .events = POLLIN},
-            {.fd = n->be.dead || !ev ? -1 : n->be.fd, .events = ev},
+            {.fd = n->be.dead ? -1 : n->be.fd, .events = ev},
         };
         if (poll(p, 4, -1) < 0 && errno != EINTR)
             break;

@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../../devices/pci.h"
@@ -314,6 +316,24 @@ static void test_link_down_on_eof(void **state)
     assert_int_equal(m.net_bad_frames, 0);
 }
 
+/* passt gone while frames wait for buffers the guest does not give: the link goes down all
+ * the same (the hang-up is seen without reading). */
+static void test_link_down_while_stalled(void **state)
+{
+    (void)state;
+    driver_init(VERSION_1 | F_MRG);
+    peer_frame(100, 1);
+    virtio_net_process(n);
+    assert_true(virtio_net_rx_stalled(n));
+    assert_int_equal(rd(CFG + 6, 2), 1);
+    virtio_net_process(n);
+    assert_int_equal(m.net_links_down, 0);   /* still there: nothing happens */
+    close(peer);
+    peer = -1;
+    virtio_net_process(n);
+    assert_link_down();
+}
+
 /* A sent frame that passt's full socket takes only part of: the rest follows when it reads. */
 static void test_tx_short_writes(void **state)
 {
@@ -389,6 +409,72 @@ static void test_thread(void **state)
     assert_true(is_pattern(RXBUF + HDR, 300, 8));
 }
 
+/* Debian's passt, started by the device (through a wrapper that says its pid), killed while
+ * the NIC's thread runs: the link goes down and one line says how passt ended. */
+static void test_real_passt_killed(void **state)
+{
+    (void)state;
+    if (system("command -v passt >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "skipped: no passt on PATH (apt-get install passt runs this test)\n");
+        skip();
+    }
+    char dir[] = "/tmp/minivmm-passt-XXXXXX", wrapper[64], pidfile[64], spec[96];
+    assert_non_null(mkdtemp(dir));
+    snprintf(wrapper, sizeof(wrapper), "%s/passt", dir);
+    snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+    FILE *f = fopen(wrapper, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\necho $$ > %s\nexec passt \"$@\"\n", pidfile);
+    fclose(f);
+    chmod(wrapper, 0755);
+    virtio_net_destroy(n);   /* the socketpair one */
+    struct net_config c;
+    struct mvm_err e = {0};
+    snprintf(spec, sizeof(spec), "passt=%s", wrapper);
+    assert_int_equal(net_parse(spec, &c, &e), 0);
+    memset(&host, 0, sizeof(host));
+    memset(&m.bus, 0, sizeof(m.bus));
+    int log[2];
+    assert_int_equal(pipe(log), 0);
+    fcntl(log[0], F_SETFL, O_NONBLOCK);
+    m.log_fd = log[1];
+    assert_int_equal(virtio_net_create(&n, &m, &c, &e), 0);
+    assert_true(pci_config_write(&host, 0, 0, 4, 2, 2));
+    driver_init(VERSION_1 | F_MRG);
+    assert_int_equal(virtio_net_start(n, &e), 0);
+    int pid = 0;
+    for (int i = 0; i < 200 && pid <= 0; i++) {
+        FILE *p = fopen(pidfile, "r");
+        if (!p || fscanf(p, "%d", &pid) != 1)
+            pid = 0;
+        if (p)
+            fclose(p);
+        if (pid <= 0)
+            poll(NULL, 0, 10);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(rd(CFG + 6, 2), 1);
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 200 && rd(CFG + 6, 2) != 0; i++)
+        poll(NULL, 0, 10);
+    assert_int_equal(rd(CFG + 6, 2), 0);
+    char line[512] = "";
+    for (int i = 0; i < 200 && read(log[0], line, sizeof(line) - 1) <= 0; i++)
+        poll(NULL, 0, 10);
+    assert_string_equal(line, "minivmm: net0: passt closed its connection; passt was killed by "
+                              "signal 9: the guest's link is down (the run goes on); -v shows "
+                              "passt's own messages\n");
+    assert_int_equal(m.net_links_down, 1);
+    virtio_net_destroy(n);
+    n = NULL;
+    m.log_fd = -1;
+    close(log[0]);
+    close(log[1]);
+    unlink(wrapper);
+    unlink(pidfile);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,9 +490,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rx_buffer_below_header, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_broken_stream, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_link_down_on_eof, setup_net, teardown_net),
+        cmocka_unit_test_setup_teardown(test_link_down_while_stalled, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_tx_short_writes, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_reset, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_thread, setup_net, teardown_net),
+        cmocka_unit_test_setup_teardown(test_real_passt_killed, setup_net, teardown_net),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
