@@ -172,7 +172,9 @@ static int open_tap(struct net_backend *b, const char *name, struct mvm_err *e)
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return mvm_fail(e, MVM_E_HOST, "tap %s: cannot open /dev/net/tun: %s%s", name,
-                        strerror(errno), errno == ENOENT ? " (modprobe tun)" : "");
+                        strerror(errno), errno == ENOENT ? " (modprobe tun)"
+                        : errno == EACCES ? " (make it rw for this user, as distributions do)"
+                        : "");
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;

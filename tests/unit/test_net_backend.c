@@ -7,13 +7,20 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../devices/device.h"
@@ -250,6 +257,109 @@ static void test_real_passt_close(void **state)
     assert_int_equal(errno, ESRCH);
 }
 
+/* The tap backend, in a network namespace of the test's own (nothing on the host changes):
+ * created (CAP_NET_ADMIN), given an address and brought up, the kernel's ARP request for a
+ * neighbour arrives as a frame, a frame goes out, and deleting the device is the backend
+ * going away. Returns 0, 77 (cannot make a namespace: skipped) or the failed step. */
+static int tap_child(void)
+{
+    static struct net_backend b;
+    if (unshare(CLONE_NEWNET) != 0)
+        return 77;
+    if (parse("tap=mvmtest0") || net_backend_open(&b, &c, -1, false, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 2;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "mvmtest0");
+    struct sockaddr_in *a = (struct sockaddr_in *)&ifr.ifr_addr;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(0x0af90001);   /* 10.249.0.1 */
+    if (ioctl(s, SIOCSIFADDR, &ifr))
+        return 3;
+    a->sin_addr.s_addr = htonl(0xffffff00);
+    if (ioctl(s, SIOCSIFNETMASK, &ifr) || ioctl(s, SIOCGIFFLAGS, &ifr))
+        return 4;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr))
+        return 5;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9),
+                             .sin_addr.s_addr = htonl(0x0af90002)};
+    sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+    const uint8_t *f;
+    size_t len;
+    bool arp = false;
+    for (int i = 0; i < 100 && !arp; i++, net_backend_consume(&b)) {
+        int r = wait_frame(&b, &f, &len, 20);
+        arp = r == 1 && len >= 42 && f[12] == 0x08 && f[13] == 0x06 &&
+              memcmp(f + 38, "\x0a\xf9\x00\x02", 4) == 0;
+    }
+    if (!arp)
+        return 6;
+    uint8_t *p = net_backend_tx_space(&b, 60);
+    memset(p, 0xff, 6);
+    memset(p + 6, 0x02, 6);
+    memset(p + 12, 0x08, 1);
+    if (net_backend_flush(&b) != 1)
+        return 7;
+    if (system("ip link del mvmtest0 2>/dev/null") != 0)
+        return 77;   /* no iproute2 */
+    int r = 0;
+    for (int i = 0; i < 100 && r >= 0; i++, net_backend_consume(&b))
+        r = wait_frame(&b, &f, &len, 10);
+    char line[256];
+    net_backend_gone(&b, line, sizeof(line));
+    if (r != -1 || !strstr(line, "the tap device failed")) {
+        fprintf(stderr, "%d %s\n", r, line);
+        return 8;
+    }
+    net_backend_close(&b);
+    return 0;
+}
+
+/* Without the privilege (as nobody), one line with the fix. */
+static int tap_unprivileged_child(void)
+{
+    static struct net_backend b;
+    if (unshare(CLONE_NEWNET) != 0 || setgid(65534) || setuid(65534))
+        return 77;
+    if (parse("tap=mvmtest1") || net_backend_open(&b, &c, -1, false, &e) == 0)
+        return 2;
+    fprintf(stderr, "(unprivileged: %s)\n", e.msg);
+    return strstr(e.msg, "tap mvmtest1") && (strstr(e.msg, "ip tuntap add dev mvmtest1 mode tap "
+                                                        "user") || strstr(e.msg, "rw for this user"))
+           ? 0 : 3;
+}
+
+static void run_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn());
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) == 77) {
+        fprintf(stderr, "skipped: no network namespace (not root?) or no iproute2\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_tap(void **state)
+{
+    (void)state;
+    run_child(tap_child);
+}
+
+static void test_tap_unprivileged(void **state)
+{
+    (void)state;
+    run_child(tap_unprivileged_child);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +370,8 @@ int main(void)
         cmocka_unit_test(test_passt_missing),
         cmocka_unit_test(test_real_passt),
         cmocka_unit_test(test_real_passt_close),
+        cmocka_unit_test(test_tap),
+        cmocka_unit_test(test_tap_unprivileged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
