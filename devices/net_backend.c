@@ -39,7 +39,8 @@ static int parse_mac(const char *s, size_t len, uint8_t mac[6])
 }
 
 #define OPT_IS(opt, len, name) ((len) == sizeof(name) - 1 && strncmp(opt, name, len) == 0)
-#define OPT_HAS(opt, len, name) ((len) >= sizeof(name) - 1 && strncmp(opt, name, sizeof(name) - 1) == 0)
+#define OPT_HAS(opt, len, name) \
+    ((len) >= sizeof(name) - 1 && strncmp(opt, name, sizeof(name) - 1) == 0)
 
 static int parse_one(const char *spec, const char *opt, size_t len, struct net_config *c,
                      struct mvm_err *e)
@@ -147,8 +148,24 @@ static int spawn_passt(struct net_backend *b, const struct net_config *c, int lo
     else
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, theirs, PASST_FD);
-    int r = theirs < 0 ? EMFILE : c->passt[0] ? posix_spawn(&b->pid, argv[0], &fa, NULL, argv, environ)
-                                             : posix_spawnp(&b->pid, argv[0], &fa, NULL, argv, environ);
+    /* minivmm blocks its stop signals (a signalfd takes them) and ignores SIGPIPE: passt gets
+     * neither, or the SIGTERM that stops it would wait for ever. Its own process group keeps
+     * a terminal's ^C (which is minivmm's to handle) from killing it under the guest. */
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                  POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setpgroup(&at, 0);
+    /* A path is taken as it is; a bare "passt" is looked for on PATH. */
+    int r = theirs < 0    ? EMFILE
+          : c->passt[0] ? posix_spawn(&b->pid, argv[0], &fa, &at, argv, environ)
+                        : posix_spawnp(&b->pid, argv[0], &fa, &at, argv, environ);
+    posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     if (theirs >= 0)
         close(theirs);
@@ -388,11 +405,21 @@ void net_backend_gone(struct net_backend *b, char *out, size_t len)
 void net_backend_close(struct net_backend *b)
 {
     if (b->fd >= 0)
-        close(b->fd);
+        close(b->fd);   /* passt quits on its own at this (--fd implies --one-off) */
     b->fd = -1;
-    if (b->pid > 0) {
-        kill(b->pid, SIGTERM);
-        waitpid(b->pid, NULL, 0);
-        b->pid = 0;
+    if (b->pid <= 0)
+        return;
+    kill(b->pid, SIGTERM);
+    /* A second, then SIGKILL: the end of a run must not wait on a passt that hangs. */
+    for (int i = 0; i < 100; i++) {
+        pid_t r = waitpid(b->pid, NULL, WNOHANG);
+        if (r == b->pid || (r < 0 && errno != EINTR)) {
+            b->pid = 0;
+            return;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
+    kill(b->pid, SIGKILL);
+    waitpid(b->pid, NULL, 0);
+    b->pid = 0;
 }

@@ -103,8 +103,9 @@ static void link_down(struct virtio_net *n)
     virtio_interrupt_locked(v, VIRTIO_ISR_CONFIG);
     pthread_mutex_unlock(&v->lock);
     __atomic_add_fetch(&v->m->net_links_down, 1, __ATOMIC_RELAXED);
+    bool hint = n->cfg.kind == NET_PASST && !v->m->verbose;
     machine_log(v->m, "%s: %s: the guest's link is down (the run goes on)%s", n->name, line,
-                n->cfg.kind == NET_PASST && !v->m->verbose ? "; -v shows passt's own messages" : "");
+                hint ? "; -v shows passt's own messages" : "");
 }
 
 /* ---- receive ---- */

@@ -27,7 +27,8 @@ static void test_config_space(void **state)
     uint64_t f = (rd(0x04, 4));
     wr(0x00, 4, 1);
     f |= rd(0x04, 4) << 32;
-    assert_true((f & (F_MAC | F_STATUS | F_MRG | VERSION_1)) == (F_MAC | F_STATUS | F_MRG | VERSION_1));
+    const uint64_t want_f = F_MAC | F_STATUS | F_MRG | VERSION_1;
+    assert_true((f & want_f) == want_f);
     assert_false(f & (1ull << 0 | 1ull << 11 | 1ull << 17));   /* no CSUM, HOST_TSO4, CTRL_VQ */
     /* Slot 0's default: locally administered, unicast, the same every run. */
     const uint8_t want[6] = {0x02, 0x6d, 0x76, 0x6d, 0x00, 0x00};
@@ -405,7 +406,8 @@ static void test_thread(void **state)
         total += peer_read(got + total, sizeof(got) - total);
     }
     assert_int_equal(total, sizeof(got));
-    assert_int_equal(__atomic_load_n((uint16_t *)(m.mem.host + QUSED(RX) + 2), __ATOMIC_ACQUIRE), 1);
+    assert_int_equal(__atomic_load_n((uint16_t *)(m.mem.host + QUSED(RX) + 2),
+                                     __ATOMIC_ACQUIRE), 1);
     assert_true(is_pattern(RXBUF + HDR, 300, 8));
 }
 
