@@ -220,6 +220,8 @@ int net_backend_open(struct net_backend *b, const struct net_config *c, int log_
     return c->kind == NET_TAP ? open_tap(b, c->tap, e) : spawn_passt(b, c, log_fd, verbose, e);
 }
 
+/* Records why the backend is gone (the first reason counts). On the NIC's thread, under
+ * seccomp: errors are worded by mvm_strerror, which opens no message catalogue. */
 static int gone(struct net_backend *b, const char *fmt, const char *arg)
 {
     if (!b->why[0])
@@ -237,7 +239,7 @@ static int peek_tap(struct net_backend *b)
         if (r < 0 && errno == EAGAIN)
             return 0;
         if (r <= 0)
-            return gone(b, "the tap device failed (%s)", r ? strerror(errno) : "end of file");
+            return gone(b, "the tap device failed (%s)", r ? mvm_strerror(errno) : "end of file");
         if (r < ETH_HDR_LEN)
             continue;
         b->rx_start = 0;
@@ -278,7 +280,7 @@ static int peek_stream(struct net_backend *b)
         if (r < 0 && errno == EAGAIN)
             return 0;
         if (r < 0)
-            return gone(b, "passt's connection failed (%s)", strerror(errno));
+            return gone(b, "passt's connection failed (%s)", mvm_strerror(errno));
         if (r == 0)
             return gone(b, "passt closed its connection%s", "");
         b->rx_end += (size_t)r;
@@ -356,7 +358,7 @@ int net_backend_flush(struct net_backend *b)
         if (r <= 0) {
             b->tx_off = b->tx_len = 0;
             return gone(b, b->stream ? "passt's connection failed (%s)"
-                                     : "the tap device failed (%s)", strerror(errno));
+                                     : "the tap device failed (%s)", mvm_strerror(errno));
         }
         /* A tap takes a frame whole; a stream may take part and the rest later. */
         b->tx_off += (size_t)r;
