@@ -156,18 +156,26 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
     }
 }
 
-void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t len)
+void virtq_push_many(struct virtq *q, const struct guest_mem *m, const uint16_t *heads,
+                     const uint32_t *lens, unsigned n)
 {
-    uint64_t elem = q->used + 4 + 8ull * (q->used_idx % q->size);
-    uint32_t e[2] = {htole32(head), htole32(len)};
-    memcpy(gpa_ptr(m, elem, 8), e, 8);
-    q->used_idx++;
-    /* The element must be visible before the index that publishes it: a release store (the
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t elem = q->used + 4 + 8ull * ((uint16_t)(q->used_idx + i) % q->size);
+        uint32_t e[2] = {htole32(heads[i]), htole32(lens[i])};
+        memcpy(gpa_ptr(m, elem, 8), e, 8);
+    }
+    q->used_idx = (uint16_t)(q->used_idx + n);
+    /* The elements must be visible before the index that publishes them: a release store (the
      * index is 2-byte aligned: virtq_check wants the used ring 4-byte aligned). The full
      * barrier after it orders the store before the read of flags or used_event. */
     __atomic_store_n((uint16_t *)gpa_ptr(m, q->used + 2, 2), htole16(q->used_idx),
                      __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t len)
+{
+    virtq_push_many(q, m, &head, &len, 1);
 }
 
 bool virtq_should_notify(struct virtq *q, const struct guest_mem *m)

@@ -63,6 +63,10 @@ uint16_t virtq_pending(const struct virtq *q, const struct guest_mem *m);
 
 /* Returns a chain to the driver with `len` bytes written into its writable part. */
 void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t len);
+/* Returns n chains (at most the queue size) at once: the driver sees all of them or none, as
+ * a received frame spread over several buffers needs (virtio-net's num_buffers). */
+void virtq_push_many(struct virtq *q, const struct guest_mem *m, const uint16_t *heads,
+                     const uint32_t *lens, unsigned n);
 
 /* Whether the chains pushed since the last call are worth an interrupt: unless the driver
  * asked for none (VIRTQ_AVAIL_F_NO_INTERRUPT) or, with EVENT_IDX, none of them is the one

@@ -101,6 +101,13 @@ MINIVMM_API int minivmm_set_stats(struct minivmm *vm, bool on);
 MINIVMM_API int minivmm_set_irqchip(struct minivmm *vm, enum minivmm_irqchip where);
 MINIVMM_API int minivmm_set_mem_path(struct minivmm *vm, const char *hugetlbfs_dir);
 MINIVMM_API int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const char *serial);
+/* Adds a virtio-net NIC (the command's --net SPEC; the guest's eth0, eth1...). spec NULL or
+ * "": passt, which minivmm starts as its child (found on PATH) and stops at the end, with a
+ * MAC derived from the NIC's PCI slot; else [passt|passt=PATH|tap=NAME][,mac=XX:XX:XX:XX:XX:XX].
+ * The guest gets its address by DHCP from passt and reaches the host's services through the
+ * gateway address; tap=NAME is an existing tap device (or one minivmm may create, with
+ * CAP_NET_ADMIN). When the backend goes away, the guest's link goes down and the run goes on. */
+MINIVMM_API int minivmm_add_net(struct minivmm *vm, const char *spec);
 /* Any option of the minivmm command that configures the VM, by its long name without the
  * dashes and with its argument as text (NULL for a flag): ("memory", "2G"), ("kvm-type", "pr"),
  * ("expect", "login:"), ("disk", "root.img,ro"), ("no-seccomp", NULL). The same parsing and

@@ -128,6 +128,12 @@ int minivmm_add_disk(struct minivmm *vm, const char *path, unsigned flags, const
     return r;
 }
 
+/* A NIC is a device like any other: its SPEC as --net takes it ("" for passt's defaults). */
+int minivmm_add_net(struct minivmm *vm, const char *spec)
+{
+    return minivmm_add_device(vm, "net", spec ? spec : "");
+}
+
 int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag, unsigned flags)
 {
     CONFIGURABLE(vm);

@@ -104,6 +104,9 @@ struct machine {
      * Microseconds: any year 1-9999 fits. Atomic: any vCPU may read or set it. */
     int64_t rtc_offset_us;
     uint64_t broken_rings;   /* times a driver broke a virtqueue (atomic; --stats reports) */
+    /* virtio-net, atomic, --stats reports them: frames a guest sent that were dropped as
+     * malformed, received frames its buffers could not hold, backends that went away. */
+    uint64_t net_bad_frames, net_rx_dropped, net_links_down;
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];
 };

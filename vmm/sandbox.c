@@ -54,6 +54,7 @@ static const int allowed[] = {
     SYS_tgkill, SYS_tkill, SYS_gettid, SYS_getpid,   /* kicking other vCPUs (musl: tkill) */
     SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
     SYS_getrandom,        /* H_RANDOM */
+    SYS_wait4,            /* a NIC's thread reaps its passt when it quits, to say how it ended */
     SYS_madvise, SYS_munmap, SYS_mmap, SYS_mremap, SYS_mprotect, SYS_brk,   /* heap, thread exit */
     SYS_sched_yield, SYS_restart_syscall,
     SYS_exit, SYS_exit_group,

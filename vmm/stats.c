@@ -105,4 +105,12 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
         machine_log(m, "stats: guest faults: %llu MMIO accesses to no device, %llu bad PCI config "
                     "accesses, %llu broken virtqueues", (unsigned long long)nothing,
                     (unsigned long long)bad_cfg, (unsigned long long)broken);
+    uint64_t bad_frames = __atomic_load_n(&m->net_bad_frames, __ATOMIC_RELAXED);
+    uint64_t rx_dropped = __atomic_load_n(&m->net_rx_dropped, __ATOMIC_RELAXED);
+    uint64_t downs = __atomic_load_n(&m->net_links_down, __ATOMIC_RELAXED);
+    if (bad_frames || rx_dropped || downs)
+        machine_log(m, "stats: network: %llu malformed frames from the guest dropped, %llu "
+                    "received frames too big for its buffers dropped, %llu links down",
+                    (unsigned long long)bad_frames, (unsigned long long)rx_dropped,
+                    (unsigned long long)downs);
 }

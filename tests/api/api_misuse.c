@@ -72,6 +72,7 @@ static void null_context(void)
     CHECK(minivmm_set_virtio_console(NULL, true) == E);
     CHECK(minivmm_set_option(NULL, "memory", "1G") == E);
     CHECK(minivmm_add_device(NULL, "disk", "a.img") == E);
+    CHECK(minivmm_add_net(NULL, NULL) == E);
     CHECK(minivmm_set_snapshot(NULL, true) == E);
     CHECK(minivmm_set_timeout(NULL, 10) == E);
     CHECK(minivmm_add_expect(NULL, "login:") == E);
@@ -136,6 +137,15 @@ static void bad_arguments(void)
     CHECK(minivmm_add_disk(vm, "disk.img", 0, "123456789012345678901") == E);   /* 21 */
     CHECK(minivmm_add_disk(vm, "disk.img", MINIVMM_DISK_RO | MINIVMM_DISK_SNAPSHOT,
                            "12345678901234567890") == MINIVMM_OK);              /* 20 */
+    /* NICs: passt's defaults, a SPEC, the generic call; refusals with the fix. Nothing starts
+     * passt before the VM is built. */
+    CHECK(minivmm_add_net(vm, NULL) == MINIVMM_OK);
+    CHECK(minivmm_add_net(vm, "mac=02:00:00:00:00:07") == MINIVMM_OK);
+    CHECK(minivmm_add_device(vm, "net", "tap=tap7") == MINIVMM_OK);
+    CHECK(minivmm_add_net(vm, "mac=01:00:00:00:00:07") == E);
+    CHECK(contains(minivmm_error_message(vm), "unicast"));
+    CHECK(minivmm_add_net(vm, "slirp") == E);
+    CHECK(contains(minivmm_error_message(vm), "passt=PATH, tap=NAME"));
     char longpath[8192];
     memset(longpath, 'd', sizeof(longpath) - 1);
     longpath[sizeof(longpath) - 1] = '\0';

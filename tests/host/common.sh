@@ -6,6 +6,8 @@ SYSROOT=$MINIVMM_CACHE/sysroot-ppc64el
 mkdir -p "$MINIVMM_CACHE"
 
 # Kernel modules the test guest's initramfs carries (Debian builds virtio and ext4 as modules).
+# (mkinitramfs.sh adds each one's dependencies from its depends= field: virtio_net brings
+# net_failover and failover.)
 GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p pseries-rng virtio_net"
 # KVM modules the test guest carries but does not load (its "kvm" mode does, under --nested-hv).
 # Files the test guest's /init uses beyond busybox and GUEST_MODULES: KVM (the nested-HV case)

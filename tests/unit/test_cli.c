@@ -256,6 +256,20 @@ static void test_devices(void **state)
                              many[32], many[33], many[34], many[35], NULL), "at most 16");
 }
 
+/* --net: passt by default (an empty SPEC, or options alone), refusals with the fix. */
+static void test_net(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "v", "--net", "", "--net", "mac=02:00:00:00:00:02", "--net",
+                           "tap=tap0", NULL), CLI_RUN);
+    assert_int_equal(cfg.ndevices, 3);
+    assert_string_equal(cfg.devices[0].kind->name, "net");
+    assert_string_equal(cfg.devices[1].spec, "mac=02:00:00:00:00:02");
+    assert_input_error(parse("-k", "v", "--net", "mac=03:00:00:00:00:01", NULL), "unicast");
+    assert_input_error(parse("-k", "v", "--net", "user", NULL), "tap=NAME");
+    assert_input_error(parse("-k", "v", "--net", "tap=a-very-long-name0", NULL), "15 characters");
+}
+
 static void test_help_version(void **state)
 {
     (void)state;
@@ -318,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_bad_command_lines),
         cmocka_unit_test(test_unknown_option_in_cluster),
         cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_net),
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_reparse_is_independent),
         cmocka_unit_test(test_parse_size),
