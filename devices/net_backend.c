@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net_uplink.h"
+
 extern char **environ;
 
 static int hex_digit(char c)
@@ -101,19 +103,26 @@ void net_default_mac(unsigned slot, uint8_t mac[6])
     memcpy(mac, m, 6);
 }
 
-char **net_passt_argv(const struct net_config *c, int fd, bool verbose, char *buf, size_t len,
-                      char *argv[], unsigned max)
+char **net_passt_argv(const struct net_config *c, int fd, bool verbose,
+                      const struct net_uplink *u, struct passt_words *w)
 {
     /* -f: our child, in the foreground, so that we can stop it; --fd: the socket is ours
      * already (no path, no race), and passt quits when it closes. -q unless -v. */
-    const char *words[] = {c->passt[0] ? c->passt : "passt", "-f", verbose ? "-e" : "-q",
-                           "--fd", buf, NULL};
-    snprintf(buf, len, "%d", fd);
-    unsigned n = 0;
-    for (; words[n] && n + 1 < max; n++)
-        argv[n] = (char *)words[n];
-    argv[n] = NULL;
-    return argv;
+    const char *words[16] = {c->passt[0] ? c->passt : "passt", "-f", verbose ? "-e" : "-q",
+                             "--fd", w->fd};
+    unsigned n = 5;
+    snprintf(w->fd, sizeof(w->fd), "%d", fd);
+    if (u) {
+        net_uplink_ipv4(u->addr, w->addr, sizeof(w->addr));
+        snprintf(w->prefix, sizeof(w->prefix), "%u", u->prefix);
+        net_uplink_ipv4(u->gateway, w->gw, sizeof(w->gw));
+        const char *more[] = {"-a", w->addr, "-n", w->prefix, "-g", w->gw, "--dns-forward", w->gw};
+        for (unsigned i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+            words[n++] = more[i];
+    }
+    for (unsigned i = 0; i <= n; i++)
+        w->argv[i] = (char *)words[i];
+    return w->argv;
 }
 
 void net_backend_init_fd(struct net_backend *b, int fd, bool stream)
@@ -137,8 +146,13 @@ static int spawn_passt(struct net_backend *b, const struct net_config *c, int lo
     /* Above PASST_FD, so that dup2 in the child always makes a fresh, inheritable copy. */
     int theirs = fcntl(sv[1], F_DUPFD_CLOEXEC, PASST_FD + 1);
     close(sv[1]);
-    char num[16], *argv[8];
-    net_passt_argv(c, PASST_FD, verbose, num, sizeof(num), argv, 8);
+    /* The uplink as passt will find it, given to it explicitly (see net_passt_argv); a host
+     * without an IPv4 default route leaves passt to decide (IPv6 only, say). */
+    struct net_uplink u;
+    struct mvm_err ignored = {0};
+    struct passt_words w;
+    char **argv = net_passt_argv(c, PASST_FD, verbose,
+                                 net_uplink_find(&u, &ignored) == 0 ? &u : NULL, &w);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);

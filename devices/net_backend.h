@@ -44,9 +44,17 @@ int net_parse(const char *spec, struct net_config *c, struct mvm_err *e);
 void net_default_mac(unsigned slot, uint8_t mac[6]);
 
 /* passt's command line for a socket at descriptor fd (NULL-terminated, pointing into c and
- * buf): foreground, one connection, quiet unless verbose. Returns argv. */
-char **net_passt_argv(const struct net_config *c, int fd, bool verbose, char *buf, size_t len,
-                      char *argv[], unsigned max);
+ * w): foreground, one connection, quiet unless verbose. With u (the host's uplink, found as
+ * passt finds it: net_uplink.h), its address, prefix and gateway are given explicitly, and DNS
+ * queries to the gateway go to the host's resolvers: the --rootfs init sets the guest up with
+ * the same values and names the gateway as its nameserver (net_guest_setup). Returns w->argv. */
+struct net_uplink;
+struct passt_words {
+    char fd[16], addr[16], prefix[4], gw[16];
+    char *argv[16];
+};
+char **net_passt_argv(const struct net_config *c, int fd, bool verbose,
+                      const struct net_uplink *u, struct passt_words *w);
 
 struct net_backend {
     int fd;                 /* the stream socket or the tap; -1: none (gone) */

@@ -15,6 +15,7 @@
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "net_uplink.h"
 #include "virtio_pci.h"
 
 #define RXQ 0
@@ -458,6 +459,34 @@ static void kind_describe(void *dev, char *buf, size_t len)
              n->cfg.kind == NET_TAP ? n->cfg.tap : "");
 }
 
+/* --rootfs: the first NIC behind passt is eth0 with what passt will give it (the host's
+ * uplink, handed to passt explicitly too: net_passt_argv), and the gateway is the guest's
+ * nameserver (passt forwards its queries to the host's resolvers). A tap's network is the
+ * user's to set up, and only eth0 is the init's. */
+static int kind_guest_setup(const char *spec, unsigned nth,
+                            void (*add)(void *ctx, const char *key, const char *value), void *ctx,
+                            struct mvm_err *e)
+{
+    struct net_config c;
+    struct net_uplink u;
+    if (nth != 0)
+        return 0;
+    if (net_parse(spec, &c, e))
+        return -1;
+    if (c.kind != NET_PASST)
+        return 0;
+    if (net_uplink_find(&u, e))
+        return -1;
+    char rec[64], gw[16];
+    net_uplink_record(&u, rec, sizeof(rec));
+    net_uplink_ipv4(u.gateway, gw, sizeof(gw));
+    add(ctx, "net", rec);
+    add(ctx, "nameserver", gw);
+    return 0;
+}
+
+static const char *const guest_modules[] = {"virtio_net", NULL};
+
 const struct device_kind virtio_net_kind = {
     .name = "net",
     .short_option = 0,
@@ -471,4 +500,6 @@ const struct device_kind virtio_net_kind = {
     .destroy = kind_destroy,
     .virtio = kind_virtio,
     .describe = kind_describe,
+    .guest_modules = guest_modules,
+    .guest_setup = kind_guest_setup,
 };

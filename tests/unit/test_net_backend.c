@@ -25,6 +25,7 @@
 
 #include "../../devices/device.h"
 #include "../../devices/net_backend.h"
+#include "../../devices/net_uplink.h"
 
 static struct net_config c;
 static struct mvm_err e;
@@ -106,18 +107,26 @@ static void test_default_mac(void **state)
 static void test_passt_argv(void **state)
 {
     (void)state;
-    char num[16], *argv[8];
+    struct passt_words w;
     assert_int_equal(parse(""), 0);
-    net_passt_argv(&c, 3, false, num, sizeof(num), argv, 8);
+    char **argv = net_passt_argv(&c, 3, false, NULL, &w);
     const char *want[] = {"passt", "-f", "-q", "--fd", "3", NULL};
     for (unsigned i = 0; want[i]; i++)
         assert_string_equal(argv[i], want[i]);
     assert_null(argv[5]);
     assert_int_equal(parse("passt=/usr/local/bin/passt"), 0);
-    net_passt_argv(&c, 7, true, num, sizeof(num), argv, 8);
+    argv = net_passt_argv(&c, 7, true, NULL, &w);
     assert_string_equal(argv[0], "/usr/local/bin/passt");
     assert_string_equal(argv[2], "-e");   /* -v: passt's messages too */
     assert_string_equal(argv[4], "7");
+    /* The uplink given explicitly, and DNS to the gateway forwarded. */
+    const struct net_uplink u = {.addr = 0xc0a8010a, .gateway = 0xc0a80101, .prefix = 24};
+    argv = net_passt_argv(&c, 3, false, &u, &w);
+    const char *want_u[] = {"/usr/local/bin/passt", "-f", "-q", "--fd", "3", "-a", "192.168.1.10",
+                            "-n", "24", "-g", "192.168.1.1", "--dns-forward", "192.168.1.1", NULL};
+    for (unsigned i = 0; want_u[i]; i++)
+        assert_string_equal(argv[i], want_u[i]);
+    assert_null(argv[13]);
 }
 
 /* No passt on PATH, or not at the path given: one line with the fix. */

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../devices/device.h"
 #include "../../devices/net_uplink.h"
 
 #define HEADER "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
@@ -119,6 +120,51 @@ static void test_find_without_route(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static char records[256];
+static size_t nrecords;
+
+static void add(void *ctx, const char *key, const char *value)
+{
+    (void)ctx;
+    nrecords += (size_t)snprintf(records + nrecords, sizeof(records) - nrecords, "%s=%s;", key,
+                                 value);
+}
+
+/* What the net kind tells the --rootfs init: eth0's address and the nameserver for the first
+ * NIC behind passt (as the uplink says), nothing for a tap or a second NIC, and the reason
+ * where there is no uplink. */
+static void test_guest_setup(void **state)
+{
+    (void)state;
+    const struct device_kind *k = device_kind_find("net");
+    assert_non_null(k);
+    assert_non_null(k->guest_setup);
+    assert_string_equal(k->guest_modules[0], "virtio_net");
+    struct mvm_err e = {0};
+    nrecords = 0, records[0] = 0;
+    assert_int_equal(k->guest_setup("tap=tap0", 0, add, NULL, &e), 0);
+    assert_int_equal(k->guest_setup("", 1, add, NULL, &e), 0);
+    assert_int_equal(nrecords, 0);
+    assert_int_equal(k->guest_setup("frob", 0, add, NULL, &e), -1);
+    assert_int_equal(e.status, MVM_E_INPUT);
+    struct net_uplink u;
+    struct mvm_err ue = {0};
+    e = (struct mvm_err){0};
+    int have = net_uplink_find(&u, &ue) == 0;
+    int r = k->guest_setup("passt", 0, add, NULL, &e);
+    if (!have) {
+        assert_int_equal(r, -1);
+        assert_string_equal(e.msg, ue.msg);
+        return;
+    }
+    char want[128], rec[64], gw[16];
+    net_uplink_record(&u, rec, sizeof(rec));
+    net_uplink_ipv4(u.gateway, gw, sizeof(gw));
+    snprintf(want, sizeof(want), "net=%s;nameserver=%s;", rec, gw);
+    assert_int_equal(r, 0);
+    assert_string_equal(records, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_record),
         cmocka_unit_test(test_find_here),
         cmocka_unit_test(test_find_without_route),
+        cmocka_unit_test(test_guest_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
