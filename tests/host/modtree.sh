@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # modtree.sh OUT: installs the modules a --rootfs guest needs (virtio-pci, virtio console, 9p
-# and its transport, overlayfs, and what they depend on) from Debian's kernel the way a
+# and its transport, overlayfs, virtio-net and vsock for --net and --vsock, and what they
+# depend on) from Debian's kernel the way a
 # distribution does, in OUT/lib/modules/VERSION with modules.dep and modules.builtin made by
 # depmod, and prints one SRC=DEST line per file (DEST relative to OUT's root), for l1-run.sh's
 # L1_EXTRA. The boot tests put this tree in the emulated host, where minivmm --rootfs / finds
@@ -19,7 +20,7 @@ mkdir -p "$all/lib/modules/$ver"
 cp -rs "$kdir/modules/." "$all/lib/modules/$ver/"
 depmod -b "$all" "$ver"
 dep=$all/lib/modules/$ver/modules.dep
-want="virtio_pci virtio_console 9pnet_virtio 9p overlay"
+want="virtio_pci virtio_console 9pnet_virtio 9p overlay virtio_net vmw_vsock_virtio_transport"
 files=$(for m in $want; do
             grep -E "/${m}\.ko(\.[a-z]+)?:" "$dep" | tr -d ':' | tr ' ' '\n'
         done | sed '/^$/d' | sort -u)
