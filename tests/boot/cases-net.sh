@@ -61,7 +61,8 @@ case_run net-rootfs -k "$GK" -m 512M --net passt --rootfs / -- \
 
 # 4. A tap device minivmm creates (this host's root may): the host end gets an address, the
 # guest a static one, and the guest fetches from this host across it.
-if [ -e /dev/net/tun ]; then
+# (Only in the emulated host: on a real one this would touch the host's own network.)
+if [ -n "${IN_EMULATED_HOST:-}" ] && [ -e /dev/net/tun ]; then
     "$MINIVMM" --net tap=mvmtap0 -k "$GK" -i "$GI" -m 512M \
         -a "console=hvc0 quiet minivmm.test=net minivmm.addr=192.168.77.2/24 minivmm.gw=192.168.77.1 minivmm.url=8080/small" \
         < /dev/null > "$T/tap.out" 2>&1 &
@@ -78,7 +79,7 @@ if [ -e /dev/net/tun ]; then
     echo "=== RESULT net-tap status=$st"
 else
     echo "=== CASE net-tap"
-    echo "no /dev/net/tun here"
+    echo "SKIP only in the emulated host (it adds a device and an address to the host)"
     echo "=== RESULT net-tap status=0"
 fi
 
