@@ -96,10 +96,17 @@ int net_parse(const char *spec, struct net_config *c, struct mvm_err *e)
     return 0;
 }
 
-void net_default_mac(unsigned slot, uint8_t mac[6])
+void net_default_mac(unsigned slot, const char *tap, uint8_t mac[6])
 {
-    /* 0x02: locally administered, unicast; then "mvm", then the slot. */
-    const uint8_t m[6] = {0x02, 0x6d, 0x76, 0x6d, (uint8_t)(slot >> 8), (uint8_t)slot};
+    /* 0x02: locally administered, unicast; then "mvm", then the slot. A tap's name goes into
+     * the middle bytes (FNV-1a), which stay "vm" for passt, whose guests never meet. */
+    uint8_t m[6] = {0x02, 0x6d, 0x76, 0x6d, (uint8_t)(slot >> 8), (uint8_t)slot};
+    if (tap) {
+        uint32_t h = 2166136261u;
+        for (const char *p = tap; *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        m[2] = (uint8_t)(h >> 24), m[3] = (uint8_t)(h >> 16), m[4] ^= (uint8_t)(h >> 8);
+    }
     memcpy(mac, m, 6);
 }
 
@@ -274,6 +281,7 @@ static int peek_stream(struct net_backend *b)
             if (len < ETH_HDR_LEN || len > NET_FRAME_MAX) {
                 char n[16];
                 snprintf(n, sizeof(n), "%u", len);
+                b->broken = true;
                 return gone(b, "passt's stream is broken (a frame of %s bytes)", n);
             }
             if (have >= 4 + (size_t)len) {
@@ -408,7 +416,10 @@ static void reap(struct net_backend *b, char *out, size_t len)
 void net_backend_gone(struct net_backend *b, char *out, size_t len)
 {
     char how[64] = "";
-    if (b->pid > 0)
+    /* passt that hung up is exiting: say how it ended. One that broke its stream may run on,
+     * and is not waited for here (the guest's queues would wait too): the end of the run
+     * stops it (net_backend_close). */
+    if (b->pid > 0 && !b->broken)
         reap(b, how, sizeof(how));
     snprintf(out, len, "%s%s%s", b->why[0] ? b->why : "the backend is gone", how[0] ? "; " : "",
              how);

@@ -40,8 +40,9 @@ struct net_config {
 int net_parse(const char *spec, struct net_config *c, struct mvm_err *e);
 
 /* The default MAC of the NIC in PCI slot `slot`: locally administered, unicast, the same in
- * every run, different for each slot. */
-void net_default_mac(unsigned slot, uint8_t mac[6]);
+ * every run, different for each slot. A tap NIC's also depends on the tap's name (tap, else
+ * NULL): guests on one bridge each have their own tap, and must not share a MAC. */
+void net_default_mac(unsigned slot, const char *tap, uint8_t mac[6]);
 
 /* passt's command line for a socket at descriptor fd (NULL-terminated, pointing into c and
  * w): foreground, one connection, quiet unless verbose. With u (the host's uplink, found as
@@ -60,6 +61,7 @@ struct net_backend {
     int fd;                 /* the stream socket or the tap; -1: none (gone) */
     bool stream;            /* passt's framing */
     bool dead;              /* gone: nothing more is read or written (fd stays until close) */
+    bool broken;            /* passt broke its stream: it may still run (not waited for) */
     pid_t pid;              /* passt, minivmm's child; 0: none (or reaped) */
     /* Reassembly: bytes [rx_start, rx_end) of rx_buf read but not consumed. */
     size_t rx_start, rx_end;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -64,12 +65,15 @@ int net_uplink_find(struct net_uplink *u, struct mvm_err *e)
     char *routes = malloc(65536);
     if (!routes)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
-    int r = read_routes(routes, 65536) == 0 ? net_uplink_parse_routes(routes, u->ifname, &u->gateway) : -1;
+    int r = read_routes(routes, 65536) ? -1 : net_uplink_parse_routes(routes, u->ifname, &u->gateway);
+    /* A default route straight through a device (a VPN's tun, ppp) has no gateway to give. */
+    bool direct = r && strstr(routes, "\t00000000\t00000000\t0001\t");
     free(routes);
     if (r)
-        return mvm_fail(e, MVM_E_INPUT, "the host has no IPv4 default route, and passt gives the "
-                        "guest the host's own address and gateway: connect the host, or give "
-                        "the guest a tap device (--net tap=NAME)");
+        return mvm_fail(e, MVM_E_INPUT, "the host has no IPv4 default route%s, and passt gives "
+                        "the guest the host's own address and gateway: connect the host, or "
+                        "give the guest a tap device (--net tap=NAME)",
+                        direct ? " with a gateway (only one through a device)" : "");
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr = {0}, mask = {0};
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", u->ifname);

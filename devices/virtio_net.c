@@ -101,7 +101,7 @@ static void link_down(struct virtio_net *n)
     net_backend_gone(&n->be, line, sizeof(line));
     pthread_mutex_lock(&v->lock);
     n->status &= (uint16_t)~VIRTIO_NET_S_LINK_UP;
-    virtio_interrupt_locked(v, VIRTIO_ISR_CONFIG);
+    virtio_config_changed_locked(v);
     pthread_mutex_unlock(&v->lock);
     __atomic_add_fetch(&v->m->net_links_down, 1, __ATOMIC_RELAXED);
     bool hint = n->cfg.kind == NET_PASST && !v->m->verbose;
@@ -291,8 +291,13 @@ static void *net_thread(void *arg)
             {.fd = n->kick[TXQ], .events = POLLIN},
             {.fd = n->be.dead ? -1 : n->be.fd, .events = ev},
         };
-        if (poll(p, 4, -1) < 0 && errno != EINTR)
+        if (poll(p, 4, -1) < 0 && errno != EINTR) {
+            /* Nothing is served any more: the guest must not wait on a link that looks up. */
+            machine_log(n->vdev.m, "%s: the network thread stopped: poll: %s", n->name,
+                        mvm_strerror(errno));
+            link_down(n);
             break;
+        }
         if (p[0].revents)
             break;
         virtio_net_process(n);   /* clears the kicks */
@@ -345,7 +350,7 @@ static int net_plug(struct virtio_net *n, struct machine *m, struct mvm_err *e)
         return mvm_fail(e, MVM_E_INPUT, "cannot add a network device: %s",
                         r == -ENOSPC ? "no free PCI slot" : strerror(-r));
     if (!n->cfg.mac_set)
-        net_default_mac(n->vdev.pci.slot, n->cfg.mac);
+        net_default_mac(n->vdev.pci.slot, n->cfg.kind == NET_TAP ? n->cfg.tap : NULL, n->cfg.mac);
     snprintf(n->name, sizeof(n->name), "net%u", (unsigned)n->vdev.pci.slot);
     n->status = VIRTIO_NET_S_LINK_UP;
     return 0;

@@ -87,7 +87,7 @@ static uint32_t common_read(struct virtio_dev *v, uint32_t off)
     case CC(msix_config): return VIRTIO_MSI_NO_VECTOR;   /* no MSI-X */
     case CC(num_queues): return v->ops->num_queues;
     case CC(device_status): return v->status;
-    case CC(config_generation): return 0;                /* the configuration is fixed */
+    case CC(config_generation): return v->config_generation;
     case CC(queue_select): return v->queue_sel;
     case CC(queue_size): return q ? q->size : 0;
     case CC(queue_msix_vector): return VIRTIO_MSI_NO_VECTOR;
@@ -299,6 +299,15 @@ void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits)
     v->isr |= isr_bits;
     if (!was)
         v->m->ops->irq_set(v->m, v->pci.irq, 1);
+}
+
+void virtio_config_changed_locked(struct virtio_dev *v)
+{
+    /* The spec's rule (4.1.4.3.1): a driver reading fields across a change must see a new
+     * generation, whether or not it takes the interrupt. */
+    v->config_generation++;
+    if (v->status & VIRTIO_CONFIG_S_DRIVER_OK)
+        virtio_interrupt_locked(v, VIRTIO_ISR_CONFIG);
 }
 
 void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)

@@ -59,6 +59,7 @@ struct virtio_dev {
     uint16_t queue_sel;
     struct virtq vq[VIRTIO_MAX_QUEUES];
     uint64_t extra_features;       /* per-device additions to ops->features (set before run) */
+    uint8_t config_generation;     /* guarded by lock; moves with every configuration change */
 };
 
 /* Sets up the transport for a device and plugs it into the PHB. */
@@ -74,6 +75,10 @@ void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits);
 /* The same with vdev->lock held: a worker that checks the queue is still ready and signals
  * under one lock cannot raise the line of a device reset in between. */
 void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits);
+/* The device changed its configuration (a NIC's link status): a new generation, and a
+ * configuration interrupt for a driver that is running (none before DRIVER_OK: a driver still
+ * probing, or none at all, reads the configuration itself). With vdev->lock held. */
+void virtio_config_changed_locked(struct virtio_dev *v);
 /* The driver broke a ring: the device stops and asks to be reset (NEEDS_RESET plus a
  * configuration interrupt), instead of guessing what the driver meant. */
 void virtio_set_broken(struct virtio_dev *v);

@@ -72,6 +72,7 @@ run() {   # run VMM MODE ROUND [DISK]
          sed -e '/^BENCH-HCALL /s/seconds=/hcall_s=/' -e 's/^BENCH-[A-Z]* //' | tr '\n' ' ')
     echo "$line $io"
     tr -d '\r' < "$T/out" | grep '^rtas-loop:' | sed 's/^/BENCH-ERROR /'
+    tr -d '\r' < "$T/out" | grep '^BENCH-ERROR' | sed "s/^BENCH-ERROR /BENCH-ERROR $vmm: /"
     [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
 }
 
@@ -129,8 +130,9 @@ for r in $(seq "$ROUNDS"); do
     done
     for vmm in minivmm qemu-vof; do
         dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null   # the guest uses 128
-        # The network's sink takes the guest's 64 MiB and closes (head ends, nc follows).
-        [ -n "$NET" ] && { nc -l -p 8081 | head -c 67108864 > /dev/null & }
+        # The network's sink takes the guest's 64 MiB and closes (head ends, nc follows). Its
+        # stdin never ends: busybox's nc -l drops the connection when its stdin does.
+        [ -n "$NET" ] && { sleep 600 | nc -l -p 8081 | head -c 67108864 > /dev/null & }
         run $vmm bench "$r" "$T/disk.img"
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.

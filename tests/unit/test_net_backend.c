@@ -95,13 +95,21 @@ static void test_parse_refusals(void **state)
 static void test_default_mac(void **state)
 {
     (void)state;
-    uint8_t a[6], b[6], a2[6];
-    net_default_mac(1, a);
-    net_default_mac(2, b);
-    net_default_mac(1, a2);
+    uint8_t a[6], b[6], a2[6], t0[6], t1[6], t0b[6];
+    net_default_mac(1, NULL, a);
+    net_default_mac(2, NULL, b);
+    net_default_mac(1, NULL, a2);
     assert_memory_equal(a, a2, 6);          /* every run */
     assert_memory_not_equal(a, b, 6);       /* every NIC */
     assert_int_equal(a[0] & 3, 2);          /* locally administered, unicast */
+    /* Two guests' taps in the same slot (one bridge): different MACs, each the same every run. */
+    net_default_mac(1, "tap0", t0);
+    net_default_mac(1, "tap1", t1);
+    net_default_mac(1, "tap0", t0b);
+    assert_memory_not_equal(t0, t1, 6);
+    assert_memory_equal(t0, t0b, 6);
+    assert_int_equal(t0[0] & 3, 2);
+    assert_int_equal(t1[0] & 3, 2);
 }
 
 static void test_passt_argv(void **state)

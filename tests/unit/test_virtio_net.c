@@ -273,7 +273,23 @@ static void assert_link_down(void)
 {
     assert_int_equal(rd(CFG + 6, 2), 0);
     assert_int_equal(m.net_links_down, 1);
+    assert_int_equal(rd(0x15, 1), 1);   /* config_generation moved (virtio 4.1.4.3.1) */
     assert_true(rd(ISR, 1) & 2);   /* the configuration interrupt */
+}
+
+/* The link goes down before any driver runs (or after a reset): the status and the generation
+ * change, but no interrupt is raised for a driver that is not there. */
+static void test_link_down_without_driver(void **state)
+{
+    (void)state;
+    assert_int_equal(rd(0x15, 1), 0);
+    close(peer);
+    peer = -1;
+    virtio_net_process(n);
+    assert_int_equal(rd(CFG + 6, 2), 0);
+    assert_int_equal(rd(0x15, 1), 1);
+    assert_int_equal(m.net_links_down, 1);
+    assert_int_equal(rd(ISR, 1), 0);
 }
 
 /* A length out of bounds means passt's stream is broken: the link goes down. */
@@ -492,6 +508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rx_buffer_below_header, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_broken_stream, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_link_down_on_eof, setup_net, teardown_net),
+        cmocka_unit_test_setup_teardown(test_link_down_without_driver, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_link_down_while_stalled, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_tx_short_writes, setup_net, teardown_net),
         cmocka_unit_test_setup_teardown(test_reset, setup_net, teardown_net),
