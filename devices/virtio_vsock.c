@@ -350,10 +350,9 @@ static void vs_describe(void *dev, char *buf, size_t len)
 
 const struct device_kind virtio_vsock_kind = {
     .name = "vsock",
-    .usage = "      --vsock CID,uds=PATH  add a virtio-vsock device: the guest's CID (3 or\n"
-             "                        more); host programs connect to the UNIX socket PATH\n"
-             "                        and write CONNECT <port>; guest connections to CID 2\n"
-             "                        port P reach PATH_P (one per VM; see README)\n",
+    .usage = "      --vsock CID,uds=PATH  a virtio-vsock device: the guest's CID (3 or more); host\n"
+             "                        programs connect to the UNIX socket PATH and write CONNECT <port>;\n"
+             "                        guest connections to CID 2 port P reach PATH_P (one per VM)\n",
     .max = 1,
     .check = vs_check,
     .create = vs_create,

@@ -101,13 +101,14 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
     uint64_t nothing = __atomic_load_n(&m->bus.unclaimed, __ATOMIC_RELAXED);
     uint64_t bad_cfg = m->pci ? __atomic_load_n(&m->pci->bad_accesses, __ATOMIC_RELAXED) : 0;
     uint64_t broken = __atomic_load_n(&m->broken_rings, __ATOMIC_RELAXED);
+    if (nothing || bad_cfg || broken)
+        machine_log(m, "stats: guest faults: %llu MMIO accesses to no device, %llu bad PCI config "
+                    "accesses, %llu broken virtqueues", (unsigned long long)nothing,
+                    (unsigned long long)bad_cfg, (unsigned long long)broken);
     uint64_t bad_pkts = __atomic_load_n(&m->bad_packets, __ATOMIC_RELAXED);
     uint64_t floods = __atomic_load_n(&m->flood_resets, __ATOMIC_RELAXED);
-    if (nothing || bad_cfg || broken || bad_pkts || floods)
-        machine_log(m, "stats: guest faults: %llu MMIO accesses to no device, %llu bad PCI config "
-                    "accesses, %llu broken virtqueues, %llu bad vsock packets, %llu vsock "
-                    "connections reset for sending past their credit",
-                    (unsigned long long)nothing, (unsigned long long)bad_cfg,
-                    (unsigned long long)broken, (unsigned long long)bad_pkts,
+    if (bad_pkts || floods)
+        machine_log(m, "stats: vsock faults: %llu bad packets dropped, %llu connections reset "
+                    "for sending past their credit", (unsigned long long)bad_pkts,
                     (unsigned long long)floods);
 }

@@ -6,7 +6,9 @@ SYSROOT=$MINIVMM_CACHE/sysroot-ppc64el
 mkdir -p "$MINIVMM_CACHE"
 
 # Kernel modules the test guest's initramfs carries (Debian builds virtio and ext4 as modules).
-GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p pseries-rng"
+# vmw_vsock_virtio_transport brings vsock and vmw_vsock_virtio_transport_common with it.
+GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p pseries-rng \
+vmw_vsock_virtio_transport"
 # KVM modules the test guest carries but does not load (its "kvm" mode does, under --nested-hv).
 # Files the test guest's /init uses beyond busybox and GUEST_MODULES: KVM (the nested-HV case)
 # and device-mapper with its table tool (the read-only disk case writes around the guest
@@ -20,6 +22,8 @@ guest_test_files() {   # guest_test_files KERNEL_DIR
         echo "$k/drivers/md/dm-mod.ko=lib/dm-mod.ko $top/build/tests/dmtable=bin/dmtable"
     # (so is blkzero, the blk-discard case's write zeroes)
     [ -f "$top/build/tests/blkzero" ] && echo "$top/build/tests/blkzero=bin/blkzero"
+    # (and vsockxfer, the vsock case's both ends)
+    [ -f "$top/build/tests/vsockxfer" ] && echo "$top/build/tests/vsockxfer=bin/vsockxfer"
     return 0
 }
 

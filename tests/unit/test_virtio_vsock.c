@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../devices/pci.h"
+#include "../../devices/virtio_pci.h"
 #include "fake_machine.h"
 #include "virtio_driver.h"
 #include "vsock_driver.h"
@@ -520,6 +521,40 @@ static void test_config_and_socket_file(void **state)
     vs_up();
 }
 
+/* The device's own thread: it restricts itself (the fake machine's no-op), wakes for a host
+ * program's connection and for the TX queue's notification, and stops when destroyed. */
+static void test_thread(void **state)
+{
+    (void)state;
+    rx_fill(QS);
+    struct mvm_err e = {0};
+    assert_int_equal(virtio_vsock_start(vs, &e), 0);
+    int fd = unix_connect(path);
+    assert_int_equal(write(fd, "CONNECT 9\n", 10), 10);
+    uint16_t *used = (uint16_t *)(m.mem.host + QBASE(0) + 0x2000 + 2);
+    for (int i = 0; i < 2000 && __atomic_load_n(used, __ATOMIC_ACQUIRE) == 0; i++)
+        usleep(1000);
+    struct pkt p = rx_op(OP_REQUEST);
+    /* The answer, then a notification as KVM would signal it (ioeventfd). */
+    struct pkt r = {GUEST_CID, 2, 9, p.src_port, 0, 1, OP_RESPONSE, 0, GBUF, 0};
+    uint8_t *h = m.mem.host + TXBUF;
+    le_put(h, 8, r.src_cid), le_put(h + 8, 8, r.dst_cid), le_put(h + 16, 4, r.src_port);
+    le_put(h + 20, 4, r.dst_port), le_put(h + 24, 4, 0), le_put(h + 28, 2, 1);
+    le_put(h + 30, 2, OP_RESPONSE), le_put(h + 32, 4, 0), le_put(h + 36, 4, GBUF);
+    le_put(h + 40, 4, 0);
+    desc_q(1, 0, TXBUF, 44, 0, 0);
+    offer_q(1, 0);
+    uint64_t one = 1;
+    assert_int_equal(write(virtio_vsock_dev(vs)->ops->queue_eventfd(virtio_vsock_dev(vs), 1),
+                           &one, 8), 8);
+    assert_true(readable(fd, 2000));
+    char ok[32] = {0};
+    assert_true(read(fd, ok, sizeof(ok)) > 0);
+    assert_memory_equal(ok, "OK ", 3);
+    close(fd);
+    /* teardown_vs destroys it: the thread must stop. */
+}
+
 static void test_parse(void **state)
 {
     (void)state;
@@ -566,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_many, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_reset, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_config_and_socket_file, setup_vs, teardown_vs),
+        cmocka_unit_test_setup_teardown(test_thread, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_parse, setup_vs, teardown_vs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
