@@ -132,7 +132,8 @@ void virtio_vsock_poll(struct virtio_vsock *v, int timeout_ms)
     p[1] = (struct pollfd){.fd = v->kick_fd[1], .events = POLLIN};
     /* The RX kick matters only when we wait for buffers; else it is drained below. */
     p[2] = (struct pollfd){.fd = v->kick_fd[0], .events = POLLIN};
-    p[3] = (struct pollfd){.fd = v->listen_fd, .events = POLLIN};
+    bool paused = v->accept_paused_until > vsock_now_ms();
+    p[3] = (struct pollfd){.fd = paused ? -1 : v->listen_fd, .events = POLLIN};
     unsigned n = v->nconns;
     for (unsigned i = 0; i < n; i++) {
         who[i] = v->conn[i];

@@ -97,6 +97,9 @@ void vsock_accept(struct virtio_vsock *v)
     /* A few per pass: a host program connecting in a loop must not starve the guest. */
     for (int i = 0; i < 16; i++) {
         int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                       errno == ENOMEM))
+            v->accept_paused_until = vsock_now_ms() + 100;
         if (fd < 0)
             return;
         struct vsock_conn *c = vsock_conn_new(v, fd, C_LINE);
@@ -228,6 +231,11 @@ void vsock_conn_event(struct virtio_vsock *v, struct vsock_conn *c, short revent
 void vsock_timeouts(struct virtio_vsock *v, int *timeout_ms)
 {
     uint64_t now = vsock_now_ms();
+    if (v->accept_paused_until > now) {
+        uint64_t left = v->accept_paused_until - now;
+        if (*timeout_ms < 0 || left < (uint64_t)*timeout_ms)
+            *timeout_ms = (int)left;
+    }
     for (unsigned i = 0; i < v->nconns; i++) {
         struct vsock_conn *c = v->conn[i];
         if (c->state != C_LINE && c->state != C_REQUEST)

@@ -66,6 +66,9 @@ struct virtio_vsock {
     pthread_t thread;
     bool running;
     bool listening;                   /* we made cfg.uds: we remove it */
+    /* accept4 failed for want of descriptors: the listener is left out of the poll until
+     * then (CLOCK_MONOTONIC ms), or it would wake the thread at once, for ever. */
+    uint64_t accept_paused_until;
     int line_ms, reply_ms;
     /* The connections and the rest below: the thread's, and a driver reset's. */
     pthread_mutex_t lock;

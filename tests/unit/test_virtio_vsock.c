@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../../devices/pci.h"
 #include "../../devices/virtio_pci.h"
@@ -48,6 +50,13 @@ static int teardown_vs(void **state)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     return teardown(state);
+}
+
+static uint64_t vsock_test_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static struct vsock_stats stats(void)
@@ -474,6 +483,33 @@ static void test_too_many(void **state)
         close(fds[i]);
 }
 
+/* Out of descriptors: the connection waits in the listener's backlog, and the thread does
+ * not spin on a listener that stays readable; it accepts once it can. */
+static void test_out_of_fds(void **state)
+{
+    (void)state;
+    int fd = unix_connect(path);
+    int top = dup(fd);   /* the highest descriptor now */
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)top + 1;
+    close(top);
+    int spare = dup(fd);   /* takes `top` again: none is left for accept4 */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    virtio_vsock_poll(vs, 0);
+    assert_int_equal(stats().conns, 0);
+    uint64_t t0 = vsock_test_ms();
+    virtio_vsock_poll(vs, 60);   /* the listener is still readable: it must not wake us */
+    assert_true(vsock_test_ms() - t0 >= 50);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    close(spare);
+    usleep(120 * 1000);
+    pump();
+    assert_int_equal(stats().conns, 1);
+    close(fd);
+}
+
 /* A driver reset closes every connection. */
 static void test_reset(void **state)
 {
@@ -664,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_lines, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_many, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_too_many, setup_vs, teardown_vs),
+        cmocka_unit_test_setup_teardown(test_out_of_fds, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_reset, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_config_and_socket_file, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_bulk, setup_vs, teardown_vs),
