@@ -92,6 +92,8 @@ void vsock_close_all(struct virtio_vsock *v)
     v->norphans = 0;
 }
 
+static void read_line(struct virtio_vsock *v, struct vsock_conn *c);
+
 void vsock_accept(struct virtio_vsock *v)
 {
     /* A few per pass: a host program connecting in a loop must not starve the guest. */
@@ -108,6 +110,7 @@ void vsock_accept(struct virtio_vsock *v)
             continue;
         }
         c->deadline_ms = vsock_now_ms() + (uint64_t)v->line_ms;
+        read_line(v, c);   /* programs write the line at once: no poll round for it */
     }
 }
 

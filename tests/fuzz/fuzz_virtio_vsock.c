@@ -4,7 +4,7 @@
  * TX packets whose every header field comes from the input (biased towards well-formed ones,
  * so connections get made), RX buffers of any size, host programs that connect and write a
  * CONNECT line (or junk), write, read, half-close or close, listeners on PATH_P, driver
- * resets, and generic BAR accesses. Input: the whole of it is the program (no memory image:
+ * resets, generic BAR accesses, and SPECs for --vsock. Input: the whole of it is the program (no memory image:
  * the rings are the harness's, their contents the packets'). */
 #include <stdint.h>
 #include <stdio.h>
@@ -241,6 +241,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 5:
             fz_virtio_op(r.m, pdev, &in);
             break;
+        case 6: {   /* a SPEC, as --vsock and the library take it */
+            char spec[160];
+            size_t n = fz_u8(&in) % sizeof(spec);
+            for (size_t j = 0; j < n; j++)
+                spec[j] = (char)fz_u8(&in);
+            spec[n] = 0;
+            struct vsock_config pc;
+            struct mvm_err pe = {0};
+            if (vsock_parse(spec, &pc, &pe) == 0 && (pc.cid < 3 || pc.cid >= 0xffffffffULL))
+                abort();
+            break;
+        }
         default:
             break;
         }
