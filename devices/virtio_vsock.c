@@ -310,10 +310,18 @@ void virtio_vsock_set_timeouts(struct virtio_vsock *v, int line_ms, int reply_ms
 
 /* ---- the device kind (device.h) ---- */
 
+/* Also refuses, as early as the command line is read, a PATH that is some other file (the
+ * device's creation checks again: it may have appeared since). */
 static int vs_check(const char *spec, struct mvm_err *e)
 {
     struct vsock_config c;
-    return vsock_parse(spec, &c, e);
+    struct stat st;
+    if (vsock_parse(spec, &c, e))
+        return -1;
+    if (lstat(c.uds, &st) == 0 && !S_ISSOCK(st.st_mode))
+        return mvm_fail(e, MVM_E_INPUT, "--vsock: %s exists and is not a socket; remove it or "
+                        "choose another uds= path", c.uds);
+    return 0;
 }
 
 static void *vs_create(struct machine *m, const char *spec, bool snapshot_all, struct mvm_err *e)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../../devices/device.h"
 #include "../../devices/pci.h"
 #include "../../devices/virtio_pci.h"
 #include "fake_machine.h"
@@ -554,6 +555,12 @@ static void test_config_and_socket_file(void **state)
     assert_int_equal(virtio_vsock_create(&vs, &m, &c, &e), -1);
     assert_non_null(strstr(e.msg, "is not a socket"));
     assert_int_equal(lstat(path, &st), 0);   /* the user's file stays */
+    /* The kind's check says so as the command line is read. */
+    char spec[160];
+    snprintf(spec, sizeof(spec), "3,uds=%s", path);
+    e = (struct mvm_err){0};
+    assert_int_equal(device_kind_find("vsock")->check(spec, &e), -1);
+    assert_non_null(strstr(e.msg, "is not a socket"));
     unlink(path);
     vs_up();
 }
