@@ -352,7 +352,7 @@ static struct virtio_dev *vs_virtio(void *dev)
 static void vs_describe(void *dev, char *buf, size_t len)
 {
     struct virtio_vsock *v = dev;
-    snprintf(buf, len, "vsock: guest CID %llu; host programs connect to %s (CONNECT <port>), "
+    snprintf(buf, len, "guest CID %llu; host programs connect to %s (CONNECT <port>), "
              "the guest's connections to port P reach %s_P",
              (unsigned long long)v->cfg.cid, v->cfg.uds, v->cfg.uds);
 }
