@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "../../devices/pci.h"
 #include "../../devices/virtio_vsock.h"
@@ -214,6 +215,89 @@ static inline bool readable(int fd, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, ms) == 1;
+}
+
+/* ---- shared by the vsock tests: fixtures, counters, the two handshakes ---- */
+
+#define OP_REQUEST 1
+#define OP_RESPONSE 2
+#define OP_RST 3
+#define OP_SHUTDOWN 4
+#define OP_RW 5
+#define OP_CREDIT_UPDATE 6
+#define OP_CREDIT_REQUEST 7
+#define GBUF 65536u            /* the guest's buf_alloc in most tests */
+
+static inline int setup_vs(void **state)
+{
+    if (setup_with_bridge(state, &host, VS_RAM))
+        return -1;
+    snprintf(dir, sizeof(dir), "/tmp/minivmm-vsock-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/v.sock", dir);
+    rx_len = 4096 + 44;
+    vs_up();
+    return 0;
+}
+
+static inline int teardown_vs(void **state)
+{
+    virtio_vsock_destroy(vs);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    return teardown(state);
+}
+
+static inline uint64_t vsock_test_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static inline struct vsock_stats stats(void)
+{
+    struct vsock_stats s;
+    virtio_vsock_stats(vs, &s);
+    return s;
+}
+
+/* A host program connects and asks for guest port `port`; the guest accepts. Returns the
+ * host socket; *hp gets the host port the device chose. */
+static inline int host_connect(uint32_t port, uint32_t *hp)
+{
+    int fd = unix_connect(path);
+    char line[32];
+    int n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+    assert_int_equal(write(fd, line, (size_t)n), n);
+    pump();
+    struct pkt p = rx_op(OP_REQUEST);
+    assert_int_equal(p.dst_port, port);
+    assert_true(p.src_port >= 1u << 30);
+    assert_int_equal(p.buf_alloc, VSOCK_BUF_ALLOC);
+    *hp = p.src_port;
+    tx(OP_RESPONSE, port, *hp, NULL, 0, 0, GBUF, 0);
+    assert_true(readable(fd, 1000));
+    char ok[32] = {0};
+    n = snprintf(line, sizeof(line), "OK %u\n", *hp);
+    assert_int_equal(read(fd, ok, sizeof(ok)), n);
+    assert_string_equal(ok, line);
+    return fd;
+}
+
+/* The guest connects from port gp to host port hp, where a host program listens (lfd);
+ * returns the accepted host socket. */
+static inline int guest_connect(int lfd, uint32_t gp, uint32_t hp)
+{
+    tx(OP_REQUEST, gp, hp, NULL, 0, 0, GBUF, 0);
+    struct pkt p = rx_op(OP_RESPONSE);
+    assert_int_equal(p.src_port, hp);
+    assert_int_equal(p.dst_port, gp);
+    int fd = accept(lfd, NULL, NULL);
+    assert_true(fd >= 0);
+    return fd;
 }
 
 #endif
