@@ -264,10 +264,10 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 
 # The unit tests whose code runs on several threads (console output and stopping, the end of
 # a run, the disk's I/O threads, the 9p server's fid table, a command's stdin
-# thread), again under ThreadSanitizer.
+# thread, the vsock device's thread), again under ThreadSanitizer.
 TS := build/tsan
 TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads test_p9 test_virtio_9p \
-              test_virtio_stdio test_virtio_net
+              test_virtio_stdio test_virtio_net test_virtio_vsock_flow
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
 TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o \
@@ -346,8 +346,15 @@ build/tests/gdbpoke: tests/host/gdbpoke.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
+# vsockxfer moves a checked pattern over vsock: in the guest (AF_VSOCK) and in the emulated
+# host (the hybrid vsock's UNIX sockets); one static binary serves both.
+build/tests/vsockxfer: tests/host/vsockxfer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # The test payload is built here, where the compiler is, for the boot tests to boot.
-check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/blkzero build/tests/pipesize build/tests/gdbpoke $(PAYLOADS)
+check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/blkzero build/tests/pipesize build/tests/gdbpoke \
+            build/tests/vsockxfer $(PAYLOADS)
 	bash tests/boot/run.sh
 
 check: deps

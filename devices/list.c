@@ -4,7 +4,7 @@
 #include <string.h>
 
 extern const struct device_kind virtio_blk_kind, virtio_console_kind, virtio_9p_kind,
-    virtio_stdio_kind, virtio_net_kind;
+    virtio_stdio_kind, virtio_net_kind, virtio_vsock_kind;
 
 const struct device_kind *const device_kinds[] = {
     &virtio_blk_kind,
@@ -12,6 +12,7 @@ const struct device_kind *const device_kinds[] = {
     &virtio_console_kind,
     &virtio_stdio_kind,
     &virtio_net_kind,
+    &virtio_vsock_kind,
     NULL,
 };
 

@@ -138,6 +138,14 @@ MINIVMM_API int minivmm_set_snapshot(struct minivmm *vm, bool on);
 /* Adds a device of the kind the command line's --KIND option adds, from the same SPEC, e.g.
  * ("disk", "root.img,ro,serial=root"); minivmm --help lists the kinds and their SPECs. */
 MINIVMM_API int minivmm_add_device(struct minivmm *vm, const char *kind, const char *spec);
+/* A virtio-vsock device (one per VM): the guest's context id `cid` (3 to 4294967294) and the
+ * host's side, Firecracker's "hybrid vsock" over UNIX sockets: a host program connects to
+ * the socket uds_path (created here; an old socket file there is replaced, any other file
+ * refused; removed at the end) and writes "CONNECT <port>\n", answered "OK <hostport>\n"
+ * once the guest accepts on that port, then the stream flows; a guest connection to CID 2
+ * port P connects to the UNIX socket "<uds_path>_P". uds_path has at most 96 bytes. The same
+ * as minivmm_add_device(vm, "vsock", "CID,uds=PATH"). */
+MINIVMM_API int minivmm_add_vsock(struct minivmm *vm, uint32_t cid, const char *uds_path);
 /* Console: input is read from in_fd, output written to out_fd (-1: none). */
 MINIVMM_API int minivmm_set_console_fds(struct minivmm *vm, int in_fd, int out_fd);
 /* Every byte the guest writes to its consoles, delivered on a VMM thread. */

@@ -134,6 +134,23 @@ int minivmm_add_net(struct minivmm *vm, const char *spec)
     return minivmm_add_device(vm, "net", spec ? spec : "");
 }
 
+/* The vsock device is a device like any other: its SPEC as --vsock takes it (uds= takes
+ * the rest of the SPEC, so the path needs no escaping). */
+int minivmm_add_vsock(struct minivmm *vm, uint32_t cid, const char *uds_path)
+{
+    CONFIGURABLE(vm);
+    if (!uds_path || !*uds_path)
+        return api_misuse(vm, "minivmm_add_vsock: no uds_path (the host's UNIX socket)");
+    size_t len = strlen(uds_path) + 32;
+    char *spec = malloc(len);
+    if (!spec)
+        return MINIVMM_E_NOMEM;
+    snprintf(spec, len, "%u,uds=%s", cid, uds_path);
+    int r = minivmm_add_device(vm, "vsock", spec);
+    free(spec);
+    return r;
+}
+
 int minivmm_add_share(struct minivmm *vm, const char *dir, const char *tag, unsigned flags)
 {
     CONFIGURABLE(vm);

@@ -99,6 +99,10 @@ struct machine {
      * directory): they need file system calls the others must not have, and only that tree.
      * NULL: nothing. */
     int (*file_thread_init)(struct machine *m, int root_fd);
+    /* The same for a thread that serves the guest's sockets (vsock): it needs UNIX socket
+     * calls (socket, connect, accept4, close, shutdown) the others must not have. NULL:
+     * nothing. */
+    int (*socket_thread_init)(struct machine *m);
     /* The guest's time-of-day clock runs this many microseconds ahead of the host's
      * CLOCK_REALTIME (--rtc-base, RTAS set-time-of-day); the host's clock is never set.
      * Microseconds: any year 1-9999 fits. Atomic: any vCPU may read or set it. */
@@ -107,6 +111,8 @@ struct machine {
     /* virtio-net, atomic, --stats reports them: frames a guest sent that were dropped as
      * malformed, received frames its buffers could not hold, backends that went away. */
     uint64_t net_bad_frames, net_rx_dropped, net_links_down;
+    uint64_t bad_packets;    /* device packets dropped as malformed (vsock headers; atomic) */
+    uint64_t flood_resets;   /* connections reset: the guest sent past its credit (atomic) */
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];
 };

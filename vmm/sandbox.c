@@ -9,11 +9,13 @@
 #endif
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -93,6 +95,21 @@ static const int allowed_files[] = {
 #endif
 };
 
+/* What the vsock thread adds: UNIX stream sockets, the host programs' side of the guest's
+ * connections. It accepts on the listening socket made before it started, connects to
+ * PATH_P for the guest, sends with MSG_NOSIGNAL (a reader that went away must not raise
+ * SIGPIPE in an embedding program), half-closes and closes. socket() is allowed for AF_UNIX
+ * alone (checked in the filter), so a compromised thread cannot reach the network; connect()
+ * cannot be confined to PATH_P by seccomp (its path is in memory the filter cannot read):
+ * it can reach any UNIX socket the user can, which is what the user's own programs can too. */
+static const int allowed_sockets[] = {
+    SYS_close, SYS_shutdown, SYS_connect, SYS_accept4,
+    SYS_sendto,           /* send() in musl */
+#ifdef SYS_send
+    SYS_send,             /* send() in glibc on ppc64 */
+#endif
+};
+
 static void on_sigsys(int sig, siginfo_t *info, void *uc)
 {
     (void)sig, (void)uc;
@@ -118,24 +135,37 @@ int sandbox_prepare(void)
 }
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG0_LO (offsetof(struct seccomp_data, args) + 0)
 #define ARG1_LO (offsetof(struct seccomp_data, args) + 8)
 #else
+#define ARG0_LO (offsetof(struct seccomp_data, args) + 4)
 #define ARG1_LO (offsetof(struct seccomp_data, args) + 12)
 #endif
 
-/* The filter: the calls listed (and `extra`), the ioctls listed; SIGSYS for the rest. */
-static int enter(const int *extra, unsigned nextra)
+/* The filter: the calls listed (and `extra`; socket(AF_UNIX) if unix_socket), the ioctls
+ * listed; SIGSYS for the rest. */
+static int enter(const int *extra, unsigned nextra, bool unix_socket)
 {
     enum { N = sizeof(allowed) / sizeof(allowed[0]),
            NX = sizeof(allowed_files) / sizeof(allowed_files[0]),
            NI = sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]) };
-    struct sock_filter f[4 + 2 * (N + NX) + 3 + 2 * NI + 1];
+    _Static_assert(sizeof(allowed_sockets) <= sizeof(allowed_files), "extra lists fit NX");
+    struct sock_filter f[4 + 5 + 2 * (N + NX) + 3 + 2 * NI + 1];
     unsigned i = 0;
     /* Wrong architecture (a 32-bit syscall entry): kill. */
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_SELF, 1, 0);
     f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
     f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    if (unix_socket) {
+        /* socket(domain, ...): allowed for AF_UNIX (the low 32 bits: an int), else SIGSYS.
+         * Either way this ends the filter, so the number need not be loaded back. */
+        f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 4);
+        f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO);
+        f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1);
+        f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    }
     for (unsigned k = 0; k < N + nextra && k < N + NX; k++) {
         unsigned nr = (unsigned)(k < N ? allowed[k] : extra[k - N]);
         f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1);
@@ -165,7 +195,7 @@ static int enter(const int *extra, unsigned nextra)
 
 int sandbox_enter_thread(void)
 {
-    return enter(NULL, 0);
+    return enter(NULL, 0, false);
 }
 
 #if defined(SYS_landlock_create_ruleset) && defined(LANDLOCK_ACCESS_FS_REFER)
@@ -217,5 +247,10 @@ int sandbox_enter_file_thread(int root_fd)
     int r = landlock_beneath(root_fd);
     if (r)
         return r;
-    return enter(allowed_files, sizeof(allowed_files) / sizeof(allowed_files[0]));
+    return enter(allowed_files, sizeof(allowed_files) / sizeof(allowed_files[0]), false);
+}
+
+int sandbox_enter_socket_thread(void)
+{
+    return enter(allowed_sockets, sizeof(allowed_sockets) / sizeof(allowed_sockets[0]), true);
 }

@@ -15,5 +15,8 @@ int sandbox_enter_thread(void);
 /* The same for a thread that serves the shared directory root_fd: file calls too, and, where
  * the kernel has Landlock, no file system access outside that tree. */
 int sandbox_enter_file_thread(int root_fd);
+/* The same for the thread that serves the guest's vsock connections: UNIX sockets too (the
+ * socket call is refused any other domain), and no file calls. */
+int sandbox_enter_socket_thread(void);
 
 #endif

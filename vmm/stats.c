@@ -113,4 +113,10 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
                     "received frames too big for its buffers dropped, %llu links down",
                     (unsigned long long)bad_frames, (unsigned long long)rx_dropped,
                     (unsigned long long)downs);
+    uint64_t bad_pkts = __atomic_load_n(&m->bad_packets, __ATOMIC_RELAXED);
+    uint64_t floods = __atomic_load_n(&m->flood_resets, __ATOMIC_RELAXED);
+    if (bad_pkts || floods)
+        machine_log(m, "stats: vsock faults: %llu bad packets dropped, %llu connections reset "
+                    "for sending past their credit", (unsigned long long)bad_pkts,
+                    (unsigned long long)floods);
 }

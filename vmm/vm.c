@@ -60,6 +60,12 @@ static int restrict_file_thread(struct machine *m, int root_fd)
     return sandbox_enter_file_thread(root_fd);
 }
 
+static int restrict_socket_thread(struct machine *m)
+{
+    (void)m;
+    return sandbox_enter_socket_thread();
+}
+
 static int setup_console(struct vm *vm, struct mvm_err *e)
 {
     const struct vm_config *c = &vm->cfg;
@@ -309,7 +315,8 @@ static struct vm *vm_alloc(const struct vm_config *c)
     m->log_fd = c->log_fd;
     m->verbose = c->verbose;
     if (c->seccomp)
-        m->thread_init = restrict_thread, m->file_thread_init = restrict_file_thread;
+        m->thread_init = restrict_thread, m->file_thread_init = restrict_file_thread,
+        m->socket_thread_init = restrict_socket_thread;
     m->vty = &vm->vty;
     m->rtas = &vm->rtas;
     vty_init(m->vty, c->console_out);

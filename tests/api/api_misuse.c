@@ -67,6 +67,7 @@ static void null_context(void)
     CHECK(minivmm_set_irqchip(NULL, MINIVMM_IRQCHIP_AUTO) == E);
     CHECK(minivmm_set_mem_path(NULL, "/dev/hugepages") == E);
     CHECK(minivmm_add_disk(NULL, "disk.img", 0, NULL) == E);
+    CHECK(minivmm_add_vsock(NULL, 3, "/tmp/v.sock") == E);
     CHECK(minivmm_set_console_fds(NULL, 0, 1) == E);
     CHECK(minivmm_set_console_callback(NULL, on_output, NULL) == E);
     CHECK(minivmm_set_virtio_console(NULL, true) == E);
@@ -134,6 +135,14 @@ static void bad_arguments(void)
     CHECK(minivmm_add_disk(vm, "disk.img", 0x100, NULL) == E);
     CHECK(minivmm_add_disk(vm, "", 0, NULL) == E);
     CHECK(minivmm_add_disk(vm, NULL, 0, NULL) == E);
+    CHECK(minivmm_add_vsock(vm, 3, NULL) == E);
+    CHECK(minivmm_add_vsock(vm, 2, "/tmp/v.sock") == E);
+    CHECK(contains(minivmm_error_message(vm), "CID must be 3 to 4294967294"));
+    CHECK(minivmm_add_vsock(vm, 0xffffffffu, "/tmp/v.sock") == E);
+    CHECK(minivmm_add_device(vm, "vsock", "5") == E);
+    CHECK(contains(minivmm_error_message(vm), "no uds=PATH"));
+    CHECK(minivmm_add_vsock(vm, 3, "/tmp/a,b.sock") == MINIVMM_OK);   /* commas: fine */
+    CHECK(minivmm_add_vsock(vm, 4, "/tmp/v.sock") == E);              /* one per VM */
     CHECK(minivmm_add_disk(vm, "disk.img", 0, "123456789012345678901") == E);   /* 21 */
     CHECK(minivmm_add_disk(vm, "disk.img", MINIVMM_DISK_RO | MINIVMM_DISK_SNAPSHOT,
                            "12345678901234567890") == MINIVMM_OK);              /* 20 */

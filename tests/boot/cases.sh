@@ -92,6 +92,9 @@ rm -f "$T/xics.img"
 # PAPR conformance: the project's bare-metal payload, and Linux's clock and hwrng.
 . "$(dirname "$0")/cases-papr.sh"
 
+# virtio-vsock: data both ways over Firecracker's hybrid vsock (cases-vsock.sh).
+. "$(dirname "$0")/cases-vsock.sh"
+
 # The GDB stub, without breakpoints (cases-gdb.sh).
 . "$(dirname "$0")/cases-gdb.sh"
 

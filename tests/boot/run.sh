@@ -31,6 +31,7 @@ ppc64le|ppc64)
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize GDBPOKE=$top/build/tests/gdbpoke \
+        VSOCKXFER=$top/build/tests/vsockxfer \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         GUEST_MARKER_BE=${be:+$be/marker-be} \
         PAYLOAD_LE=$top/build/tests/payload-le PAYLOAD_BE=$top/build/tests/payload-be \
@@ -45,6 +46,7 @@ ppc64le|ppc64)
               $here/cases-net.sh=cases-net.sh \
               $here/cases-papr.sh=cases-papr.sh $here/cases-gdb.sh=cases-gdb.sh \
               $top/build/tests/gdbpoke=bin/gdbpoke \
+              $here/cases-vsock.sh=cases-vsock.sh $top/build/tests/vsockxfer=bin/vsockxfer \
               $top/build/tests/payload-le=guest/payload-le $top/build/tests/payload-be=guest/payload-be \
               $(bash "$top/tests/host/modtree.sh" "$log_dir/modtree") \
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
@@ -221,6 +223,16 @@ check gdb-nested 6 "? => T05thread:01;" "qfThreadInfo => m01,02" "p40 => 0000000
 if [ "$(section gdb-nested | grep -c ',d => 4c696e75782076657273696f6e')" = 2 ]; then
     echo "ok - gdb-nested-banner-twice"; pass=$((pass + 1))
 else echo "not ok - gdb-nested-banner-twice: linux_banner not read in both modes"; fail=$((fail + 1)); fi
+# vsock: every connection's bytes intact both ways at both ends (the pattern's own checksum),
+# the transport bound, no guest fault counted, the socket removed at the end.
+check vsock 0 "MINIVMM-VSOCK-BOUND 1" "vsock: guest CID 3" \
+    "vsock: intact both ways: guest 1 x 16 MiB, 32 x 1 MiB; host 1 x 16 MiB, 16 x 1 MiB; host listener 16 x 1 MiB" \
+    "MINIVMM-VSOCK-STEP listen:5000:1:16777216 status 0" "MINIVMM-VSOCK-STEP listen:5001:16:1048576 status 0" \
+    "MINIVMM-VSOCK-STEP connect:2:6000:16:1048576 status 0" "vsock: the socket file is gone after the run" \
+    "MINIVMM-GUEST-POWEROFF" '!stats: vsock faults'
+check vsock-bad-cid 1 "the guest's CID must be 3 to 4294967294"
+check vsock-no-uds 1 "no uds=PATH, the host's socket (write --vsock 3,uds=/tmp/vm.sock)"
+check vsock-not-socket 1 "exists and is not a socket; remove it or choose another uds= path"
 check gdb-bad-address 1 "--gdb 1234: use --gdb tcp:[HOST:]PORT or unix:PATH"
 check gdb-wait-alone 1 "--gdb-wait waits for a debugger: give --gdb too"
 check lib-run-in-vm 3 "hello-from-the-sandbox" "to-stderr" "66 72 6f 6d 00 73 74 64 69 6e" "!Linux version"

@@ -10,7 +10,8 @@
 # Crash artifacts land in build/fuzz/artifacts/, logs in build/fuzz/logs/.
 
 FUZZ_CC ?= clang
-FUZZ_TARGETS := loader virtq virtio_blk virtio_console virtio_stdio virtio_net rtas hcall pci p9 gva gdb
+FUZZ_TARGETS := loader virtq virtio_blk virtio_console virtio_stdio virtio_net rtas hcall pci p9 gva gdb \
+                virtio_vsock
 FUZZ_B := build/fuzz
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Project sources get WARN without -Werror: a clang-only warning in them must not stop fuzzing.

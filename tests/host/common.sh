@@ -7,8 +7,10 @@ mkdir -p "$MINIVMM_CACHE"
 
 # Kernel modules the test guest's initramfs carries (Debian builds virtio and ext4 as modules).
 # (mkinitramfs.sh adds each one's dependencies from its depends= field: virtio_net brings
-# net_failover and failover.)
-GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p pseries-rng virtio_net"
+# net_failover and failover; vmw_vsock_virtio_transport brings vsock and
+# vmw_vsock_virtio_transport_common.)
+GUEST_MODULES="virtio_pci virtio_blk virtio_console crc32c_generic ext4 9pnet_virtio 9p pseries-rng \
+virtio_net vmw_vsock_virtio_transport"
 # KVM modules the test guest carries but does not load (its "kvm" mode does, under --nested-hv).
 # Files the test guest's /init uses beyond busybox and GUEST_MODULES: KVM (the nested-HV case)
 # and device-mapper with its table tool (the read-only disk case writes around the guest
@@ -22,6 +24,8 @@ guest_test_files() {   # guest_test_files KERNEL_DIR
         echo "$k/drivers/md/dm-mod.ko=lib/dm-mod.ko $top/build/tests/dmtable=bin/dmtable"
     # (so is blkzero, the blk-discard case's write zeroes)
     [ -f "$top/build/tests/blkzero" ] && echo "$top/build/tests/blkzero=bin/blkzero"
+    # (and vsockxfer, the vsock case's both ends)
+    [ -f "$top/build/tests/vsockxfer" ] && echo "$top/build/tests/vsockxfer=bin/vsockxfer"
     return 0
 }
 

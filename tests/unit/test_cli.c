@@ -321,6 +321,22 @@ static void test_parse_size(void **state)
     assert_true(v == 777);                                       /* untouched on failure */
 }
 
+/* --vsock is the vsock device kind's option: its SPEC checked as the command line is read,
+ * at most one per VM. */
+static void test_vsock_option(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("-k", "vmlinux", "--vsock", "3,uds=/tmp/v.sock", NULL), CLI_RUN);
+    assert_int_equal(cfg.ndevices, 1);
+    assert_string_equal(cfg.devices[0].kind->name, "vsock");
+    assert_string_equal(cfg.devices[0].spec, "3,uds=/tmp/v.sock");
+    assert_input_error(parse("-k", "vmlinux", "--vsock", "2,uds=/tmp/v.sock", NULL),
+                       "CID must be 3 to 4294967294");
+    assert_input_error(parse("-k", "vmlinux", "--vsock", "3", NULL), "no uds=PATH");
+    assert_input_error(parse("-k", "vmlinux", "--vsock", "3,uds=/a", "--vsock", "4,uds=/b",
+                             NULL), "vsock");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_reparse_is_independent),
         cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_vsock_option),
         cmocka_unit_test(test_rootfs_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
