@@ -377,7 +377,7 @@ build/guest/%: tests/guest/%.c
 
 # minivmm against QEMU in the same emulated host (ROUNDS=5 alternating rounds by default).
 bench: deps
-	$(MAKE) minivmm build/guest/rtas-loop
+	$(MAKE) minivmm build/guest/rtas-loop build/tests/vsockxfer
 	bash tests/bench/run.sh
 
 clean:

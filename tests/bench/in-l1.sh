@@ -103,6 +103,34 @@ rootfs_run() {   # rootfs_run VMM ROUND
     [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
 }
 
+# vsock (minivmm only: QEMU 7.2 has only vhost-vsock, the kernel's): 64 MiB each way at once
+# on one connection, timed here from the host program's connect to its end (it checks every
+# byte), and minivmm's own count of exits to it (--stats). A run with 1 byte each way gives
+# what booting costs, so the difference is the transfer's.
+vsock_run() {   # vsock_run ROUND BYTES
+    round=$1 bytes=$2
+    rm -f "$T/v.sock" "$T/out"
+    "$MINIVMM" --stats -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --vsock "3,uds=$T/v.sock" \
+        -a "console=hvc0 quiet minivmm.test=vsock minivmm.vsock=listen:5000:1:$bytes" \
+        </dev/null > "$T/out" 2>&1 &
+    pid=$!
+    i=0
+    while ! grep -q "listening on 5000" "$T/out" && kill -0 $pid 2>/dev/null && [ $i -lt 3000 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    t0=$(now)
+    timeout 300 vsockxfer uds-connect "$T/v.sock" 5000 1 "$bytes" > "$T/x.out" 2>&1
+    xs=$?
+    t1=$(now)
+    wait $pid
+    st=$?
+    sum=$(vsockxfer sum "$bytes")
+    grep -q "sent $bytes fnv $sum recv $bytes fnv $sum" "$T/x.out" || { st=99; echo "BENCH-ERROR vsock: $(tail -1 "$T/x.out") (status $xs)"; }
+    exits=$(tr -d '\r' < "$T/out" | sed -n 's/.*stats: \([0-9]*\) exits to minivmm.*/\1/p' | head -n1)
+    echo "BENCH vmm=minivmm mode=vsock round=$round status=$st marker_s=none exit_s=none rss_kb=none" \
+         "vsock_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') vsock_bytes=$bytes exits=${exits:-none}"
+}
+
 # The shared directory's tree for the metadata walk: 2000 files in 20 directories.
 mkdir -p "$T/share/tree"
 for d in $(seq 20); do
@@ -137,6 +165,10 @@ for r in $(seq "$ROUNDS"); do
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.
     run qemu-slof bench "$r"
+    if command -v vsockxfer >/dev/null 2>&1; then
+        vsock_run "$r" 67108864
+        vsock_run "$r" 1
+    fi
 done
 rm -rf "$T"
 echo "BENCH-DONE"

@@ -13,10 +13,11 @@ export ROUNDS=${ROUNDS:-5}
 
 start=$(date +%s)
 # The bench guest: the test guest's /init and modules, plus the hcall loop.
-[ -x "$top/build/guest/rtas-loop" ] || die "build the bench guest's program first (make bench)"
+[ -x "$top/build/guest/rtas-loop" ] && [ -x "$top/build/tests/vsockxfer" ] ||
+    die "build the bench guest's programs first (make bench)"
 initrd=$out/guest.cpio.gz
 MODULES="$GUEST_MODULES" bash "$top/tests/host/mkinitramfs.sh" "$initrd" "$top/tests/guest/init" \
-    "$top/build/guest/rtas-loop=bin/rtas-loop"
+    "$top/build/guest/rtas-loop=bin/rtas-loop" "$top/build/tests/vsockxfer=bin/vsockxfer"
 case "$(uname -m)" in
 ppc64le|ppc64)
     [ -n "${QEMU_DIR:-}" ] || die "on a POWER host set QEMU_DIR to a directory holding qemu-system-ppc64"
@@ -28,7 +29,8 @@ ppc64le|ppc64)
     # script (the L1's own guest initramfs has no rtas-loop; this one goes in beside it).
     script=$(mktemp); trap 'rm -f "$script"' EXIT
     { echo "ROUNDS=$ROUNDS GUEST_INITRD=/guest/bench.cpio.gz"; cat "$here/in-l1.sh"; } > "$script"
-    L1_EXTRA="$initrd=guest/bench.cpio.gz $(bash "$top/tests/host/modtree.sh" "$out/modtree") ${L1_EXTRA:-}" \
+    L1_EXTRA="$initrd=guest/bench.cpio.gz $(bash "$top/tests/host/modtree.sh" "$out/modtree") \
+              $top/build/tests/vsockxfer=bin/vsockxfer ${L1_EXTRA:-}" \
         L1_PASST=1 bash "$top/tests/host/l1-run-qemu.sh" "$script" 3000 > "$log" 2>&1 || true
     ;;
 esac
@@ -36,7 +38,7 @@ grep -q BENCH-DONE "$log" || die "the benchmark did not finish; see $log"
 
 tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
 # One CSV row per run.
-{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s,p9w_s,p9r_s,p9meta_s,net_rx_s,net_tx_s"
+{ echo "vmm,mode,round,status,marker_s,exit_s,rss_kb,write_s,read_s,con_s,hcall_calls,hcall_s,hcall_per_s,before_clock_s,p9w_s,p9r_s,p9meta_s,net_rx_s,net_tx_s,vsock_s,vsock_bytes,exits"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          rate = (v["calls"] != "" && v["hcall_s"] > 0) ? sprintf("%.0f", v["calls"] / v["hcall_s"]) : ""
          # What the host saw before the guest kernel started its clock: the VMM, its firmware
@@ -46,10 +48,10 @@ tr -d '\r' < "$log" | grep '^BENCH vmm=' | sed 's/^BENCH //' > "$out/runs.txt"
          if (v["guest_up_s"] != "" && v["guest_up_s"] != "none" && v["marker_s"] != "none" &&
              v["marker_s"] != v["exit_s"])
              before = sprintf("%.2f", v["marker_s"] - v["guest_up_s"])
-         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"],
+         printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", v["vmm"], v["mode"], v["round"],
                 v["status"], v["marker_s"], v["exit_s"], v["rss_kb"], v["write_s"], v["read_s"],
                 v["seconds"], v["calls"], v["hcall_s"], rate, before, v["p9w_s"], v["p9r_s"],
-                v["p9meta_s"], v["rx_s"], v["tx_s"];
+                v["p9meta_s"], v["rx_s"], v["tx_s"], v["vsock_s"], v["vsock_bytes"], v["exits"];
          delete v }' "$out/runs.txt"; } > "$out/results.csv"
 
 # awk: the median of x[0..n-1] (sorts x), and the column named col of the CSV header.
@@ -94,6 +96,12 @@ m_9r=$(median minivmm bench p9r_s) v_9r=$(median qemu-vof bench p9r_s)
 m_9m=$(median minivmm bench p9meta_s) v_9m=$(median qemu-vof bench p9meta_s)
 m_nr=$(median minivmm bench net_rx_s) v_nr=$(median qemu-vof bench net_rx_s)
 m_nt=$(median minivmm bench net_tx_s) v_nt=$(median qemu-vof bench net_tx_s)
+# vsock: the big runs' time; exits per MiB moved (64 MiB each way) over the 1-byte runs'.
+m_vs=$(awk -F, -v col=vsock_s "$AWK_LIB"'$2 == "vsock" && $4 == 0 && $21 == 67108864 { x[n++] = $c }
+      END { if (!n) print "-"; else print med(x, n) }' "$out/results.csv")
+vs_exits=$(awk -F, -v col=exits "$AWK_LIB"'$2 == "vsock" && $4 == 0 && $c != "none" {
+          if ($21 == 67108864) big[nb++] = $c; else small[ns++] = $c }
+      END { if (!nb || !ns) print "-"; else printf "%.1f", (med(big, nb) - med(small, ns)) / 128 }' "$out/results.csv")
 m_rt=$(median minivmm rootfs exit_s) v_rt=$(median qemu-vof rootfs exit_s)
 m_h=$(median minivmm bench hcall_per_s) v_h=$(median qemu-vof bench hcall_per_s) s_h=$(median qemu-slof bench hcall_per_s)
 tput() { awk -v s="$1" -v amount="$2" 'BEGIN { if (s == "-" || s <= 0 || amount == "") print "-"; else printf "%.1f", amount / s }'; }
@@ -114,6 +122,8 @@ echo "9p_read_mib_s,$(tput "$m_9r" 128),$(tput "$v_9r" 128),,$(paired minivmm qe
 echo "9p_stat_2000_files_s,$m_9m,$v_9m,,$(paired minivmm qemu-vof bench p9meta_s),"
 echo "net_host_to_guest_mib_s,$(tput "$m_nr" 64),$(tput "$v_nr" 64),,$(paired minivmm qemu-vof bench net_rx_s rate),"
 echo "net_guest_to_host_mib_s,$(tput "$m_nt" 64),$(tput "$v_nt" 64),,$(paired minivmm qemu-vof bench net_tx_s rate),"
+echo "vsock_mib_s_each_way,$(tput "$m_vs" 64),,,,"
+echo "vsock_exits_per_mib,$vs_exits,,,,"
 echo "hcall_rtas_per_s,$m_h,$v_h,$s_h,$(paired minivmm qemu-vof bench hcall_per_s),$(paired minivmm qemu-slof bench hcall_per_s)"
 } > "$out/summary.csv"
 
@@ -136,5 +146,8 @@ echo "guest's msize 512 KiB: 128 MiB written (fsync) and read, then ls -lR over 
 echo "net_*: TCP through passt (minivmm --net passt; QEMU -netdev stream to a passt started"
 echo "alike), the guest's address by DHCP: wget of 64 MiB from a web server on the emulated"
 echo "host's loopback (the guest's gateway), and 64 MiB sent with nc to a sink there."
+echo "vsock_*: minivmm only (QEMU 7.2 has only the kernel's vhost-vsock): 64 MiB each way at once"
+echo "on one connection between vsockxfer in the guest and in the host (hybrid vsock), every"
+echo "byte checked; exits to minivmm per MiB moved (128 MiB), over a run that moves 1 byte."
 echo "Every run: $out/results.csv; this table: $out/summary.csv"
 tr -d '\r' < "$log" | grep '^BENCH-ERROR' | sort -u || true
