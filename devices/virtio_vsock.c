@@ -357,6 +357,9 @@ static void vs_describe(void *dev, char *buf, size_t len)
              (unsigned long long)v->cfg.cid, v->cfg.uds, v->cfg.uds);
 }
 
+/* --rootfs: the guest's transport (it brings vsock and the common transport along). */
+static const char *const guest_modules[] = {"vmw_vsock_virtio_transport", NULL};
+
 const struct device_kind virtio_vsock_kind = {
     .name = "vsock",
     .usage = "      --vsock CID,uds=PATH  a virtio-vsock device: the guest's CID (3 or more); host\n"
@@ -369,4 +372,5 @@ const struct device_kind virtio_vsock_kind = {
     .destroy = vs_destroy,
     .virtio = vs_virtio,
     .describe = vs_describe,
+    .guest_modules = guest_modules,
 };

@@ -55,3 +55,8 @@ case_run vsock-no-uds --vsock 3 -k "$GUEST_KERNEL"
 echo "not a socket" > "$T/not-a-socket"
 case_run vsock-not-socket --vsock "3,uds=$T/not-a-socket" -k "$GUEST_KERNEL"
 rm -f "$T/not-a-socket"
+
+# --rootfs with --vsock: minivmm's initramfs brings the transport's modules (device.h's
+# guest_modules), and the driver binds to the device.
+case_run vsock-rootfs -k "$GUEST_KERNEL" -m 512M --vsock "3,uds=$T/vr.sock" --rootfs / -- \
+    sh -c 'echo "vsock transports bound: $(ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport | grep -c virtio)"'

@@ -140,6 +140,7 @@ static void test_guest_setup(void **state)
     assert_non_null(k);
     assert_non_null(k->guest_setup);
     assert_string_equal(k->guest_modules[0], "virtio_net");
+    assert_string_equal(device_kind_find("vsock")->guest_modules[0], "vmw_vsock_virtio_transport");
     struct mvm_err e = {0};
     nrecords = 0, records[0] = 0;
     assert_int_equal(k->guest_setup("tap=tap0", 0, add, NULL, &e), 0);
