@@ -28,11 +28,13 @@ vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for 
                  -virtfs "local,path=$T/share,mount_tag=bench,security_model=none"
              # The same passt, started here (minivmm starts its own): QEMU 7.2's stream netdev
              # speaks passt's framing. -1: passt ends with QEMU's connection.
+             # passt runs as nobody (it drops root), so its socket's directory is open to all.
              if [ -n "$disk" ] && [ -n "$NET" ]; then
-                 rm -f "$T/passt.sock"
-                 passt -f -q -1 -s "$T/passt.sock" >/dev/null 2>&1 &
-                 for i in $(seq 100); do [ -S "$T/passt.sock" ] && break; sleep 0.05; done
-                 set -- "$@" -netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$T/passt.sock" \
+                 mkdir -p "$T/passt" && chmod 1777 "$T/passt" && rm -f "$T/passt/sock"
+                 passt -f -q -1 -s "$T/passt/sock" >/dev/null 2>&1 &
+                 for i in $(seq 600); do [ -S "$T/passt/sock" ] && break; sleep 0.05; done
+                 [ -S "$T/passt/sock" ] || echo "BENCH-ERROR qemu-vof: passt did not listen within 30 s" >&2
+                 set -- "$@" -netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$T/passt/sock" \
                      -device virtio-net-pci,netdev=n0,romfile=
              fi ;;
     esac
@@ -158,9 +160,9 @@ for r in $(seq "$ROUNDS"); do
     done
     for vmm in minivmm qemu-vof; do
         dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null   # the guest uses 128
-        # The network's sink takes the guest's 64 MiB and closes (head ends, nc follows). Its
-        # stdin never ends: busybox's nc -l drops the connection when its stdin does.
-        [ -n "$NET" ] && { sleep 600 | nc -l -p 8081 | head -c 67108864 > /dev/null & }
+        # The network's sink takes the guest's 64 MiB until the guest ends its side. Its stdin
+        # never ends: busybox's nc -l drops the connection when its stdin does.
+        [ -n "$NET" ] && { sleep 600 | nc -l -p 8081 > /dev/null & }
         run $vmm bench "$r" "$T/disk.img"
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.
