@@ -19,6 +19,7 @@ vsock_wait() {   # vsock_wait TEXT: the guest said TEXT (or 300 s passed, or the
 }
 echo "=== CASE vsock"
 sock=$T/vsock.sock vmlog=$T/vsock.log
+: > "$vmlog"
 big=16777216 small=1048576
 # The host's listener for step 3 is up before the guest is.
 "$VSOCKXFER" uds-listen "${sock}_6000" 16 $small > "$T/vsock-listen.out" 2>&1 &

@@ -19,7 +19,7 @@ for applet in sh ash cat echo mount umount mkdir ls grep sed awk poweroff reboot
               sleep uname dmesg setsid cttyhack head tail wc cut tr rm cp mv ps kill test [ \
               sync true false chmod ln dd md5sum date stty env printf expr seq timeout base64 od \
               yes cmp hexdump blockdev switch_root losetup ip nc \
-              httpd wget udhcpc; do
+              httpd wget udhcpc nslookup; do
     ln -sf busybox "$root/bin/$applet"
 done
 if [ -n "${MODULES:-}" ]; then
