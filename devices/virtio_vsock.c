@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -110,11 +111,20 @@ static void drain(int fd)
     }
 }
 
-/* Interrupts for what the pass completed. */
+/* Interrupts for what the pass completed, unless the driver reset the device meanwhile: the
+ * check and the interrupt under one lock, or a reset's lowered line would be raised again for
+ * a device without a driver (virtio_pci.h). */
 static void signal_driver(struct virtio_vsock *v)
 {
-    if (v->notify_rx || v->notify_tx)
-        virtio_interrupt(&v->vdev, VIRTIO_ISR_QUEUE);
+    if (v->notify_rx || v->notify_tx) {
+        struct virtio_dev *d = &v->vdev;
+        pthread_mutex_lock(&d->lock);
+        if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+            ((v->notify_rx && d->vq[VSOCK_RXQ].ready) ||
+             (v->notify_tx && d->vq[VSOCK_TXQ].ready)))
+            virtio_interrupt_locked(d, VIRTIO_ISR_QUEUE);
+        pthread_mutex_unlock(&d->lock);
+    }
     v->notify_rx = v->notify_tx = false;
 }
 
@@ -195,23 +205,34 @@ static int listen_at(struct virtio_vsock *v, struct mvm_err *e)
 {
     const char *path = v->cfg.uds;
     struct stat st;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, path);   /* vsock_parse bounded it */
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return mvm_fail(e, MVM_E_INPUT, "--vsock: %s exists and is not a socket; remove it "
                             "or choose another uds= path", path);
+        /* A socket someone still listens on is theirs (another VM's, say): not taken over. */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live)
+            return mvm_fail(e, MVM_E_INPUT, "--vsock: %s is in use (a program listens on it); "
+                            "choose another uds= path", path);
         if (unlink(path) != 0)
             return mvm_fail(e, MVM_E_INPUT, "--vsock: cannot replace the old socket %s: %s",
                             path, mvm_strerror(errno));
     }
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    strcpy(a.sun_path, path);   /* vsock_parse bounded it */
     v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (v->listen_fd < 0)
         return mvm_fail(e, MVM_E_HOST, "--vsock: socket: %s", mvm_strerror(errno));
     if (bind(v->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        return mvm_fail(e, MVM_E_INPUT, "--vsock: cannot create the socket %s: %s", path,
-                        mvm_strerror(errno));
+        return mvm_fail(e, MVM_E_INPUT, "--vsock: cannot create the socket %s: %s (its "
+                        "directory must exist and be writable; or choose another uds= path)",
+                        path, mvm_strerror(errno));
     v->listening = true;
+    if (stat(path, &st) == 0)
+        v->uds_dev = st.st_dev, v->uds_ino = st.st_ino;
     if (listen(v->listen_fd, 64) != 0)
         return mvm_fail(e, MVM_E_HOST, "--vsock: listen on %s: %s", path,
                         mvm_strerror(errno));
@@ -229,7 +250,11 @@ int virtio_vsock_create(struct virtio_vsock **out, struct machine *m,
     v->listen_fd = v->stop_fd = v->kick_fd[0] = v->kick_fd[1] = -1;
     v->line_ms = 2000;
     v->reply_ms = 5000;
-    v->next_port = 1u << 30;
+    v->next_port = VSOCK_FIRST_HOST_PORT;
+    struct rlimit nofile;
+    v->max_conns = VSOCK_MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur / 8 < VSOCK_MAX_CONNS)
+        v->max_conns = nofile.rlim_cur / 8 > 64 ? (unsigned)(nofile.rlim_cur / 8) : 64;
     pthread_mutex_init(&v->lock, NULL);
     v->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     v->kick_fd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -276,7 +301,10 @@ void virtio_vsock_destroy(struct virtio_vsock *v)
     vsock_close_all(v);
     if (v->listen_fd >= 0)
         close(v->listen_fd);
-    if (v->listening)
+    /* Ours only: the file may have been replaced since (by a later run, say). */
+    struct stat st;
+    if (v->listening && stat(v->cfg.uds, &st) == 0 && st.st_dev == v->uds_dev &&
+        st.st_ino == v->uds_ino)
         unlink(v->cfg.uds);
     for (int i = 0; i < 2; i++)
         if (v->kick_fd[i] >= 0)
@@ -299,6 +327,7 @@ void virtio_vsock_stats(struct virtio_vsock *v, struct vsock_stats *s)
     pthread_mutex_lock(&v->lock);
     *s = v->stats;
     s->conns = v->nconns;
+    s->max_conns = v->max_conns;
     pthread_mutex_unlock(&v->lock);
 }
 

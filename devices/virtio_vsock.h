@@ -26,7 +26,10 @@ struct virtio_vsock;
 /* A UNIX socket path holds 107 bytes; PATH_P adds '_' and up to 10 digits. */
 #define VSOCK_PATH_MAX (107 - 11)
 #define VSOCK_HOST_CID 2
-#define VSOCK_MAX_CONNS 1024          /* connections at once; more are refused */
+/* Connections at once; more are refused. Fewer where the process may open few descriptors:
+ * an eighth of RLIMIT_NOFILE, at least 64 (each holds one; disks, shares, the debugger and an
+ * embedding program need theirs too). */
+#define VSOCK_MAX_CONNS 1024
 #define VSOCK_BUF_ALLOC (256u * 1024) /* what each connection buffers for the host at most */
 #define VSOCK_MAX_PAYLOAD (64u * 1024)  /* one packet's data, either way */
 #define VSOCK_LINE_MAX 32             /* the CONNECT line, newline included */
@@ -40,11 +43,12 @@ struct vsock_config {
 struct vsock_stats {
     uint64_t bad_packets;     /* headers that were wrong (cid, type, len, op): dropped */
     uint64_t floods;          /* connections reset: the guest sent past its credit */
-    uint64_t refused;         /* connections refused: VSOCK_MAX_CONNS reached */
+    uint64_t refused;         /* connections refused: max_conns reached */
     uint64_t connect_failed;  /* guest connections to PATH_P nobody listened on */
     uint64_t bad_lines;       /* host connections closed: bad, long or slow CONNECT line */
     uint64_t timeouts;        /* host connections the guest did not answer in time */
     unsigned conns;           /* connections now (any state) */
+    unsigned max_conns;       /* the limit: VSOCK_MAX_CONNS, or fewer where descriptors are few */
     uint64_t buffered;        /* bytes now held for host sockets that were full */
 };
 

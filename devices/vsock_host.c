@@ -15,7 +15,6 @@
 
 /* Host ports for host-initiated connections start here, as in Firecracker: far from the
  * low ports guest programs listen on. */
-#define FIRST_HOST_PORT (1u << 30)
 
 uint64_t vsock_now_ms(void)
 {
@@ -26,7 +25,7 @@ uint64_t vsock_now_ms(void)
 
 struct vsock_conn *vsock_conn_new(struct virtio_vsock *v, int fd, enum conn_state state)
 {
-    if (v->nconns >= VSOCK_MAX_CONNS) {
+    if (v->nconns >= v->max_conns) {
         v->stats.refused++;
         return NULL;
     }
@@ -114,7 +113,8 @@ void vsock_accept(struct virtio_vsock *v)
     }
 }
 
-/* "CONNECT <port>": the port in decimal, 0 to 4294967295, nothing else. */
+/* "CONNECT <port>": the port in decimal, 0 to 4294967295, nothing else but a carriage return
+ * before the newline (socat's crlf, a Windows-born tool). */
 static int parse_line(const char *s, uint32_t *port)
 {
     if (strncmp(s, "CONNECT ", 8) != 0)
@@ -127,6 +127,8 @@ static int parse_line(const char *s, uint32_t *port)
         if (p > UINT32_MAX)
             return -1;
     }
+    if (*s == '\r')
+        s++;
     if (!digits || *s)
         return -1;
     *port = (uint32_t)p;
@@ -137,13 +139,13 @@ static uint32_t fresh_port(struct virtio_vsock *v)
 {
     for (;;) {
         uint32_t p = v->next_port++;
-        if (v->next_port < FIRST_HOST_PORT)
-            v->next_port = FIRST_HOST_PORT;
+        if (v->next_port < VSOCK_FIRST_HOST_PORT)
+            v->next_port = VSOCK_FIRST_HOST_PORT;
         bool used = false;
         for (unsigned i = 0; i < v->nconns && !used; i++)
             used = v->conn[i]->host_port == p && v->conn[i]->state != C_LINE;
         if (!used)
-            return p;   /* at most VSOCK_MAX_CONNS tries */
+            return p;   /* at most max_conns tries */
     }
 }
 
@@ -344,7 +346,7 @@ void vsock_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t guest_p
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", v->cfg.uds, port);
     int fd = -1;
-    if (v->nconns >= VSOCK_MAX_CONNS) {
+    if (v->nconns >= v->max_conns) {
         v->stats.refused++;
     } else {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

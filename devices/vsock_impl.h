@@ -1,5 +1,5 @@
 /* Inside the vsock device: shared by virtio_vsock.c (the device, its thread, its SPEC) and
- * vsock_conn.c (connections and the packets that drive them). */
+ * vsock_host.c (connections and the host side) and vsock_pkt.c (the packets that drive them). */
 #ifndef MINIVMM_VSOCK_IMPL_H
 #define MINIVMM_VSOCK_IMPL_H
 
@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "virtio_pci.h"
 #include "virtio_vsock.h"
@@ -16,6 +17,8 @@
 #define VSOCK_TXQ 1
 #define VSOCK_EVQ 2
 #define VSOCK_HDR sizeof(struct virtio_vsock_hdr)   /* 44 */
+/* The first port of host-initiated connections (the guest's own are below). */
+#define VSOCK_FIRST_HOST_PORT (1u << 30)
 #define VSOCK_NFIXED 4        /* poll slots before the connections': stop, kicks, listener */
 #define VSOCK_ORPHANS 64      /* RSTs owed for packets of no connection; more are dropped */
 
@@ -75,6 +78,9 @@ struct virtio_vsock {
     uint64_t generation;              /* moves on at each reset: poll results go stale */
     struct vsock_conn *conn[VSOCK_MAX_CONNS];
     unsigned nconns;                  /* conn[0..nconns) are all set */
+    unsigned max_conns;               /* VSOCK_MAX_CONNS or fewer (virtio_vsock.h) */
+    dev_t uds_dev;                    /* the socket file we made, to remove it and no other */
+    ino_t uds_ino;
     unsigned next_rr;                 /* where the next RX round starts (fairness) */
     uint32_t next_port;               /* host ports for host-initiated connections */
     struct { uint32_t host_port, guest_port; } orphan[VSOCK_ORPHANS];

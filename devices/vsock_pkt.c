@@ -234,7 +234,9 @@ static bool conn_rx(struct virtio_vsock *v, struct vsock_conn *c)
     uint16_t op;
     if (wants_data(c) && !(c->owe & (OWE_RST | OWE_REQUEST | OWE_RESPONSE)) &&
         v->rx.in_len > VSOCK_HDR)
-        len = read_host(v, c, (uint32_t)(v->rx.in_len - VSOCK_HDR));
+        /* (in 64 bits first: overlapping descriptors can make a chain over 4 GiB long) */
+        len = read_host(v, c, v->rx.in_len - VSOCK_HDR > VSOCK_MAX_PAYLOAD
+                                  ? VSOCK_MAX_PAYLOAD : (uint32_t)(v->rx.in_len - VSOCK_HDR));
     if (c->owe & OWE_RST)
         op = VIRTIO_VSOCK_OP_RST;
     else if (c->owe & OWE_REQUEST)

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "../../devices/device.h"
@@ -188,6 +189,7 @@ static void test_bad_lines(void **state)
     static const char *const lines[] = {
         "HELLO\n", "CONNECT\n", "CONNECT x\n", "CONNECT 4294967296\n", "CONNECT 12 \n",
         "connect 12\n", "CONNECT -1\n", "CONNECT 123456789012345678901234567890\n",
+        "CONNECT 12\r\r\n", "CONNECT \r\n", "CONNECT 1\r2\n",
     };
     unsigned n = sizeof(lines) / sizeof(lines[0]);
     for (unsigned i = 0; i < n; i++) {
@@ -213,6 +215,13 @@ static void test_bad_lines(void **state)
     assert_int_equal(stats().bad_lines, n + 1);
     no_rx();
     assert_int_equal(stats().conns, 0);
+    /* A carriage return before the newline is a good line (socat's crlf). */
+    fd = unix_connect(path);
+    assert_int_equal(write(fd, "CONNECT 77\r\n", 12), 12);
+    pump();
+    assert_int_equal(rx_op(OP_REQUEST).dst_port, 77);
+    assert_int_equal(stats().bad_lines, n + 1);
+    close(fd);
     /* The largest port, and data right behind the line, are fine. */
     fd = unix_connect(path);
     assert_int_equal(write(fd, "CONNECT 4294967295\nabc", 22), 22);
@@ -279,13 +288,15 @@ static void test_too_many(void **state)
     snprintf(where, sizeof(where), "%s_7001", path);
     int lfd = unix_listen(where);
     static int fds[VSOCK_MAX_CONNS];
-    for (uint32_t i = 0; i < VSOCK_MAX_CONNS; i++) {
+    const unsigned max = stats().max_conns;   /* the descriptors this process may open */
+    assert_true(max >= 64 && max <= VSOCK_MAX_CONNS);
+    for (uint32_t i = 0; i < max; i++) {
         tx(OP_REQUEST, 10000 + i, 7001, NULL, 0, 0, GBUF, 0);
         rx_op(OP_RESPONSE);
         fds[i] = accept(lfd, NULL, NULL);
         assert_true(fds[i] >= 0);
     }
-    assert_int_equal(stats().conns, VSOCK_MAX_CONNS);
+    assert_int_equal(stats().conns, max);
     tx(OP_REQUEST, 20000, 7001, NULL, 0, 0, GBUF, 0);
     rx_op(OP_RST);
     assert_int_equal(stats().refused, 1);
@@ -296,7 +307,7 @@ static void test_too_many(void **state)
     assert_int_equal(read(fd, b, sizeof(b)), 0);
     assert_int_equal(stats().refused, 2);
     close(fd), close(lfd);
-    for (uint32_t i = 0; i < VSOCK_MAX_CONNS; i++)
+    for (uint32_t i = 0; i < max; i++)
         close(fds[i]);
 }
 
@@ -351,7 +362,49 @@ static void test_config_and_socket_file(void **state)
     assert_int_equal(device_kind_find("vsock")->check(spec, &e), -1);
     assert_non_null(strstr(e.msg, "is not a socket"));
     unlink(path);
+    /* A socket a program still listens on (another VM's) is refused, and stays. */
+    lfd = unix_listen(path);
+    e = (struct mvm_err){0};
+    memset(&host, 0, sizeof(host));
+    assert_int_equal(virtio_vsock_create(&vs, &m, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "is in use (a program listens on it); choose another uds="));
+    assert_int_equal(lstat(path, &st), 0);
+    close(lfd);
+    unlink(path);
+    /* A device removes its own socket file at the end, not one that replaced it since. */
     vs_up();
+    assert_int_equal(unlink(path), 0);
+    lfd = unix_listen(path);
+    virtio_vsock_destroy(vs);
+    vs = NULL;
+    assert_int_equal(lstat(path, &st), 0);
+    close(lfd);
+    unlink(path);
+    vs_up();
+}
+
+/* The connection limit follows the descriptors the process may open: an eighth, at least 64. */
+static void test_limit_follows_rlimit(void **state)
+{
+    (void)state;
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlim_t eighth = old.rlim_cur / 8;
+    assert_int_equal(stats().max_conns, eighth >= VSOCK_MAX_CONNS ? VSOCK_MAX_CONNS
+                                        : eighth > 64 ? eighth : 64);
+    static const struct { rlim_t cur; unsigned want; } cases[] = {{800, 100}, {256, 64}};
+    for (unsigned i = 0; i < 2; i++) {
+        if (old.rlim_cur < cases[i].cur)
+            continue;   /* (never lower than it is) */
+        virtio_vsock_destroy(vs);
+        vs = NULL;
+        low = old;
+        low.rlim_cur = cases[i].cur;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        vs_up();
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        assert_int_equal(stats().max_conns, cases[i].want);
+    }
 }
 
 static void test_parse(void **state)
@@ -395,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_lines, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_many, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_too_many, setup_vs, teardown_vs),
+        cmocka_unit_test_setup_teardown(test_limit_follows_rlimit, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_reset, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_config_and_socket_file, setup_vs, teardown_vs),
         cmocka_unit_test_setup_teardown(test_parse, setup_vs, teardown_vs),
