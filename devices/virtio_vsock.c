@@ -212,8 +212,10 @@ static int listen_at(struct virtio_vsock *v, struct mvm_err *e)
             return mvm_fail(e, MVM_E_INPUT, "--vsock: %s exists and is not a socket; remove it "
                             "or choose another uds= path", path);
         /* A socket someone still listens on is theirs (another VM's, say): not taken over. */
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0;
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        /* (non-blocking: a listener with a full backlog says EAGAIN instead of a wait) */
+        bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0 ||
+                                   errno == EAGAIN);
         if (probe >= 0)
             close(probe);
         if (live)
