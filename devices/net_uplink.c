@@ -62,10 +62,11 @@ static uint32_t sin_of(const struct ifreq *ifr)
 int net_uplink_find(struct net_uplink *u, struct mvm_err *e)
 {
     memset(u, 0, sizeof(*u));
-    char *routes = malloc(65536);
+    char *routes = calloc(1, 65536);
     if (!routes)
         return mvm_fail(e, MVM_E_VMM, "out of memory");
-    int r = read_routes(routes, 65536) ? -1 : net_uplink_parse_routes(routes, u->ifname, &u->gateway);
+    int r = read_routes(routes, 65536) ? -1
+                                       : net_uplink_parse_routes(routes, u->ifname, &u->gateway);
     /* A default route straight through a device (a VPN's tun, ppp) has no gateway to give. */
     bool direct = r && strstr(routes, "\t00000000\t00000000\t0001\t");
     free(routes);
