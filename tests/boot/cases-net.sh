@@ -26,12 +26,12 @@ echo "small $(md5sum < "$T/www/small" | cut -d' ' -f1)"
 echo "=== RESULT net-files status=0"
 
 # 1. DHCP from passt, 16 MiB and a small file over TCP to the guest (frames of up to the
-# 65520-byte MTU and bare ACKs), 16 MiB from it to a sink here, then passt is killed: the
-# guest's carrier goes off, minivmm says so and runs on until the guest powers off. (The
-# sink's stdin never ends: busybox's nc -l drops the connection when its stdin does.)
-sleep 900 | nc -l -p 8081 > "$T/sink" &
+# 65520-byte MTU and bare ACKs), then passt is killed: the guest's carrier goes off, minivmm
+# says so and runs on until the guest powers off. (No upload is checked here: an upload to
+# this host's busybox nc through passt is sometimes reset part way, for QEMU's guests too;
+# the bench measures it and reports a reset as an error.)
 "$MINIVMM" -v --stats --net passt -k "$GK" -i "$GI" -m 512M \
-    -a "console=hvc0 quiet minivmm.test=net minivmm.url=8080/16M minivmm.url=8080/small minivmm.send=8081:16 minivmm.netwait=1" \
+    -a "console=hvc0 quiet minivmm.test=net minivmm.url=8080/16M minivmm.url=8080/small minivmm.netwait=1" \
     < /dev/null > "$T/net.out" 2>&1 &
 pid=$!
 i=0
@@ -46,12 +46,6 @@ echo "=== CASE net-passt"
 echo "passt processes while the guest ran: $passts"
 cat "$T/net.out"
 echo "=== RESULT net-passt status=$st"
-echo "=== CASE net-sent"
-sleep 1
-echo "the host received $(wc -c < "$T/sink") bytes, md5 $(md5sum < "$T/sink" | cut -d' ' -f1)"
-echo "the guest sent md5 $(yes MINIVMM-NET-SEND | head -c 16777216 | md5sum | cut -d' ' -f1)"
-echo "=== RESULT net-sent status=0"
-rm -f "$T/sink"
 echo "=== CASE net-passt-gone"
 # minivmm stopped and reaped its passt: none is left behind.
 sleep 1

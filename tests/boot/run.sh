@@ -279,10 +279,7 @@ else
     check net-passt 0 "$addr" "MINIVMM-NET-GOT 8080/16M 16777216 ${big:-none}" \
         "MINIVMM-NET-GOT 8080/small 13 ${small:-none}" "MINIVMM-NET-CARRIER 1" \
         "net0: passt closed its connection; passt exited with status 0: the guest's link is down" \
-        "MINIVMM-NET-CARRIER-NOW 0" "MINIVMM-GUEST-POWEROFF" "links down 1"
-    sent=$(section net-sent | sed -n 's/^the guest sent md5 //p')
-    check net-sent 0 "the host received 16777216 bytes, md5 ${sent:-none}"
-    check net-passt 0 "MINIVMM-NET-SENT 16 MiB status 0"
+        "MINIVMM-NET-CARRIER-NOW 0" "MINIVMM-GUEST-POWEROFF" "1 links down"
     check net-passt-gone 0 "no passt left"
     check net-two 0 "02:6d:76:6d:00:00" "02:00:00:00:00:2a" "minivmm-exit-code: 0"
     check net-rootfs 0 "a small file" "$rootfs_gw" "nameserver " "resolves nothing outside"
