@@ -5,6 +5,7 @@
 
 #include "../firmware/rtas.h"
 #include "../vmm/machine.h"
+#include "msix.h"
 
 /* Config-space header offsets (PCI 3.0). */
 #define PCI_VENDOR_ID 0x00
@@ -68,6 +69,7 @@ int pci_add_device(struct pci_host *h, struct bus *bus, struct pci_device *d, ui
     }
     d->slot = (uint8_t)h->ndev;
     d->irq = PCI_IRQ_BASE + d->slot;
+    d->msix = NULL;
     d->bar_bus = bar;
     d->bar_size = bar_size;
     memset(d->cfg, 0, sizeof(d->cfg));
@@ -152,6 +154,8 @@ bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t
         uint8_t m = d->cfg_wmask[off + i], b = (uint8_t)(val >> (8 * i));
         d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (b & m));
     }
+    if (d->msix)
+        msix_config_written(d->msix, d);
     if (d->ops->config_written)
         d->ops->config_written(d, off, len);
     return true;
@@ -217,11 +221,66 @@ static int32_t rtas_ibm_write_pci_config(struct machine *m, int cpu, const uint3
     return config_write(m, args[0], args[3], args[4]);
 }
 
+/* ---- RTAS: MSI. Linux's pseries code asks for a function's vectors, then for the source
+ * of each; the messages are ours to write (msix.h). Only MSI-X exists here. */
+
+#define CHANGE_FN 1            /* ibm,change-msi functions (PAPR; Linux's names) */
+#define CHANGE_MSI_FN 3
+#define CHANGE_MSIX_FN 4
+#define CHANGE_32MSI_FN 5
+#define RTAS_TYPE_MSIX 2       /* the interrupt type change-msi may return */
+
+static struct pci_device *msi_device(struct machine *m, const uint32_t *args)
+{
+    uint32_t bus, devfn, reg;
+    decode(args[0], &bus, &devfn, &reg);
+    struct pci_device *d = our_buid(args + 1) ? find(m->pci, bus, devfn) : NULL;
+    return d && d->msix ? d : NULL;
+}
+
+/* config_addr, BUID (2), function, count, sequence -> count, sequence[, type]. A count of 0
+ * takes every vector back, whichever function asks (Linux disables with the MSI one). */
+static int32_t rtas_change_msi(struct machine *m, int cpu, const uint32_t *args, unsigned nargs,
+                               uint32_t *rets, unsigned nret)
+{
+    (void)cpu, (void)nargs;
+    struct pci_device *d = msi_device(m, args);
+    uint32_t fn = args[3], n = args[4];
+    if (!d)
+        return RTAS_PARAM_ERROR;
+    if (n > 0 && fn != CHANGE_MSIX_FN)
+        return RTAS_PARAM_ERROR;   /* MSI (32- or 64-bit) or the old interface: no MSI cap */
+    if (n == 0 && fn != CHANGE_FN && fn != CHANGE_MSI_FN && fn != CHANGE_MSIX_FN &&
+        fn != CHANGE_32MSI_FN)
+        return RTAS_PARAM_ERROR;   /* query and reset: not ours to do */
+    rets[1] = msix_assign(d->msix, n);   /* fewer than asked: Linux asks again for that */
+    rets[2] = args[5] + 1;
+    if (nret > 3)
+        rets[3] = RTAS_TYPE_MSIX;
+    return RTAS_OK;
+}
+
+/* config_addr, BUID (2), vector -> source, sense (1: edge). */
+static int32_t rtas_query_source(struct machine *m, int cpu, const uint32_t *args,
+                                 unsigned nargs, uint32_t *rets, unsigned nret)
+{
+    (void)cpu, (void)nargs, (void)nret;
+    struct pci_device *d = msi_device(m, args);
+    int64_t irq = d ? msix_source(d->msix, args[3]) : -1;
+    if (irq < 0)
+        return RTAS_PARAM_ERROR;
+    rets[1] = (uint32_t)irq;
+    rets[2] = 1;
+    return RTAS_OK;
+}
+
 static const struct rtas_service pci_rtas[] = {
     {"read-pci-config", rtas_read_pci_config, 2, 2},
     {"write-pci-config", rtas_write_pci_config, 3, 1},
     {"ibm,read-pci-config", rtas_ibm_read_pci_config, 4, 2},
     {"ibm,write-pci-config", rtas_ibm_write_pci_config, 5, 1},
+    {"ibm,change-msi", rtas_change_msi, 6, 3},
+    {"ibm,query-interrupt-source-number", rtas_query_source, 4, 3},
 };
 
 int pci_register_rtas(struct machine *m)

@@ -14,6 +14,7 @@
 #include "../vmm/bus.h"
 
 struct machine;
+struct msix;
 
 #define PCI_MAX_DEVICES 32          /* one function per slot on bus 0 */
 #define PHB_BUID 0x800000020000000ULL
@@ -21,14 +22,17 @@ struct machine;
 #define PHB_MEM_CPU 0x200080000000ULL   /* where the guest sees it (32 TiB + 2 GiB) */
 #define PHB_MEM_SIZE 0x80000000ULL
 #define PCI_IRQ_BASE 0x1000         /* XICS source of slot n's INTA: PCI_IRQ_BASE + n */
+/* XICS sources of slot n's MSI-X vectors: PCI_MSI_BASE + n * MSIX_MAX_VECTORS + vector (all
+ * in the same block of 1024 as the INTAs, one ICS for KVM). */
+#define PCI_MSI_BASE 0x1100
 
 struct pci_device;
 
 struct pci_device_ops {
     /* Access to BAR 0; offset within the BAR, data little-endian. */
     bus_access_fn bar_access;
-    /* Called after the guest wrote config space (e.g. to react to the command register; the
-     * MSI-X enable bit will live there too). None of today's devices needs it. */
+    /* Called after the guest wrote config space (after MSI-X, if the function has it, took
+     * note of its control word). Optional. */
     void (*config_written)(struct pci_device *d, uint32_t offset, uint32_t len);
 };
 
@@ -39,6 +43,7 @@ struct pci_device {
     uint64_t bar_bus, bar_size;    /* BAR 0 (0 size: none) */
     uint16_t cap_end;              /* first free config byte for capabilities */
     uint32_t irq;
+    struct msix *msix;             /* NULL: INTx only (set by msix_init) */
     const struct pci_device_ops *ops;
     void *opaque;
     const char *name;              /* device-tree node name prefix, e.g. "virtio-blk" */
@@ -58,7 +63,7 @@ int pci_add_device(struct pci_host *h, struct bus *bus, struct pci_device *d, ui
                    uint16_t device, uint32_t class_code, uint16_t subsys_vendor,
                    uint16_t subsys_id, uint64_t bar_size);
 
-/* Registers the RTAS config-space services in m->rtas (m->pci must point at h). */
+/* Registers the RTAS config-space and MSI services in m->rtas (m->pci must point at h). */
 int pci_register_rtas(struct machine *m);
 
 /* Raw config access, as the RTAS calls perform it: returns false (and reads all-ones) for an

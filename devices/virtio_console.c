@@ -44,7 +44,7 @@ void vcon_port_flush_input(struct virtio_dev *v, uint16_t q, struct vty *port,
     }
     pthread_mutex_unlock(&v->lock);
     if (notify)
-        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue(v, q);
 }
 
 void virtio_console_flush_input(struct virtio_console *c)
@@ -78,7 +78,7 @@ void vcon_port_drain_output(struct virtio_dev *v, uint16_t q, struct virtq_chain
     }
     pthread_mutex_unlock(tx_lock);
     if (notify)
-        virtio_interrupt(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue(v, q);
 }
 
 void vcon_vty_out(void *port, const uint8_t *buf, size_t len)

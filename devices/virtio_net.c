@@ -191,7 +191,7 @@ static void rx_pump(struct virtio_net *n)
         return;
     pthread_mutex_lock(&v->lock);
     if (v->vq[RXQ].ready && virtq_should_notify(&v->vq[RXQ], &v->m->mem))
-        virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue_locked(v, RXQ);
     pthread_mutex_unlock(&v->lock);
 }
 
@@ -241,7 +241,7 @@ static void tx_pump(struct virtio_net *n)
         return;
     pthread_mutex_lock(&v->lock);
     if (v->vq[TXQ].ready && virtq_should_notify(&v->vq[TXQ], &v->m->mem))
-        virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue_locked(v, TXQ);
     pthread_mutex_unlock(&v->lock);
 }
 

@@ -1,13 +1,15 @@
 #include "virtio_pci.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "../vmm/machine.h"
 
 /* BAR 0 layout: the common configuration (the structure of the virtio spec, as Linux's uapi
- * header has it), the ISR byte, the device configuration, one notify register per queue. */
+ * header has it), the ISR byte, the device configuration, one notify register per queue, the
+ * MSI-X table and pending bits. */
 #define BAR_SIZE 0x1000
 #define COMMON_OFF 0x000
 #define COMMON_LEN (offsetof(struct virtio_pci_common_cfg, queue_used_hi) + 4)
@@ -15,6 +17,8 @@
 #define DEVICE_OFF 0x200
 #define NOTIFY_OFF 0x300
 #define NOTIFY_MULT 4
+#define MSIX_TABLE_OFF 0x800
+#define MSIX_PBA_OFF 0xc00
 
 /* A field's offset in the common configuration. */
 #define CC(field) offsetof(struct virtio_pci_common_cfg, field)
@@ -53,6 +57,38 @@ static void set_ring_features(struct virtio_dev *v)
     }
 }
 
+static void lower_line_locked(struct virtio_dev *v)
+{
+    if (v->line) {
+        v->line = false;
+        v->m->ops->irq_set(v->m, v->pci.irq, 0);
+    }
+}
+
+/* Signals the driver: with MSI-X on, vector vec (none: nothing, the driver polls); else the
+ * ISR bit and INTx. A configuration change sets its ISR bit either way (the spec's rule). */
+static void signal_locked(struct virtio_dev *v, uint8_t isr_bit, uint16_t vec)
+{
+    if (msix_enabled(&v->msix)) {
+        v->isr |= isr_bit & VIRTIO_ISR_CONFIG;
+        if (vec != VIRTIO_MSI_NO_VECTOR)
+            msix_notify(&v->msix, vec);
+        return;
+    }
+    v->isr |= isr_bit;
+    if (!v->line) {
+        v->line = true;
+        __atomic_add_fetch(&v->m->intx_raised, 1, __ATOMIC_RELAXED);
+        v->m->ops->irq_set(v->m, v->pci.irq, 1);
+    }
+}
+
+/* A vector the driver names for the configuration or a queue: one the table has, or none. */
+static uint16_t vector(const struct virtio_dev *v, uint32_t val)
+{
+    return val < v->msix.nvec ? (uint16_t)val : VIRTIO_MSI_NO_VECTOR;
+}
+
 /* Called with the lock held; the device-model reset runs after it is dropped. */
 static void reset_locked(struct virtio_dev *v)
 {
@@ -60,12 +96,13 @@ static void reset_locked(struct virtio_dev *v)
     v->drv_features = 0;
     v->status = 0;
     v->queue_sel = 0;
-    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+    v->config_vector = VIRTIO_MSI_NO_VECTOR;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
         v->vq[i] = (struct virtq){.size = VIRTQ_MAX_SIZE};
-    if (v->isr) {
-        v->isr = 0;
-        v->m->ops->irq_set(v->m, v->pci.irq, 0);
+        v->queue_vector[i] = VIRTIO_MSI_NO_VECTOR;
     }
+    v->isr = 0;
+    lower_line_locked(v);
 }
 
 static struct virtq *selected(struct virtio_dev *v)
@@ -84,13 +121,13 @@ static uint32_t common_read(struct virtio_dev *v, uint32_t off)
     case CC(guest_feature_select): return v->drv_feature_sel;
     case CC(guest_feature):
         return v->drv_feature_sel < 2 ? (uint32_t)(v->drv_features >> (32 * v->drv_feature_sel)) : 0;
-    case CC(msix_config): return VIRTIO_MSI_NO_VECTOR;   /* no MSI-X */
+    case CC(msix_config): return v->config_vector;
     case CC(num_queues): return v->ops->num_queues;
     case CC(device_status): return v->status;
     case CC(config_generation): return v->config_generation;
     case CC(queue_select): return v->queue_sel;
     case CC(queue_size): return q ? q->size : 0;
-    case CC(queue_msix_vector): return VIRTIO_MSI_NO_VECTOR;
+    case CC(queue_msix_vector): return q ? v->queue_vector[v->queue_sel] : VIRTIO_MSI_NO_VECTOR;
     case CC(queue_enable): return q ? q->ready : 0;
     case CC(queue_notify_off): return q ? v->queue_sel : 0;
     case CC(queue_desc_lo): return q ? (uint32_t)q->desc : 0;
@@ -114,9 +151,7 @@ static void set_half(uint64_t *field, uint32_t off, uint32_t val)
 /* Signals a configuration change (with the lock held). */
 static void config_interrupt_locked(struct virtio_dev *v)
 {
-    if (!v->isr)
-        v->m->ops->irq_set(v->m, v->pci.irq, 1);
-    v->isr |= VIRTIO_ISR_CONFIG;
+    signal_locked(v, VIRTIO_ISR_CONFIG, v->config_vector);
 }
 
 /* Stops the device until the driver resets it (with the lock held). */
@@ -163,6 +198,12 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
         break;
     }
     case CC(queue_select): v->queue_sel = (uint16_t)val; break;
+    /* The driver reads a vector back to learn whether the device took it. */
+    case CC(msix_config): v->config_vector = vector(v, val); break;
+    case CC(queue_msix_vector):
+        if (q)
+            v->queue_vector[v->queue_sel] = vector(v, val);
+        break;
     case CC(queue_size):
         if (q && !q->ready && val && val <= VIRTQ_MAX_SIZE && !(val & (val - 1)))
             q->size = (uint16_t)val;
@@ -186,7 +227,7 @@ static enum after_write common_write(struct virtio_dev *v, uint32_t off, uint32_
     case CC(queue_used_lo): case CC(queue_used_hi):
         if (q && !q->ready) set_half(&q->used, off, val);
         break;
-    default: break;   /* read-only or MSI-X vectors we do not have */
+    default: break;   /* read-only */
     }
     return AFTER_NOTHING;
 }
@@ -209,8 +250,16 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 {
     struct pci_device *d = opaque;
     struct virtio_dev *v = (struct virtio_dev *)((char *)d - offsetof(struct virtio_dev, pci));
-    struct machine *m = v->m;
 
+    if (off >= MSIX_TABLE_OFF && off < MSIX_TABLE_OFF + MSIX_TABLE_SIZE(v->msix.nvec)) {
+        msix_table_access(&v->msix, (uint32_t)(off - MSIX_TABLE_OFF), data, len, is_write);
+        return;
+    }
+    if (off >= MSIX_PBA_OFF && off < MSIX_PBA_OFF + MSIX_PBA_SIZE) {
+        if (!is_write)   /* the pending bits are read-only */
+            msix_pba_read(&v->msix, (uint32_t)(off - MSIX_PBA_OFF), data, len);
+        return;
+    }
     if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MULT * VIRTIO_MAX_QUEUES) {
         if (is_write && (off - NOTIFY_OFF) % NOTIFY_MULT == 0) {
             uint16_t q = (uint16_t)((off - NOTIFY_OFF) / NOTIFY_MULT);
@@ -238,10 +287,8 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
     } else if (off == ISR_OFF && len == 1) {
         if (!is_write) {
             data[0] = v->isr;   /* reading acknowledges the interrupt */
-            if (v->isr) {
-                v->isr = 0;
-                m->ops->irq_set(m, v->pci.irq, 0);
-            }
+            v->isr = 0;
+            lower_line_locked(v);
         }
     } else if (off >= DEVICE_OFF && off - DEVICE_OFF < v->ops->config_size &&
                len <= v->ops->config_size - (off - DEVICE_OFF)) {
@@ -261,7 +308,19 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
     }
 }
 
-static const struct pci_device_ops virtio_pci_ops = {.bar_access = bar_access};
+/* MSI-X turned on: INTx is no longer the device's to use. */
+static void config_written(struct pci_device *d, uint32_t off, uint32_t len)
+{
+    (void)off, (void)len;
+    struct virtio_dev *v = (struct virtio_dev *)((char *)d - offsetof(struct virtio_dev, pci));
+    pthread_mutex_lock(&v->lock);
+    if (msix_enabled(&v->msix))
+        lower_line_locked(v);
+    pthread_mutex_unlock(&v->lock);
+}
+
+static const struct pci_device_ops virtio_pci_ops = {.bar_access = bar_access,
+                                                     .config_written = config_written};
 
 int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio_ops *ops)
 {
@@ -280,6 +339,10 @@ int virtio_pci_init(struct virtio_dev *v, struct machine *m, const struct virtio
     add_cap(&v->pci, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF, NOTIFY_MULT * VIRTIO_MAX_QUEUES);
     if (ops->config_size)
         add_cap(&v->pci, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF, ops->config_size);
+    /* One vector per queue and one for configuration changes: what Linux's driver asks first. */
+    if (msix_init(&v->msix, m, &v->pci, (uint16_t)(ops->num_queues + 1), MSIX_TABLE_OFF,
+                  MSIX_PBA_OFF))
+        return -ENOSPC;
     return 0;
 }
 
@@ -290,15 +353,14 @@ uint64_t virtio_pci_notify_addr(const struct virtio_dev *v, uint16_t q)
 
 void virtio_pci_destroy(struct virtio_dev *v)
 {
+    msix_destroy(&v->msix);
     pthread_mutex_destroy(&v->lock);
 }
 
-void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits)
+void virtio_notify_queue_locked(struct virtio_dev *v, uint16_t q)
 {
-    bool was = v->isr != 0;
-    v->isr |= isr_bits;
-    if (!was)
-        v->m->ops->irq_set(v->m, v->pci.irq, 1);
+    signal_locked(v, VIRTIO_ISR_QUEUE, q < VIRTIO_MAX_QUEUES ? v->queue_vector[q]
+                                                             : VIRTIO_MSI_NO_VECTOR);
 }
 
 void virtio_config_changed_locked(struct virtio_dev *v)
@@ -307,13 +369,13 @@ void virtio_config_changed_locked(struct virtio_dev *v)
      * generation, whether or not it takes the interrupt. */
     v->config_generation++;
     if (v->status & VIRTIO_CONFIG_S_DRIVER_OK)
-        virtio_interrupt_locked(v, VIRTIO_ISR_CONFIG);
+        config_interrupt_locked(v);
 }
 
-void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits)
+void virtio_notify_queue(struct virtio_dev *v, uint16_t q)
 {
     pthread_mutex_lock(&v->lock);
-    virtio_interrupt_locked(v, isr_bits);
+    virtio_notify_queue_locked(v, q);
     pthread_mutex_unlock(&v->lock);
 }
 
@@ -356,7 +418,7 @@ void virtio_complete(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t l
     if (v->vq[q].ready) {
         virtq_push(&v->vq[q], &v->m->mem, head, len);
         if (virtq_should_notify(&v->vq[q], &v->m->mem))
-            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+            virtio_notify_queue_locked(v, q);
     }
     pthread_mutex_unlock(&v->lock);
 }

@@ -1,7 +1,9 @@
 /* virtio 1.x over PCI (the "modern" transport only): the common, notify, ISR and device
  * configuration structures in BAR 0, advertised by vendor capabilities in config space.
- * Interrupts are PCI INTx (level): the ISR register raises the line and a read of it lowers
- * it, which needs no MSI support from the platform.
+ * Interrupts are MSI-X (msix.h: one vector per queue plus one for configuration changes, as
+ * the driver assigns them; no exit for the guest to acknowledge them) or, until the driver
+ * turns MSI-X on (or never, with pci=nomsi), PCI INTx: a level the ISR register raises and a
+ * read of it lowers.
  *
  * A device model supplies struct virtio_ops; the transport owns feature negotiation, queue
  * setup and the device status. One mutex (vdev->lock) guards the transport state and the
@@ -17,6 +19,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
+#include "msix.h"
 #include "pci.h"
 #include "virtq.h"
 
@@ -56,10 +59,14 @@ struct virtio_dev {
     uint64_t drv_features;
     uint8_t status;
     uint8_t isr;
+    bool line;                     /* INTx asserted */
     uint16_t queue_sel;
+    uint16_t config_vector;        /* MSI-X vectors the driver chose (VIRTIO_MSI_NO_VECTOR: none) */
+    uint16_t queue_vector[VIRTIO_MAX_QUEUES];
     struct virtq vq[VIRTIO_MAX_QUEUES];
     uint64_t extra_features;       /* per-device additions to ops->features (set before run) */
     uint8_t config_generation;     /* guarded by lock; moves with every configuration change */
+    struct msix msix;              /* its own lock, taken inside this one */
 };
 
 /* Sets up the transport for a device and plugs it into the PHB. */
@@ -69,12 +76,12 @@ void virtio_pci_destroy(struct virtio_dev *v);
 /* The guest-physical address of queue q's notify register (16-bit writes of the index). */
 uint64_t virtio_pci_notify_addr(const struct virtio_dev *v, uint16_t q);
 
-/* Both take vdev->lock themselves. */
-/* Signals the driver (ISR bits, INTx asserted). */
-void virtio_interrupt(struct virtio_dev *v, uint8_t isr_bits);
+/* Tells the driver queue q has used buffers: queue q's MSI-X vector, or the ISR bit and INTx.
+ * Takes vdev->lock itself. */
+void virtio_notify_queue(struct virtio_dev *v, uint16_t q);
 /* The same with vdev->lock held: a worker that checks the queue is still ready and signals
  * under one lock cannot raise the line of a device reset in between. */
-void virtio_interrupt_locked(struct virtio_dev *v, uint8_t isr_bits);
+void virtio_notify_queue_locked(struct virtio_dev *v, uint16_t q);
 /* The device changed its configuration (a NIC's link status): a new generation, and a
  * configuration interrupt for a driver that is running (none before DRIVER_OK: a driver still
  * probing, or none at all, reads the configuration itself). With vdev->lock held. */

@@ -153,7 +153,7 @@ static void flush_ctrl_locked(struct virtio_stdio *s)
     memmove(s->pending, s->pending + sent, (s->npending - sent) * sizeof(s->pending[0]));
     s->npending -= sent;
     if (notify)
-        virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue_locked(v, CTRL_RXQ);
 }
 
 /* The driver is ready for port `id`: name it, make port 0 a terminal, open it from this side
@@ -221,7 +221,7 @@ static void read_ctrl(struct virtio_stdio *s)
         notify |= virtq_should_notify(&v->vq[CTRL_TXQ], &v->m->mem);
     }
     if (notify)
-        virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+        virtio_notify_queue_locked(v, CTRL_TXQ);
     flush_ctrl_locked(s);
     pthread_mutex_unlock(&v->lock);
     if (console_opened)
@@ -365,7 +365,7 @@ static void give_buffer(struct virtio_stdio *s, unsigned gen, uint32_t n)
     if (gen == s->generation && vq->ready) {
         virtq_push(vq, &v->m->mem, s->in.head, n);
         if (virtq_should_notify(vq, &v->m->mem))
-            virtio_interrupt_locked(v, VIRTIO_ISR_QUEUE);
+            virtio_notify_queue_locked(v, rx_queue(PORT_STDIN));
     }
     pthread_mutex_unlock(&v->lock);
 }

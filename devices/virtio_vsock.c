@@ -119,10 +119,10 @@ static void signal_driver(struct virtio_vsock *v)
     if (v->notify_rx || v->notify_tx) {
         struct virtio_dev *d = &v->vdev;
         pthread_mutex_lock(&d->lock);
-        if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-            ((v->notify_rx && d->vq[VSOCK_RXQ].ready) ||
-             (v->notify_tx && d->vq[VSOCK_TXQ].ready)))
-            virtio_interrupt_locked(d, VIRTIO_ISR_QUEUE);
+        if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) && v->notify_rx && d->vq[VSOCK_RXQ].ready)
+            virtio_notify_queue_locked(d, VSOCK_RXQ);
+        if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) && v->notify_tx && d->vq[VSOCK_TXQ].ready)
+            virtio_notify_queue_locked(d, VSOCK_TXQ);
         pthread_mutex_unlock(&d->lock);
     }
     v->notify_rx = v->notify_tx = false;

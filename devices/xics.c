@@ -80,17 +80,39 @@ void xics_set_level(struct xics *x, uint32_t irq, bool level)
     pthread_mutex_unlock(&x->lock);
 }
 
-int xics_add_source(struct xics *x, uint32_t irq)
+static int add_source(struct xics *x, uint32_t irq, bool msi)
 {
     if (irq < 16 || find(x, irq))
         return -1;
     for (unsigned i = 0; i < XICS_MAX_SOURCES; i++)
         if (!x->src[i].irq) {
             x->src[i] = (struct xics_source){.irq = irq, .priority = XICS_MASKED,
-                                             .saved_priority = XICS_MASKED};
+                                             .saved_priority = XICS_MASKED, .msi = msi};
             return 0;
         }
     return -1;
+}
+
+int xics_add_source(struct xics *x, uint32_t irq)
+{
+    return add_source(x, irq, false);
+}
+
+int xics_add_msi_source(struct xics *x, uint32_t irq)
+{
+    return add_source(x, irq, true);
+}
+
+void xics_msi(struct xics *x, uint32_t irq)
+{
+    pthread_mutex_lock(&x->lock);
+    struct xics_source *s = find(x, irq);
+    if (s && s->msi) {
+        s->level = true;   /* latched: offered now, or when unmasked or the CPU is free */
+        if (s->server < x->nservers)
+            resend(x, s->server);
+    }
+    pthread_mutex_unlock(&x->lock);
 }
 
 int64_t xics_hcall(struct xics *x, int cpu_index, uint64_t nr, uint64_t *args)
@@ -110,6 +132,9 @@ int64_t xics_hcall(struct xics *x, int cpu_index, uint64_t nr, uint64_t *args)
             icp->cppr = icp->pending_priority;
             if (icp->xisr == XICS_IPI)
                 icp->mfrr = XICS_MASKED;
+            struct xics_source *s = find(x, icp->xisr);
+            if (s && s->msi)
+                s->level = false;   /* taken: a message that comes now is a new one */
             icp->xisr = 0;
         }
         update_line(x, (unsigned)cpu);

@@ -20,7 +20,7 @@ struct rtas_service;
 struct machine;
 
 #define XICS_IPI 2                /* the XISR value of an inter-processor interrupt */
-#define XICS_MAX_SOURCES 64
+#define XICS_MAX_SOURCES 512        /* 32 INTx and 32 x 16 MSI-X at most (pci.h) */
 #define XICS_MAX_SERVERS 256
 #define XICS_MASKED 0xff
 
@@ -28,7 +28,9 @@ struct xics_source {
     uint32_t irq;                 /* 0: unused slot */
     uint32_t server;
     uint8_t priority, saved_priority;
-    bool level;                   /* the device holds the line up (level-sensitive) */
+    bool level;                   /* the device holds the line up (level-sensitive), or a
+                                   * message came and the guest has not taken it yet (msi) */
+    bool msi;                     /* message-signalled: an edge, consumed when accepted */
     bool presented;               /* handed to an ICP, not yet EOI'd */
 };
 
@@ -58,6 +60,11 @@ void xics_destroy(struct xics *x);
 const struct rtas_service *xics_rtas_calls(bool by_kvm, size_t *n);
 /* Declares a level-sensitive source, masked until the guest routes it. */
 int xics_add_source(struct xics *x, uint32_t irq);
+/* Declares a message-signalled source (an MSI-X vector's), masked until the guest routes it. */
+int xics_add_msi_source(struct xics *x, uint32_t irq);
+/* A message for a message-signalled source: it is presented once (after the guest unmasks it,
+ * if it is masked), however many came before the guest took it. */
+void xics_msi(struct xics *x, uint32_t irq);
 /* A device moved its line. */
 void xics_set_level(struct xics *x, uint32_t irq, bool level);
 /* The hcalls, made by the vCPU with index cpu_index. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/msix.h"
 #include "../devices/pci.h"
 #include "../devices/vty.h"
 #include "../firmware/rtas.h"
@@ -281,6 +282,9 @@ static int node_pci_device(void *fdt, const struct pci_device *d)
     }
     TRY(prop_cells(fdt, "reg", reg, n));
     TRY(fdt_property_u32(fdt, "interrupts", 1));   /* INTA, routed by the PHB's interrupt-map */
+    /* How many MSI-X vectors the function wants: without it Linux's pseries code gives none. */
+    if (d->msix)
+        TRY(fdt_property_u32(fdt, "ibm,req#msi-x", d->msix->nvec));
     return fdt_end_node(fdt);
 }
 
@@ -312,6 +316,9 @@ static int node_phb(void *fdt, const struct pci_host *h)
         memcpy(map + 7 * i, e, sizeof(e));
     }
     TRY(prop_cells(fdt, "interrupt-map", map, 7 * h->ndev));
+    /* The PHB's MSI budget, which Linux shares among its functions (without it, it falls back to
+     * EEH's idea of a partitionable endpoint, which this PHB does not have). */
+    TRY(fdt_property_u32(fdt, "ibm,pe-total-#msi", PCI_MAX_DEVICES * MSIX_MAX_VECTORS));
     for (unsigned i = 0; i < h->ndev; i++)
         TRY(node_pci_device(fdt, h->dev[i]));
     return fdt_end_node(fdt);

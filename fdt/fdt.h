@@ -23,7 +23,7 @@ struct pci_host;
 /* Fixed limits on what the description may hold: they are what lets fdt_size_bound() size a
  * tree before the host has answered (a longer value is refused as an internal error). */
 #define FDT_CPU_MODEL_MAX 16      /* cpu_model, with its NUL */
-#define FDT_RTAS_NAME_MAX 32      /* an RTAS service name, with its NUL */
+#define FDT_RTAS_NAME_MAX 40      /* an RTAS service name, with its NUL (the longest: 34) */
 #define FDT_HYPERTAS_MAX 512      /* ibm,hypertas-functions, every NUL included */
 #define FDT_RNG_SEED_MAX 64
 /* No machine minivmm builds comes near this (256 vCPUs need 200 KiB at the very most): only an

@@ -5,8 +5,8 @@
  * the real tree. Instead the real builder runs on a stand-in machine of the same shape in
  * which everything decided later takes its largest form: both guest MMUs with every page size
  * the limits allow, two memory nodes with the longest names, the longest CPU model, a full
- * RTAS registry of the longest names, every PCI device with a BAR and the widest slot number,
- * the longest hcall list, a full seed and an initrd. The tree built later is never larger (the
+ * RTAS registry of the longest names, every PCI device with a BAR, MSI-X and the widest slot
+ * number, the longest hcall list, a full seed and an initrd. The tree built later is never larger (the
  * unit tests hold the two side by side), and the caller still checks that it fits.
  */
 #include "fdt.h"
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/msix.h"
 #include "../devices/pci.h"
 #include "../firmware/rtas.h"
 
@@ -25,6 +26,7 @@ struct stand_in {
     char names[RTAS_MAX_SERVICES][FDT_RTAS_NAME_MAX];
     struct pci_host pci;
     struct pci_device dev[PCI_MAX_DEVICES];
+    struct msix msix[PCI_MAX_DEVICES];
     char model[FDT_CPU_MODEL_MAX];
     char hypertas[FDT_HYPERTAS_MAX];
     const char *hypertas_list[2];
@@ -81,6 +83,8 @@ static void fill(struct stand_in *m, const struct fdt_shape *s)
     for (unsigned i = 0; i < s->npci; i++) {
         m->dev[i].slot = 0xff;
         m->dev[i].bar_size = 1;
+        m->msix[i].nvec = MSIX_MAX_VECTORS;
+        m->dev[i].msix = &m->msix[i];
         m->pci.dev[i] = &m->dev[i];
     }
     m->pci.ndev = s->npci;

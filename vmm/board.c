@@ -4,8 +4,11 @@
  * In two steps: setup_board() makes every choice the device tree shows (which XICS, which
  * devices in which slots, which RTAS services) before any vCPU exists; connect_board() then
  * ties them to the vCPUs and to KVM. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "../devices/virtio_pci.h"
 #include "../devices/xics.h"
@@ -69,8 +72,44 @@ static int choose_xics(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
+/* A source in KVM's XICS, masked until the guest routes it: a level (INTx) or an edge (MSI). */
+static int kernel_source(struct vm *vm, uint32_t irq, bool level, struct mvm_err *e)
+{
+    uint64_t src = KVM_XICS_MASKED | ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
+    if (level)
+        src |= KVM_XICS_LEVEL_SENSITIVE;
+    int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
+    if (r)
+        return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
+                        strerror(-r));
+    return 0;
+}
+
+/* An MSI source's irqfd: a device thread's message is one eventfd write, which KVM turns into
+ * the interrupt itself (no ioctl, no lock of ours). Where KVM has none, op_msi() falls back to
+ * KVM_IRQ_LINE. */
+static int connect_irqfd(struct vm *vm, uint32_t irq, struct mvm_err *e)
+{
+    if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQFD) <= 0)
+        return 0;
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return mvm_fail(e, MVM_E_HOST, "cannot make an eventfd for interrupt %u: %s", irq,
+                        strerror(errno));
+    int r = kvm_irqfd(vm->vm_fd, fd, irq);
+    if (r) {
+        close(fd);
+        if (vm->cfg.verbose)
+            machine_log(&vm->m, "irqfd for source %u refused (%s): MSIs go by KVM_IRQ_LINE", irq,
+                        strerror(-r));
+        return 0;
+    }
+    vm->msi_fd[irq - PCI_MSI_BASE] = fd;
+    return 0;
+}
+
 /* KVM's XICS: every vCPU connected as the server of its id, the RTAS calls KVM performs given
- * the tokens the device tree promised, and a source for each device's interrupt. */
+ * the tokens the device tree promised, and sources for each device's INTx and MSI-X vectors. */
 static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
 {
     uint32_t servers = nr_servers(vm);
@@ -92,13 +131,13 @@ static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
                             strerror(-r));
     }
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
-        uint32_t irq = vm->phb.dev[i]->irq;
-        uint64_t src = KVM_XICS_LEVEL_SENSITIVE | KVM_XICS_MASKED |
-                       ((uint64_t)KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT);
-        int r = kvm_set_device_attr(vm->xics_fd, KVM_DEV_XICS_GRP_SOURCES, irq, &src);
-        if (r)
-            return mvm_fail(e, MVM_E_HOST, "cannot create XICS interrupt source %u: %s", irq,
-                            strerror(-r));
+        const struct pci_device *d = vm->phb.dev[i];
+        if (kernel_source(vm, d->irq, true, e))
+            return -1;
+        for (unsigned v = 0; d->msix && v < d->msix->nvec; v++)
+            if (kernel_source(vm, d->msix->first_irq + v, false, e) ||
+                connect_irqfd(vm, d->msix->first_irq + v, e))
+                return -1;
     }
     return 0;
 }
@@ -119,8 +158,9 @@ static void wire_notifications(struct vm *vm, struct virtio_dev *v)
 }
 
 /* The devices the configuration lists, in its order, behind one PCI host bridge, each with a
- * level-triggered XICS source for its INTA (in minivmm's XICS here; in KVM's, created masked
- * by connect_kernel_xics(); the guest routes and unmasks it). */
+ * level-triggered XICS source for its INTA and an edge one for each MSI-X vector (in
+ * minivmm's XICS here; in KVM's, created masked by connect_kernel_xics(); the guest routes and
+ * unmasks them). */
 static int setup_devices(struct vm *vm, struct mvm_err *e)
 {
     struct machine *m = &vm->m;
@@ -136,10 +176,15 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
             return -1;
         vm->devices[vm->ndevices++] = (struct device){.kind = d->kind, .state = state};
     }
-    for (unsigned i = 0; m->xics && i < vm->phb.ndev; i++)
-        if (xics_add_source(m->xics, vm->phb.dev[i]->irq))
-            return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u",
-                            vm->phb.dev[i]->irq);
+    for (unsigned i = 0; m->xics && i < vm->phb.ndev; i++) {
+        const struct pci_device *d = vm->phb.dev[i];
+        if (xics_add_source(m->xics, d->irq))
+            return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u", d->irq);
+        for (unsigned v = 0; d->msix && v < d->msix->nvec; v++)
+            if (xics_add_msi_source(m->xics, d->msix->first_irq + v))
+                return mvm_fail(e, MVM_E_VMM, "no room for interrupt source %u",
+                                d->msix->first_irq + v);
+    }
     return 0;
 }
 

@@ -154,6 +154,12 @@ int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd)
     return ret(ioctl(vm_fd, KVM_IOEVENTFD, &io));
 }
 
+int kvm_irqfd(int vm_fd, int fd, uint32_t gsi)
+{
+    struct kvm_irqfd i = {.fd = (uint32_t)fd, .gsi = gsi};
+    return ret(ioctl(vm_fd, KVM_IRQFD, &i));
+}
+
 int kvm_interrupt(int vcpu_fd, uint32_t irq)
 {
     struct kvm_interrupt i = {.irq = irq};

@@ -33,6 +33,8 @@ int kvm_rtas_define_token(int vm_fd, const char *name, uint64_t token);
 int kvm_get_cpu_char(int vm_fd, struct kvm_ppc_cpu_char *cc);
 int kvm_irq_line(int vm_fd, const struct kvm_irq_level *l);
 int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, int fd);
+/* KVM raises interrupt source gsi (with XICS: the source number) whenever fd is signalled. */
+int kvm_irqfd(int vm_fd, int fd, uint32_t gsi);
 int kvm_interrupt(int vcpu_fd, uint32_t irq);
 int kvm_set_guest_debug(int vcpu_fd, uint32_t control);
 int kvm_get_htab_fd(int vm_fd, uint64_t start_index);   /* read-only, from that HPTE on */

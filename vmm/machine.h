@@ -58,6 +58,10 @@ struct machine_ops {
     /* Sets the level of interrupt source `irq` (level-triggered sources follow it). Any
      * thread. Returns 0 or -errno. */
     int (*irq_set)(struct machine *m, uint32_t irq, int level);
+    /* Sends a message-signalled interrupt: source `irq` (an edge) fires once. Any thread. With
+     * KVM's XICS an irqfd the board set up for it, with minivmm's a call into it. Returns 0 or
+     * -errno. */
+    int (*msi)(struct machine *m, uint32_t irq);
     /* Userspace XICS: raises (level 1) or lowers the external interrupt line of the vCPU
      * whose id is `server`. Any thread. */
     int (*cpu_irq)(struct machine *m, uint32_t server, int level);
@@ -108,6 +112,9 @@ struct machine {
      * Microseconds: any year 1-9999 fits. Atomic: any vCPU may read or set it. */
     int64_t rtc_offset_us;
     uint64_t broken_rings;   /* times a driver broke a virtqueue (atomic; --stats reports) */
+    /* Device interrupts (atomic; --stats reports): INTx lines raised, MSI-X messages sent, and
+     * messages dropped (a vector without a valid message from the firmware). */
+    uint64_t intx_raised, msi_sent, msi_dropped;
     /* virtio-net, atomic, --stats reports them: frames a guest sent that were dropped as
      * malformed, received frames its buffers could not hold, backends that went away. */
     uint64_t net_bad_frames, net_rx_dropped, net_links_down;

@@ -97,6 +97,13 @@ void stats_report(struct machine *m, const struct vcpu_stats *total, double seco
     if (t.mmio_reads || t.mmio_writes)
         machine_log(m, "stats: MMIO: %llu reads, %llu writes",
                     (unsigned long long)t.mmio_reads, (unsigned long long)t.mmio_writes);
+    uint64_t intx = __atomic_load_n(&m->intx_raised, __ATOMIC_RELAXED);
+    uint64_t msi = __atomic_load_n(&m->msi_sent, __ATOMIC_RELAXED);
+    uint64_t msi_lost = __atomic_load_n(&m->msi_dropped, __ATOMIC_RELAXED);
+    if (m->pci)
+        machine_log(m, "stats: device interrupts: %llu MSI-X messages, %llu INTx raised, %llu "
+                    "MSI-X messages dropped", (unsigned long long)msi, (unsigned long long)intx,
+                    (unsigned long long)msi_lost);
     /* What the guest got wrong and minivmm absorbed: worth a look when a driver misbehaves. */
     uint64_t nothing = __atomic_load_n(&m->bus.unclaimed, __ATOMIC_RELAXED);
     uint64_t bad_cfg = m->pci ? __atomic_load_n(&m->pci->bad_accesses, __ATOMIC_RELAXED) : 0;

@@ -376,6 +376,24 @@ static int op_irq_set(struct machine *m, uint32_t irq, int level)
     return kvm_irq_line(vm_of(m)->vm_fd, &l);
 }
 
+/* An irqfd where the board made one (KVM's XICS): one write, and KVM raises the source. */
+static int op_msi(struct machine *m, uint32_t irq)
+{
+    if (m->xics) {
+        xics_msi(m->xics, irq);
+        return 0;
+    }
+    struct vm *vm = vm_of(m);
+    uint32_t i = irq - PCI_MSI_BASE;
+    if (irq >= PCI_MSI_BASE && i < sizeof(vm->msi_fd) / sizeof(vm->msi_fd[0]) &&
+        vm->msi_fd[i] >= 0) {
+        uint64_t one = 1;
+        return write(vm->msi_fd[i], &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+    }
+    struct kvm_irq_level l = {.irq = irq, .level = 1};   /* an edge source fires on 1 */
+    return kvm_irq_line(vm->vm_fd, &l);
+}
+
 /* KVM_INTERRUPT is one of the vCPU ioctls that may come from any thread: it queues the
  * level and kicks the vCPU out of a wait (H_CEDE). */
 static int op_cpu_irq(struct machine *m, uint32_t server, int level)
@@ -444,6 +462,7 @@ const struct machine_ops vm_machine_ops = {
     .stop_self = op_stop_self,
     .cpu_characteristics = op_cpu_characteristics,
     .irq_set = op_irq_set,
+    .msi = op_msi,
     .cpu_irq = op_cpu_irq,
     .shutdown = op_shutdown,
     .command_ended = op_command_ended,

@@ -268,6 +268,9 @@ static void vm_free(struct vm *vm)
             vcpu_destroy(&vm->cpus[i]);
         free(vm->cpus);
     }
+    for (unsigned i = 0; i < sizeof(vm->msi_fd) / sizeof(vm->msi_fd[0]); i++)
+        if (vm->msi_fd[i] >= 0)
+            close(vm->msi_fd[i]);
     if (vm->xics_fd >= 0)
         close(vm->xics_fd);
     if (vm->m.xics)
@@ -304,6 +307,8 @@ static struct vm *vm_alloc(const struct vm_config *c)
     vm->cfg = *c;
     vm->kvm_fd = vm->vm_fd = vm->xics_fd = vm->wake_fd = vm->log_fd = -1;
     vm->tap[0] = vm->tap[1] = -1;
+    for (unsigned i = 0; i < sizeof(vm->msi_fd) / sizeof(vm->msi_fd[0]); i++)
+        vm->msi_fd[i] = -1;
     vm->command_status = -1;
     console_sink_init(&vm->sink);   /* timings count from here */
     pthread_mutex_init(&vm->lock, NULL);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "kvm.h"
 #include "../devices/device.h"
+#include "../devices/msix.h"
 #include "../devices/pci.h"
 #include "../devices/vty.h"
 #include "../devices/xics.h"
@@ -61,6 +62,9 @@ struct vm {
     } devices[VM_MAX_DEVICES];  /* created from cfg.devices, in its order (board.c) */
     unsigned ndevices;
     struct xics uxics;          /* the userspace interrupt controller, when KVM's is not used */
+    /* KVM's XICS: the irqfd of each MSI-X source, PCI_MSI_BASE + i (-1: none; the message then
+     * goes by KVM_IRQ_LINE). board.c sets them up. */
+    int msi_fd[PCI_MAX_DEVICES * MSIX_MAX_VECTORS];
     const char *irqchip_name;
     struct console_sink sink;   /* every console's output passes through here */
     struct rootfs_setup *rootfs;   /* what --rootfs added to cfg (strings cfg points at) */

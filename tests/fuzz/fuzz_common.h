@@ -81,7 +81,7 @@ static FZ_UNUSED void fz_split(const uint8_t *data, size_t size, struct fz *prog
 static struct {
     int mmu_ret, char_ret;            /* what configure_mmu / cpu_characteristics return */
     int cpu_state[FZ_NCPUS];
-    unsigned calls, shutdowns, irq_sets, commands;
+    unsigned calls, shutdowns, irq_sets, msis, commands;
     enum mvm_status status;
 } fz_fake;
 
@@ -141,6 +141,13 @@ static FZ_UNUSED int fz_irq_set(struct machine *m, uint32_t irq, int level)
     return 0;
 }
 
+static FZ_UNUSED int fz_msi(struct machine *m, uint32_t irq)
+{
+    (void)m, (void)irq;
+    fz_fake.msis++;
+    return 0;
+}
+
 static FZ_UNUSED void fz_shutdown(struct machine *m, enum mvm_status status, const char *why)
 {
     (void)m, (void)why;
@@ -158,7 +165,7 @@ static FZ_UNUSED const struct machine_ops fz_ops = {
     .configure_mmu = fz_configure_mmu, .set_lpcr = fz_set_lpcr, .set_sprg0 = fz_set_sprg0,
     .start_cpu = fz_start_cpu,
     .cpu_state = fz_cpu_state, .stop_self = fz_stop_self,
-    .cpu_characteristics = fz_cpu_characteristics, .irq_set = fz_irq_set,
+    .cpu_characteristics = fz_cpu_characteristics, .irq_set = fz_irq_set, .msi = fz_msi,
     .shutdown = fz_shutdown,
     .command_ended = fz_command_ended,
 };

@@ -1,10 +1,12 @@
 /* The PCI host bridge: config-space reads and writes (pci_config_read/write) and MMIO to the
  * BARs (bus_access), in sequences from the input. Three devices: one with a plain BAR, one
- * without a BAR and a virtio console (the real BAR 0 of the virtio transport). */
+ * without a BAR and a virtio console (the real BAR 0 of the virtio transport, with its MSI-X
+ * capability, table and pending bits; the firmware's ibm,change-msi is one more operation). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../devices/msix.h"
 #include "../../devices/virtio_console.h"
 #include "../../devices/virtio_pci.h"
 #include "fuzz_common.h"
@@ -45,7 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = fz_u8(&prog), sel = fz_u8(&prog);
         uint32_t bus = (sel & 0x80) ? fz_u8(&prog) : 0;
         uint32_t devfn = (sel & 0x40) ? fz_u8(&prog) : ((sel >> 2) % 4) << 3;
-        if (op & 2) {   /* config space */
+        struct msix *x = devs[2]->msix;
+        if (op == 0xff) {   /* the firmware gives the console vectors (0: takes them back) */
+            if (msix_assign(x, sel % (MSIX_MAX_VECTORS + 2)) > x->nvec)
+                abort();
+        } else if (op & 2) {   /* config space */
             uint32_t off = cfg_off(sel, &prog), len = cfg_lens[(op >> 2) & 7], val = 0;
             bool ok = (op & 1) ? pci_config_write(m->pci, bus, devfn, off, len, fz_u32(&prog))
                                : pci_config_read(m->pci, bus, devfn, off, len, &val);
@@ -60,6 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 buf[j] = (uint8_t)fz_take(&prog, 1);
             bus_access(&m->bus, addr, buf, bus_lens[(op >> 2) & 7], op & 1);
         }
+        /* Nothing pends beyond the table, and every message sent was a valid one. */
+        if ((x->pending >> x->nvec) || x->sent != fz_fake.msis)
+            abort();
     }
     virtio_console_destroy(c);
     fz_machine_free(m);

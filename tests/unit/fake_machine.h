@@ -20,7 +20,7 @@
 #include "../../vmm/machine.h"
 
 #define RAM (1u << 20)
-#define FAKE_MAX_IRQ 0x1100      /* covers the PCI INTx sources PCI_IRQ_BASE + slot */
+#define FAKE_MAX_IRQ 0x1400      /* covers the PCI INTx and MSI-X sources (devices/pci.h) */
 #define FAKE_MAX_SERVER 256      /* XICS_MAX_SERVERS */
 
 /* What the fake hypervisor operations were asked to do. */
@@ -38,6 +38,9 @@ static struct {
     int cpu_irq_calls;           /* cpu_irq calls (userspace XICS), all servers */
     int cpu_irq_level[FAKE_MAX_SERVER]; /* last level set for each server's line */
     uint32_t cpu_irq_last;       /* server of the last cpu_irq call */
+    int msi_calls;               /* msi calls, all sources */
+    int msi_count[FAKE_MAX_IRQ]; /* messages sent to each source below FAKE_MAX_IRQ */
+    uint32_t msi_last;           /* source of the last message */
     enum mvm_status status;
     char why[512];
     int command_calls, command_status;   /* command_ended() */
@@ -120,6 +123,17 @@ static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
     return 0;
 }
 
+/* Counts the messages each source got; sources beyond FAKE_MAX_IRQ are only counted. */
+static int fake_msi(struct machine *mm, uint32_t irq)
+{
+    (void)mm;
+    __atomic_add_fetch(&fake.msi_calls, 1, __ATOMIC_RELAXED);
+    fake.msi_last = irq;
+    if (irq < FAKE_MAX_IRQ)
+        __atomic_add_fetch(&fake.msi_count[irq], 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* Records the external interrupt line of each server; larger servers are only counted. */
 static int fake_cpu_irq(struct machine *mm, uint32_t server, int level)
 {
@@ -135,7 +149,8 @@ static const struct machine_ops fake_ops = {
     .set_sprg0 = fake_set_sprg0,
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
-    .irq_set = fake_irq_set, .cpu_irq = fake_cpu_irq, .shutdown = fake_shutdown,
+    .irq_set = fake_irq_set, .msi = fake_msi, .cpu_irq = fake_cpu_irq,
+    .shutdown = fake_shutdown,
     .command_ended = fake_command_ended,
 };
 

@@ -403,7 +403,7 @@ static void test_value_beyond_limit(void **state)
     assert_int_equal(e.status, MVM_E_VMM);
     assert_non_null(strstr(e.msg, "limits"));
 
-    static const struct rtas_service longname = {"ibm,a-service-name-longer-than-31-chars", NULL, 0, 0};
+    static const struct rtas_service longname = {"ibm,a-service-name-longer-than-39-characters", NULL, 0, 0};
     fill_params(&p, true, 1, 1);
     assert_true(rtas_register(&rtas_reg, &longname) > 0);
     memset(&e, 0, sizeof(e));

@@ -141,6 +141,42 @@ static void test_masked_then_routed(void **state)
     assert_int_equal(fake.cpu_irq_level[0], 0);
 }
 
+/* A message-signalled source: latched while masked, presented once however many messages came,
+ * consumed when accepted (an EOI does not bring it back), and a message that comes while the
+ * guest serves it is presented again after the EOI. */
+static void test_msi_source(void **state)
+{
+    (void)state;
+    assert_int_equal(xics_add_msi_source(&x, SRC2), 0);
+    assert_int_equal(xics_add_msi_source(&x, SRC2), -1);   /* once */
+    cppr(1, 0xff);
+    xics_msi(&x, SRC2);
+    xics_msi(&x, SRC2);                             /* masked: latched, not lost */
+    assert_int_equal(fake.cpu_irq_calls, 0);
+    assert_int_equal(set_xive(SRC2, 1, 5), RTAS_OK);
+    assert_int_equal(fake.cpu_irq_level[1], 1);
+    assert_true(xirr(1) == XIRR(0xff, SRC2));
+    eoi(1, XIRR(0xff, SRC2));                       /* an edge: it does not come back */
+    assert_int_equal(fake.cpu_irq_level[1], 0);
+    assert_true(xirr(1) == XIRR(0xff, 0));
+
+    xics_msi(&x, SRC2);
+    assert_true(xirr(1) == XIRR(0xff, SRC2));
+    xics_msi(&x, SRC2);                             /* while in service: a new one */
+    assert_int_equal(fake.cpu_irq_level[1], 0);
+    eoi(1, XIRR(0xff, SRC2));
+    assert_int_equal(fake.cpu_irq_level[1], 1);
+    assert_true(xirr(1) == XIRR(0xff, SRC2));
+    eoi(1, XIRR(0xff, SRC2));
+    assert_true(xirr(1) == XIRR(0xff, 0));
+
+    xics_msi(&x, SRC);                              /* not a source here: nothing */
+    assert_int_equal(xics_add_source(&x, SRC), 0);
+    xics_msi(&x, SRC);                              /* a level source takes no message */
+    assert_int_equal(set_xive(SRC, 1, 5), RTAS_OK);
+    assert_true(xirr(1) == XIRR(0xff, 0));
+}
+
 static void test_withdrawn_before_accept(void **state)
 {
     (void)state;
@@ -352,7 +388,7 @@ static void test_no_xics(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_masked_then_routed), T(test_withdrawn_before_accept), T(test_cppr_gating),
+        T(test_masked_then_routed), T(test_msi_source), T(test_withdrawn_before_accept), T(test_cppr_gating),
         T(test_ipi), T(test_more_favoured_displaces), T(test_xive_rtas),
         T(test_rerouted_in_service), T(test_robustness), T(test_no_xics),
     };

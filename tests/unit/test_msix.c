@@ -1,0 +1,277 @@
+/* MSI-X on a virtio function (a console: two queues, three vectors) as pseries Linux drives
+ * it: the capability, the firmware's calls (ibm,change-msi, ibm,query-interrupt-source-number)
+ * that fill the table, vectors chosen in the common configuration, messages per queue, masking
+ * and pending bits, and what a driver that writes nonsense gets. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../devices/msix.h"
+#include "../../devices/pci.h"
+#include "../../devices/virtio_console.h"
+#include "../../devices/virtio_pci.h"
+#include "fake_machine.h"
+#include "papr_calls.h"
+#include "virtio_driver.h"
+
+#define TXQ_DESC 0x10000u
+#define TXQ_AVAIL 0x10400u
+#define TXQ_USED 0x10800u
+#define QS 8
+#define DATA 0x30000u
+#define NVEC 3                       /* receive, transmit, configuration */
+#define FIRST (PCI_MSI_BASE + 0)     /* slot 0's first source */
+#define HI ((uint32_t)(PHB_BUID >> 32))
+#define LO ((uint32_t)PHB_BUID)
+#define TABLE 0x800                  /* in BAR 0, as virtio_pci.c places it */
+#define PBA 0xc00
+#define NO_VECTOR 0xffff
+
+static struct pci_host host;
+static struct virtio_console *con;
+static int out[2];
+static uint64_t bar;
+static uint16_t avail_idx;
+static uint8_t cap;                  /* config offset of the MSI-X capability */
+
+static void wr(uint64_t off, uint32_t len, uint64_t v) { mmio_wr(bar + off, len, v); }
+static uint64_t rd(uint64_t off, uint32_t len) { return mmio_rd(bar + off, len); }
+
+static uint32_t cfg_rd(uint32_t off, uint32_t len)
+{
+    uint32_t v;
+    assert_true(pci_config_read(&host, 0, 0, off, len, &v));
+    return v;
+}
+
+static void cfg_wr(uint32_t off, uint32_t len, uint32_t v)
+{
+    assert_true(pci_config_write(&host, 0, 0, off, len, v));
+}
+
+static int setup_msix(void **state)
+{
+    if (setup_with_bridge(state, &host, RAM) || pipe2(out, O_NONBLOCK))
+        return -1;
+    struct mvm_err e = {0};
+    if (pci_register_rtas(&m) || virtio_console_create(&con, &m, out[1], &e))
+        return -1;
+    bar = PHB_MEM_CPU + (host.dev[0]->bar_bus - PHB_MEM_BUS);
+    avail_idx = 0;
+    memset(fake.msi_count, 0, sizeof(fake.msi_count));
+    fake.msi_calls = fake.irq_calls = 0;
+    m.msi_sent = m.msi_dropped = m.intx_raised = 0;
+    cap = 0;
+    for (uint8_t p = (uint8_t)cfg_rd(0x34, 1); p; p = (uint8_t)cfg_rd(p + 1u, 1))
+        if (cfg_rd(p, 1) == 0x11)
+            cap = p;
+    cfg_wr(4, 2, 2);   /* memory decoding on */
+    return cap ? 0 : -1;
+}
+
+static int teardown_msix(void **state)
+{
+    virtio_console_destroy(con);
+    close(out[0]), close(out[1]);
+    return teardown(state);
+}
+
+/* ibm,change-msi for the console's function; returns the status, *n the vectors given. */
+static int32_t change_msi(uint32_t fn, uint32_t n, uint32_t *given)
+{
+    int32_t r = rtas("ibm,change-msi", 6, 4, (uint32_t[]){0, HI, LO, fn, n, 1});
+    if (given)
+        *given = rtas_ret(BUF, 1);
+    if (r == 0) {
+        assert_int_equal(rtas_ret(BUF, 2), 2);   /* the sequence number moves on */
+        assert_int_equal(rtas_ret(BUF, 3), 2);   /* MSI-X */
+    }
+    return r;
+}
+
+static int64_t query(uint32_t vec)
+{
+    int32_t r = rtas("ibm,query-interrupt-source-number", 4, 3, (uint32_t[]){0, HI, LO, vec});
+    if (r)
+        return r;
+    assert_int_equal(rtas_ret(BUF, 2), 1);   /* an edge */
+    return rtas_ret(BUF, 1);
+}
+
+/* What Linux does: the function enabled and masked, vectors from the firmware, entries
+ * unmasked, the function unmasked; then the device brought up with the transmit queue on
+ * vector 1 and the configuration on vector 2. */
+static void bring_up_msix(void)
+{
+    cfg_wr(cap + 2u, 2, 0xc000);
+    uint32_t n;
+    assert_int_equal(change_msi(4, NVEC, &n), 0);
+    assert_int_equal(n, NVEC);
+    for (unsigned i = 0; i < NVEC; i++)
+        wr(TABLE + 16 * i + 12, 4, 0);
+    cfg_wr(cap + 2u, 2, 0x8000);
+    wr(0x14, 1, 0), wr(0x14, 1, 3);
+    wr(0x08, 4, 1), wr(0x0c, 4, 1);   /* VERSION_1 */
+    wr(0x14, 1, 0xb);
+    wr(0x10, 2, 2);
+    assert_int_equal(rd(0x10, 2), 2);
+    wr(0x16, 2, 1), wr(0x18, 2, QS);
+    wr(0x1a, 2, 1);
+    assert_int_equal(rd(0x1a, 2), 1);
+    wr(0x20, 4, TXQ_DESC), wr(0x28, 4, TXQ_AVAIL), wr(0x30, 4, TXQ_USED);
+    wr(0x1c, 2, 1);
+    wr(0x14, 1, 0xf);
+}
+
+/* One buffer of output on the transmit queue, notified the MMIO way (drained at once). */
+static void send(const char *s)
+{
+    uint16_t d = avail_idx % QS;
+    memcpy(m.mem.host + DATA, s, strlen(s));
+    put(TXQ_DESC + 16u * d, 8, DATA), put(TXQ_DESC + 16u * d + 8, 4, strlen(s));
+    put(TXQ_DESC + 16u * d + 12, 2, 0);
+    put(TXQ_AVAIL + 4 + 2u * d, 2, d);
+    put(TXQ_AVAIL + 2, 2, ++avail_idx);
+    wr(0x300 + 4, 2, 1);
+    char got[64];
+    assert_int_equal(read(out[0], got, sizeof(got)), (ssize_t)strlen(s));
+}
+
+static void test_capability(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg_rd(cap + 2u, 2), NVEC - 1);        /* table size - 1, off, unmasked */
+    assert_int_equal(cfg_rd(cap + 4u, 4), TABLE);           /* BIR 0 */
+    assert_int_equal(cfg_rd(cap + 8u, 4), PBA);
+    cfg_wr(cap + 2u, 2, 0xffff);                            /* only enable and mask stick */
+    assert_int_equal(cfg_rd(cap + 2u, 2), 0xc000 | (NVEC - 1));
+    cfg_wr(cap + 4u, 4, 0x1234);                            /* the rest is read-only */
+    assert_int_equal(cfg_rd(cap + 4u, 4), TABLE);
+    for (unsigned i = 0; i < NVEC; i++)                      /* masked after reset */
+        assert_int_equal(rd(TABLE + 16 * i + 12, 4), 1);
+    assert_int_equal(host.dev[0]->msix->nvec, NVEC);
+}
+
+static void test_firmware_fills_table(void **state)
+{
+    (void)state;
+    uint32_t n;
+    assert_int_equal(change_msi(4, 4, &n), 0);   /* Linux rounds up to a power of two */
+    assert_int_equal(n, NVEC);
+    for (unsigned i = 0; i < NVEC; i++) {
+        assert_int_equal(query(i), FIRST + i);
+        assert_int_equal(rd(TABLE + 16 * i, 8), MSIX_MSG_ADDR);
+        assert_int_equal(rd(TABLE + 16 * i + 8, 4), FIRST + i);
+    }
+    assert_int_equal(query(NVEC), RTAS_PARAM_ERROR);
+    assert_int_equal(change_msi(4, 1, &n), 0);   /* fewer: the rest are taken back */
+    assert_int_equal(n, 1);
+    assert_int_equal(query(1), RTAS_PARAM_ERROR);
+    assert_int_equal(rd(TABLE + 16 + 8, 4), 0);
+    assert_int_equal(change_msi(3, 0, &n), 0);   /* Linux disables with the MSI function */
+    assert_int_equal(n, 0);
+    assert_int_equal(query(0), RTAS_PARAM_ERROR);
+    assert_int_equal(change_msi(3, 2, NULL), RTAS_PARAM_ERROR);   /* no MSI capability */
+    assert_int_equal(change_msi(0, 2, NULL), RTAS_PARAM_ERROR);   /* query: not ours */
+    /* Another PHB, or a slot with nothing in it. */
+    assert_int_equal(rtas("ibm,change-msi", 6, 3, (uint32_t[]){0, HI, LO + 1, 4, 1, 1}),
+                     RTAS_PARAM_ERROR);
+    assert_int_equal(rtas("ibm,change-msi", 6, 3, (uint32_t[]){1u << 11, HI, LO, 4, 1, 1}),
+                     RTAS_PARAM_ERROR);
+}
+
+static void test_queue_vector_message(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    send("hello");
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);   /* the transmit queue's vector */
+    assert_int_equal(fake.msi_calls, 1);
+    assert_int_equal(fake.irq_calls, 0);              /* no INTx, no ISR bit */
+    assert_int_equal(rd(0x100, 1), 0);
+    assert_int_equal(m.msi_sent, 1);
+}
+
+static void test_masked_vector_pends(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    wr(TABLE + 16 + 12, 4, 1);                        /* mask vector 1 */
+    send("a");
+    assert_int_equal(fake.msi_calls, 0);
+    assert_int_equal(rd(PBA, 8), 1u << 1);
+    wr(TABLE + 16 + 12, 4, 0);                        /* unmask: it goes now, once */
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);
+    assert_int_equal(rd(PBA, 8), 0);
+    cfg_wr(cap + 2u, 2, 0xc000);                      /* the function mask holds them too */
+    send("b");
+    send("c");
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);
+    cfg_wr(cap + 2u, 2, 0x8000);
+    assert_int_equal(fake.msi_count[FIRST + 1], 2);
+}
+
+static void test_bad_vectors_and_messages(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    wr(0x16, 2, 1);
+    wr(0x1a, 2, NVEC);                                /* beyond the table: refused */
+    assert_int_equal(rd(0x1a, 2), NO_VECTOR);
+    send("x");                                        /* no vector: nothing at all */
+    assert_int_equal(fake.msi_calls + fake.irq_calls, 0);
+    wr(0x1a, 2, 1);
+    wr(TABLE + 16 + 8, 4, FIRST + 2);                 /* another vector's source */
+    send("y");
+    wr(TABLE + 16 + 8, 4, 0x10);                      /* an IPI's */
+    send("z");
+    wr(TABLE + 16, 4, 0x1000);                        /* its address */
+    wr(TABLE + 16 + 8, 4, FIRST + 1);
+    send("w");
+    assert_int_equal(fake.msi_calls, 0);
+    assert_int_equal(m.msi_dropped, 3);
+    /* Odd sizes and places read as zero and change nothing. */
+    assert_int_equal(rd(TABLE + 8, 2), 0);
+    wr(TABLE + 8, 1, 0x55);
+    wr(TABLE + 2, 4, 0x55);
+    assert_int_equal(rd(TABLE + 8, 4), FIRST);
+    wr(PBA, 8, ~0ull);                                /* the pending bits are read-only */
+    assert_int_equal(rd(PBA, 8), 0);
+}
+
+static void test_intx_until_enabled(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    cfg_wr(cap + 2u, 2, 0);                           /* the driver went back to INTx */
+    send("i");
+    assert_int_equal(fake.msi_calls, 0);
+    assert_int_equal(fake.irq_level[PCI_IRQ_BASE], 1);
+    cfg_wr(cap + 2u, 2, 0x8000);                      /* MSI-X again: the line goes down */
+    assert_int_equal(fake.irq_level[PCI_IRQ_BASE], 0);
+    assert_int_equal(rd(0x100, 1), 1);                /* the ISR still says why */
+}
+
+static void test_reset_forgets_vectors(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    wr(0x14, 1, 0);
+    assert_int_equal(rd(0x10, 2), NO_VECTOR);
+    wr(0x16, 2, 1);
+    assert_int_equal(rd(0x1a, 2), NO_VECTOR);
+    assert_int_equal(cfg_rd(cap + 2u, 2) & 0x8000, 0x8000);   /* PCI state is not virtio's */
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_msix, teardown_msix)
+    const struct CMUnitTest tests[] = {
+        T(test_capability), T(test_firmware_fills_table), T(test_queue_vector_message),
+        T(test_masked_vector_pends), T(test_bad_vectors_and_messages),
+        T(test_intx_until_enabled), T(test_reset_forgets_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
