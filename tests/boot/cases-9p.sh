@@ -17,7 +17,7 @@ echo "read only" > "$R/kept.txt"
 ro_before=$(ls -la "$R" | md5sum)
 want_read=$(md5sum < "$S/from-host.bin" | cut -d' ' -f1)
 
-case_run 9p-share -v -k "$GK" -i "$GI" -m 512M --share "$S,tag=host" --share "$R,tag=ro,ro" \
+case_run 9p-share -v --stats -k "$GK" -i "$GI" -m 512M --share "$S,tag=host" --share "$R,tag=ro,ro" \
     -a "console=hvc0 quiet minivmm.test=9p"
 echo "=== CASE 9p-share-check"
 echo "host wrote $want_read"

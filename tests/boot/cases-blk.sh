@@ -4,7 +4,7 @@ GK=$GUEST_KERNEL GI=$GUEST_INITRD
 
 # Writes reach the image byte for byte and survive minivmm's exit.
 dd if=/dev/zero of="$T/blank.img" bs=1M count=8 2>/dev/null
-case_run blk-write -v -k "$GK" -i "$GI" -m 512M -d "$T/blank.img" \
+case_run blk-write -v --stats -k "$GK" -i "$GI" -m 512M -d "$T/blank.img" \
     -a "console=hvc0 quiet minivmm.test=blk-write"
 want=$(yes MINIVMM-BLOCK-PATTERN | head -c 1048576 | md5sum | cut -d' ' -f1)
 got=$(head -c 1048576 "$T/blank.img" | md5sum | cut -d' ' -f1)

@@ -74,10 +74,16 @@ case_run nested-hv-off -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
 case_run nested-hv-hash --nested-hv --mmu=hash -k "$GUEST_KERNEL" -i "$GUEST_INITRD"
 
 # 5b. The userspace interrupt controller (the fallback for hosts without KVM's XICS): IPIs
-# for SMP and the disk's level interrupt, through minivmm's XICS.
+# for SMP and the disk's MSI-X vectors, through minivmm's XICS.
 dd if=/dev/zero of="$T/xics.img" bs=1M count=8 2>/dev/null
-case_run irqchip-user -v -c 2 --irqchip=user -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+case_run irqchip-user -v --stats -c 2 --irqchip=user -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
     -d "$T/xics.img" -a "console=hvc0 quiet minivmm.test=blk-write"
+# 5c. INTx, the fallback for a guest without MSI (pci=nomsi), on both interrupt controllers:
+# the level, raised by the device and lowered by the guest's read of the ISR.
+for chip in kernel user; do
+    case_run intx-$chip --stats --irqchip=$chip -k "$GUEST_KERNEL" -i "$GUEST_INITRD" \
+        -d "$T/xics.img" -a "console=hvc0 quiet pci=nomsi minivmm.test=blk-write"
+done
 rm -f "$T/xics.img"
 
 # 6. virtio-blk.
@@ -115,7 +121,7 @@ mkfifo "$T/vcon.in"
 ( exec 4>"$T/vcon.in"
   for i in $(seq 600); do grep -q MINIVMM-VCON-OUT "$T/vcon.out" 2>/dev/null && break; sleep 0.2; done
   echo hello-from-host >&4; sleep 2 ) &
-timeout "$LIMIT" "$MINIVMM" -v -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --console=virtio \
+timeout "$LIMIT" "$MINIVMM" -v --stats -k "$GUEST_KERNEL" -i "$GUEST_INITRD" --console=virtio \
     -a "console=hvc0 quiet minivmm.test=vcon" < "$T/vcon.in" > "$T/vcon.out" 2>&1
 st=$?
 wait
