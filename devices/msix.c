@@ -63,14 +63,13 @@ static void send_locked(struct msix *x, unsigned vec)
 {
     const uint32_t *e = x->table[vec];
     uint64_t addr = (uint64_t)e[ADDR_HI] << 32 | e[ADDR_LO];
-    if (vec >= x->assigned || addr != MSIX_MSG_ADDR || e[DATA] != x->first_irq + vec) {
-        x->dropped++;
+    if (vec < x->assigned && addr == MSIX_MSG_ADDR && e[DATA] == x->first_irq + vec &&
+        x->m->ops->msi(x->m, e[DATA]) == 0) {
+        x->sent++;
+        __atomic_add_fetch(&x->m->msi_sent, 1, __ATOMIC_RELAXED);
+    } else {
         __atomic_add_fetch(&x->m->msi_dropped, 1, __ATOMIC_RELAXED);
-        return;
     }
-    x->sent++;
-    __atomic_add_fetch(&x->m->msi_sent, 1, __ATOMIC_RELAXED);
-    x->m->ops->msi(x->m, e[DATA]);
 }
 
 /* Sends what waited for an unmask. */
@@ -116,8 +115,7 @@ static void table_word(struct msix *x, uint32_t word, uint8_t *data, bool is_wri
 void msix_table_access(struct msix *x, uint32_t off, uint8_t *data, uint32_t len, bool is_write)
 {
     /* Dword or qword accesses, aligned (the PCI specification's rule); others read zero. */
-    if ((len != 4 && len != 8) || off % len || off >= MSIX_TABLE_SIZE(x->nvec) ||
-        len > MSIX_TABLE_SIZE(x->nvec) - off) {
+    if ((len != 4 && len != 8) || off % len || off >= MSIX_TABLE_SIZE(x->nvec)) {
         if (!is_write)
             memset(data, 0, len);
         return;
@@ -145,20 +143,19 @@ bool msix_enabled(struct msix *x)
     return on;
 }
 
-void msix_notify(struct msix *x, uint16_t vec)
+bool msix_notify(struct msix *x, uint16_t vec)
 {
     pthread_mutex_lock(&x->lock);
-    if (vec >= x->nvec) {
-        x->dropped++;
-        __atomic_add_fetch(&x->m->msi_dropped, 1, __ATOMIC_RELAXED);
-    }
-    else if (!x->enabled)
-        ;   /* turned off since the device looked: the driver polls or uses INTx now */
-    else if (masked_locked(x, vec))
+    bool on = x->enabled;
+    if (!on || vec >= x->nvec) {
+        /* INTx for the caller, or no vector at all: nothing to do here */
+    } else if (masked_locked(x, vec)) {
         x->pending |= 1ULL << vec;
-    else
+    } else {
         send_locked(x, vec);
+    }
     pthread_mutex_unlock(&x->lock);
+    return on;
 }
 
 unsigned msix_assign(struct msix *x, unsigned n)

@@ -13,7 +13,8 @@
  * instead, and sends when unmasked, as the PCI specification requires.
  *
  * One mutex guards it all; it is taken inside the device's own lock (never the other way
- * round) and nothing here calls back into the device.
+ * round), a message goes to the machine with it held (so the XICS's lock nests inside it), and
+ * nothing here calls back into the device.
  */
 #ifndef MINIVMM_MSIX_H
 #define MINIVMM_MSIX_H
@@ -43,7 +44,7 @@ struct msix {
     bool enabled, function_masked;   /* the capability's control bits, as last written */
     uint32_t table[MSIX_MAX_VECTORS][4];   /* address lo, hi, data, vector control */
     uint64_t pending;
-    uint64_t sent, dropped;          /* messages sent, and dropped (no valid message) */
+    uint64_t sent;                   /* messages the machine took */
 };
 
 /* Sets up MSI-X with nvec vectors (1..MSIX_MAX_VECTORS) for d: the capability, pointing at
@@ -61,10 +62,12 @@ void msix_pba_read(struct msix *x, uint32_t off, uint8_t *data, uint32_t len);
 
 /* Whether the driver turned MSI-X on (the device then signals through vectors, not INTx). */
 bool msix_enabled(struct msix *x);
-/* Signals vector `vec`: sends its message, or sets its pending bit if it is masked. A vector
- * the table does not have, or whose message is not one the firmware gave, is dropped (and
- * counted). */
-void msix_notify(struct msix *x, uint16_t vec);
+/* Signals vector `vec`: sends its message, or sets its pending bit if it is masked; a vector
+ * the table does not have (VIRTIO_MSI_NO_VECTOR: the driver wants none) sends nothing, and a
+ * message that is not one the firmware gave is dropped (and counted). Returns false, having
+ * done nothing, if MSI-X is off: the caller signals by INTx instead. Deciding that under the
+ * same lock as the send means a driver turning MSI-X off meanwhile loses no interrupt. */
+bool msix_notify(struct msix *x, uint16_t vec);
 
 /* The firmware's side (RTAS): gives the function n vectors, 0 taking them all back; writes
  * their messages into the table. Returns how many it now has (n clamped to the table). */

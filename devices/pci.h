@@ -73,6 +73,12 @@ bool pci_config_read(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t 
 bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t off, uint32_t len,
                       uint32_t val);
 
+/* Whether the driver set Interrupt Disable in the command register: INTx must stay down. */
+static inline bool pci_intx_disabled(const struct pci_device *d)
+{
+    return d->cfg[0x05] & 0x04;   /* bit 10 of the command word */
+}
+
 /* Appends a capability of `len` bytes (cap[0] = id; next pointer filled in) to d's list.
  * Returns its config offset, or -1 if config space is full. */
 int pci_add_capability(struct pci_device *d, const uint8_t *cap, uint8_t len);

@@ -19,6 +19,8 @@
 #define NOTIFY_MULT 4
 #define MSIX_TABLE_OFF 0x800
 #define MSIX_PBA_OFF 0xc00
+/* A vector per queue and one for configuration changes, each with its XICS source. */
+_Static_assert(VIRTIO_MAX_QUEUES + 1 <= MSIX_MAX_VECTORS, "more vectors than a slot's sources");
 
 /* A field's offset in the common configuration. */
 #define CC(field) offsetof(struct virtio_pci_common_cfg, field)
@@ -65,22 +67,25 @@ static void lower_line_locked(struct virtio_dev *v)
     }
 }
 
-/* Signals the driver: with MSI-X on, vector vec (none: nothing, the driver polls); else the
- * ISR bit and INTx. A configuration change sets its ISR bit either way (the spec's rule). */
-static void signal_locked(struct virtio_dev *v, uint8_t isr_bit, uint16_t vec)
+static void raise_line_locked(struct virtio_dev *v)
 {
-    if (msix_enabled(&v->msix)) {
-        v->isr |= isr_bit & VIRTIO_ISR_CONFIG;
-        if (vec != VIRTIO_MSI_NO_VECTOR)
-            msix_notify(&v->msix, vec);
-        return;
-    }
-    v->isr |= isr_bit;
-    if (!v->line) {
+    if (!v->line && !pci_intx_disabled(&v->pci)) {
         v->line = true;
         __atomic_add_fetch(&v->m->intx_raised, 1, __ATOMIC_RELAXED);
         v->m->ops->irq_set(v->m, v->pci.irq, 1);
     }
+}
+
+/* Signals the driver: with MSI-X on, vector vec (none: nothing, the driver polls); else the
+ * ISR bit and INTx. A configuration change sets its ISR bit either way (the spec's rule). */
+static void signal_locked(struct virtio_dev *v, uint8_t isr_bit, uint16_t vec)
+{
+    if (msix_notify(&v->msix, vec)) {
+        v->isr |= isr_bit & VIRTIO_ISR_CONFIG;
+        return;
+    }
+    v->isr |= isr_bit;
+    raise_line_locked(v);
 }
 
 /* A vector the driver names for the configuration or a queue: one the table has, or none. */
@@ -308,14 +313,17 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
     }
 }
 
-/* MSI-X turned on: INTx is no longer the device's to use. */
+/* MSI-X turned on, or INTx disabled: the line is no longer the device's to hold up. Back on
+ * INTx with something in the ISR (a message that came as MSI-X went off): up it goes. */
 static void config_written(struct pci_device *d, uint32_t off, uint32_t len)
 {
     (void)off, (void)len;
     struct virtio_dev *v = (struct virtio_dev *)((char *)d - offsetof(struct virtio_dev, pci));
     pthread_mutex_lock(&v->lock);
-    if (msix_enabled(&v->msix))
+    if (msix_enabled(&v->msix) || pci_intx_disabled(d))
         lower_line_locked(v);
+    else if (v->isr)
+        raise_line_locked(v);
     pthread_mutex_unlock(&v->lock);
 }
 

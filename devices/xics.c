@@ -5,10 +5,15 @@
 #include "../firmware/rtas.h"
 #include "../vmm/machine.h"
 #include "hcall.h"
+#include "msix.h"
+#include "pci.h"
+
+_Static_assert(XICS_MAX_SOURCES >= PCI_MAX_DEVICES * (1 + MSIX_MAX_VECTORS),
+               "room for every slot's INTx and MSI-X sources");
 
 static struct xics_source *find(struct xics *x, uint32_t irq)
 {
-    for (unsigned i = 0; i < XICS_MAX_SOURCES; i++)
+    for (unsigned i = 0; i < x->nsrc; i++)
         if (x->src[i].irq == irq && irq)
             return &x->src[i];
     return NULL;
@@ -49,7 +54,7 @@ static void resend(struct xics *x, unsigned server)
     struct xics_icp *icp = &x->icp[server];
     if (icp->mfrr != XICS_MASKED)
         offer(x, server, XICS_IPI, icp->mfrr);
-    for (unsigned i = 0; i < XICS_MAX_SOURCES; i++) {
+    for (unsigned i = 0; i < x->nsrc; i++) {
         struct xics_source *s = &x->src[i];
         if (s->irq && s->level && !s->presented && s->server == server &&
             s->priority != XICS_MASKED && offer(x, server, s->irq, s->priority))
@@ -82,15 +87,11 @@ void xics_set_level(struct xics *x, uint32_t irq, bool level)
 
 static int add_source(struct xics *x, uint32_t irq, bool msi)
 {
-    if (irq < 16 || find(x, irq))
+    if (irq < 16 || find(x, irq) || x->nsrc == XICS_MAX_SOURCES)
         return -1;
-    for (unsigned i = 0; i < XICS_MAX_SOURCES; i++)
-        if (!x->src[i].irq) {
-            x->src[i] = (struct xics_source){.irq = irq, .priority = XICS_MASKED,
+    x->src[x->nsrc++] = (struct xics_source){.irq = irq, .priority = XICS_MASKED,
                                              .saved_priority = XICS_MASKED, .msi = msi};
-            return 0;
-        }
-    return -1;
+    return 0;
 }
 
 int xics_add_source(struct xics *x, uint32_t irq)

@@ -20,7 +20,7 @@ struct rtas_service;
 struct machine;
 
 #define XICS_IPI 2                /* the XISR value of an inter-processor interrupt */
-#define XICS_MAX_SOURCES 512        /* 32 INTx and 32 x 16 MSI-X at most (pci.h) */
+#define XICS_MAX_SOURCES 544        /* 32 INTx and 32 x 16 MSI-X at most (pci.h, msix.h) */
 #define XICS_MAX_SERVERS 256
 #define XICS_MASKED 0xff
 
@@ -47,6 +47,7 @@ struct xics {
     pthread_mutex_t lock;
     unsigned nservers;
     struct xics_icp icp[XICS_MAX_SERVERS];
+    unsigned nsrc;                /* src[0..nsrc-1] are in use: sources are never removed */
     struct xics_source src[XICS_MAX_SOURCES];
 };
 

@@ -6,8 +6,8 @@
  * which everything decided later takes its largest form: both guest MMUs with every page size
  * the limits allow, two memory nodes with the longest names, the longest CPU model, a full
  * RTAS registry of the longest names, every PCI device with a BAR, MSI-X and the widest slot
- * number, the longest hcall list, a full seed and an initrd. The tree built later is never larger (the
- * unit tests hold the two side by side), and the caller still checks that it fits.
+ * number, the longest hcall list, a full seed and an initrd. The tree built later is never
+ * larger (the unit tests hold the two side by side), and the caller still checks that it fits.
  */
 #include "fdt.h"
 

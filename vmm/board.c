@@ -86,9 +86,9 @@ static int kernel_source(struct vm *vm, uint32_t irq, bool level, struct mvm_err
 }
 
 /* An MSI source's irqfd: a device thread's message is one eventfd write, which KVM turns into
- * the interrupt itself (no ioctl, no lock of ours). Where KVM has none, op_msi() falls back to
- * KVM_IRQ_LINE. */
-static int connect_irqfd(struct vm *vm, uint32_t irq, struct mvm_err *e)
+ * the interrupt itself (no ioctl, no lock of ours). Where KVM has none or refuses (*refused
+ * gets why), op_msi() falls back to KVM_IRQ_LINE. */
+static int connect_irqfd(struct vm *vm, uint32_t irq, int *refused, struct mvm_err *e)
 {
     if (kvm_check_ext(vm->vm_fd, KVM_CAP_IRQFD) <= 0)
         return 0;
@@ -99,9 +99,7 @@ static int connect_irqfd(struct vm *vm, uint32_t irq, struct mvm_err *e)
     int r = kvm_irqfd(vm->vm_fd, fd, irq);
     if (r) {
         close(fd);
-        if (vm->cfg.verbose)
-            machine_log(&vm->m, "irqfd for source %u refused (%s): MSIs go by KVM_IRQ_LINE", irq,
-                        strerror(-r));
+        *refused = r;
         return 0;
     }
     vm->msi_fd[irq - PCI_MSI_BASE] = fd;
@@ -130,15 +128,19 @@ static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
             return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", calls[i].name,
                             strerror(-r));
     }
+    int refused = 0;
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
         const struct pci_device *d = vm->phb.dev[i];
         if (kernel_source(vm, d->irq, true, e))
             return -1;
         for (unsigned v = 0; d->msix && v < d->msix->nvec; v++)
             if (kernel_source(vm, d->msix->first_irq + v, false, e) ||
-                connect_irqfd(vm, d->msix->first_irq + v, e))
+                connect_irqfd(vm, d->msix->first_irq + v, &refused, e))
                 return -1;
     }
+    if (refused && vm->cfg.verbose)
+        machine_log(&vm->m, "KVM refused irqfds (%s): MSI-X messages go by KVM_IRQ_LINE",
+                    strerror(-refused));
     return 0;
 }
 

@@ -82,6 +82,7 @@ static struct {
     int mmu_ret, char_ret;            /* what configure_mmu / cpu_characteristics return */
     int cpu_state[FZ_NCPUS];
     unsigned calls, shutdowns, irq_sets, msis, commands;
+    uint32_t msi_irq;                /* the source of the last message */
     enum mvm_status status;
 } fz_fake;
 
@@ -143,8 +144,9 @@ static FZ_UNUSED int fz_irq_set(struct machine *m, uint32_t irq, int level)
 
 static FZ_UNUSED int fz_msi(struct machine *m, uint32_t irq)
 {
-    (void)m, (void)irq;
+    (void)m;
     fz_fake.msis++;
+    fz_fake.msi_irq = irq;
     return 0;
 }
 

@@ -254,6 +254,69 @@ static void test_intx_until_enabled(void **state)
     assert_int_equal(rd(0x100, 1), 1);                /* the ISR still says why */
 }
 
+/* A configuration change goes to the configuration vector, with its ISR bit; back on INTx,
+ * that bit raises the line at once, unless the driver disabled INTx. */
+static void test_config_vector(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    wr(0x16, 2, 0);                                   /* queue 0 on rings beyond RAM: broken */
+    wr(0x20, 4, RAM), wr(0x24, 4, 0);
+    wr(0x1c, 2, 1);
+    assert_int_equal(fake.msi_count[FIRST + 2], 1);
+    assert_int_equal(fake.irq_calls, 0);
+    cfg_wr(4, 2, 0x402);                              /* INTx disabled, memory on */
+    cfg_wr(cap + 2u, 2, 0);
+    assert_int_equal(fake.irq_calls, 0);
+    cfg_wr(4, 2, 0x002);
+    assert_int_equal(fake.irq_level[PCI_IRQ_BASE], 1);
+    assert_int_equal(rd(0x100, 1), 2);                /* read: acknowledged, line down */
+    assert_int_equal(fake.irq_level[PCI_IRQ_BASE], 0);
+}
+
+/* What waits while MSI-X is off waits for it to come back; vectors taken back forget it; a
+ * valid-looking message in an entry the firmware did not give goes nowhere. */
+static void test_pending_and_taken_back(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    wr(TABLE + 16 + 12, 4, 1);
+    send("p");
+    cfg_wr(cap + 2u, 2, 0);
+    wr(TABLE + 16 + 12, 4, 0);                        /* unmasked, but MSI-X is off */
+    assert_int_equal(fake.msi_calls, 0);
+    cfg_wr(cap + 2u, 2, 0x8000);
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);
+    wr(TABLE + 16 + 12, 4, 1);
+    send("q");
+    assert_int_equal(rd(PBA, 8), 1u << 1);
+    uint32_t n;
+    assert_int_equal(change_msi(4, 1, &n), 0);
+    assert_int_equal(rd(PBA, 8), 0);                  /* vector 1 is gone, and what pended */
+    wr(TABLE + 16, 8, MSIX_MSG_ADDR), wr(TABLE + 16 + 8, 4, FIRST + 1);
+    wr(TABLE + 16 + 12, 4, 0);
+    send("r");
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);
+    assert_int_equal(m.msi_dropped, 1);
+}
+
+/* The firmware calls with what a hostile or an old kernel may pass. */
+static void test_firmware_edges(void **state)
+{
+    (void)state;
+    uint32_t n;
+    assert_int_equal(change_msi(4, 0xffffffff, &n), 0);   /* clamped to the table */
+    assert_int_equal(n, NVEC);
+    assert_int_equal(query(0xffffffff), RTAS_PARAM_ERROR);
+    /* The old interface's count of 0, with three returns: taken back. */
+    assert_int_equal(rtas("ibm,change-msi", 6, 3, (uint32_t[]){0, HI, LO, 1, 0, 7}), RTAS_OK);
+    assert_int_equal(rtas_ret(BUF, 1), 0);
+    assert_int_equal(rtas_ret(BUF, 2), 8);
+    assert_int_equal(query(0), RTAS_PARAM_ERROR);
+    assert_int_equal(rd(PBA + 4, 4), 0);              /* the pending bits' far end */
+    assert_int_equal(rd(PBA + 8, 4), 0xffffffff);     /* past them: nothing there */
+}
+
 static void test_reset_forgets_vectors(void **state)
 {
     (void)state;
@@ -271,7 +334,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_capability), T(test_firmware_fills_table), T(test_queue_vector_message),
         T(test_masked_vector_pends), T(test_bad_vectors_and_messages),
-        T(test_intx_until_enabled), T(test_reset_forgets_vectors),
+        T(test_intx_until_enabled), T(test_config_vector), T(test_pending_and_taken_back),
+        T(test_firmware_edges), T(test_reset_forgets_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -388,7 +388,8 @@ static void test_no_xics(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_masked_then_routed), T(test_msi_source), T(test_withdrawn_before_accept), T(test_cppr_gating),
+        T(test_masked_then_routed), T(test_msi_source), T(test_withdrawn_before_accept),
+        T(test_cppr_gating),
         T(test_ipi), T(test_more_favoured_displaces), T(test_xive_rtas),
         T(test_rerouted_in_service), T(test_robustness), T(test_no_xics),
     };
