@@ -116,8 +116,9 @@ static void fake_command_ended(struct machine *mm, int status, const char *why)
 /* Records the level; sources beyond FAKE_MAX_IRQ are only counted. */
 static int fake_irq_set(struct machine *mm, uint32_t irq, int level)
 {
-    (void)mm;
-    fake.irq_calls++, fake.irq_last = irq;
+    (void)mm;   /* device threads and vCPUs both call it */
+    __atomic_add_fetch(&fake.irq_calls, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&fake.irq_last, irq, __ATOMIC_RELAXED);
     if (irq < FAKE_MAX_IRQ)   /* I/O threads raise lines while a test polls them */
         __atomic_store_n(&fake.irq_level[irq], level, __ATOMIC_RELEASE);
     return 0;
@@ -128,7 +129,7 @@ static int fake_msi(struct machine *mm, uint32_t irq)
 {
     (void)mm;
     __atomic_add_fetch(&fake.msi_calls, 1, __ATOMIC_RELAXED);
-    fake.msi_last = irq;
+    __atomic_store_n(&fake.msi_last, irq, __ATOMIC_RELAXED);
     if (irq < FAKE_MAX_IRQ)
         __atomic_add_fetch(&fake.msi_count[irq], 1, __ATOMIC_RELEASE);
     return 0;
