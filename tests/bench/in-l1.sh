@@ -45,6 +45,10 @@ vmm_cmd() {
                      -device virtio-net-pci,netdev=n0,romfile=
              fi ;;
     esac
+    # Emptied here, before the VMM starts: the background job's own redirection may come after
+    # the caller's first look at $T/out, which would find the previous run's marker (seen:
+    # QEMU's marker_s 0.13 and its rss_kb measured on the shell that was about to exec it).
+    : > "$T/out"
     "$@" < "${VMM_STDIN:-/dev/null}" > "$T/out" 2>&1 &
 }
 
