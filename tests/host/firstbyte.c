@@ -10,9 +10,10 @@
  * exits 1. COMMAND's stdin is /dev/null and its stderr ours. -v copies what came before
  * the kill to stderr (to see which output came first).
  * Note: a vCPU thread's time in the guest counts as that thread's user time, so this is the
- * VMM's own work plus the guest's, up to that byte. guest_us is that guest part, the process's
- * guest_time from /proc/PID/stat just before the kill: in clock ticks (10 ms), so coarse, but
- * it tells how much of cpu_us the guest took. */
+ * VMM's own work plus the guest's, up to that byte. guest_us is the process's guest_time from
+ * /proc/PID/stat just before the kill, in clock ticks (10 ms): the guest's part where the
+ * kernel sees it. A nested KVM-HV host (the emulated one) does not: its guest's time shows as
+ * system time there, and guest_us reads 0 or a tick or two. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
