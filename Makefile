@@ -353,6 +353,12 @@ build/tests/vsockxfer: tests/host/vsockxfer.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
+# firstbyte runs a VMM until its first console output and reports the CPU time it took
+# (the bench's start-up cost, in the emulated host).
+build/tests/firstbyte: tests/host/firstbyte.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # The test payload is built here, where the compiler is, for the boot tests to boot.
 check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/blkzero build/tests/pipesize build/tests/gdbpoke \
             build/tests/vsockxfer $(PAYLOADS)
@@ -378,7 +384,7 @@ build/guest/%: tests/guest/%.c
 
 # minivmm against QEMU in the same emulated host (ROUNDS=5 alternating rounds by default).
 bench: deps
-	$(MAKE) minivmm build/guest/rtas-loop build/tests/vsockxfer
+	$(MAKE) minivmm build/guest/rtas-loop build/tests/vsockxfer build/tests/firstbyte
 	bash tests/bench/run.sh
 
 clean:

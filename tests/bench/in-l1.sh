@@ -11,25 +11,32 @@ MEM_MB=512
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for run()
+# vmm_cmd VMM MODE DISK: starts the VMM in the background, its output in $T/out, its input
+# from $VMM_STDIN (default /dev/null). Mode count boots the guest on blk-count (only a disk);
+# bench also shares a directory and, with passt, adds a NIC.
+vmm_cmd() {
     vmm=$1 mode=$2 disk=$3
     args="console=hvc0 quiet minivmm.test=$mode"
+    [ "$mode" = count ] && args="console=hvc0 quiet minivmm.test=run -- sh /bin/blk-count"
+    share= net=
+    [ "$mode" = bench ] && [ -n "$disk" ] && share=1 && net=$NET
     case $vmm in
     minivmm) set -- "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$args"
-             [ -n "$disk" ] && set -- "$@" -d "$disk" --share "$T/share,tag=bench"
-             [ -n "$disk" ] && [ -n "$NET" ] && set -- "$@" --net passt ;;
+             [ -n "$disk" ] && set -- "$@" -d "$disk"
+             [ -n "$share" ] && set -- "$@" --share "$T/share,tag=bench"
+             [ -n "$net" ] && set -- "$@" --net passt ;;
     qemu-*)  machine=pseries,ic-mode=xics
              [ "$vmm" = qemu-vof ] && machine=pseries,x-vof=on,ic-mode=xics
              set -- "$QEMU" -M "$machine" -accel kvm -cpu host -m ${MEM_MB}M -smp 1 -nographic \
                  -nodefaults -serial none -chardev stdio,id=con -device spapr-vty,chardev=con \
                  -no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$args"
              [ -n "$disk" ] && set -- "$@" -drive "file=$disk,if=none,id=d0,format=raw,cache=writeback" \
-                 -device virtio-blk-pci,drive=d0 \
-                 -virtfs "local,path=$T/share,mount_tag=bench,security_model=none"
+                 -device virtio-blk-pci,drive=d0
+             [ -n "$share" ] && set -- "$@" -virtfs "local,path=$T/share,mount_tag=bench,security_model=none"
              # The same passt, started here (minivmm starts its own): QEMU 7.2's stream netdev
              # speaks passt's framing. -1: passt ends with QEMU's connection.
              # passt runs as nobody (it drops root), so its socket's directory is open to all.
-             if [ -n "$disk" ] && [ -n "$NET" ]; then
+             if [ -n "$net" ]; then
                  mkdir -p "$T/passt" && chmod 1777 "$T/passt" && rm -f "$T/passt/sock"
                  passt -f -q -1 -s "$T/passt/sock" >/dev/null 2>&1 &
                  for i in $(seq 600); do [ -S "$T/passt/sock" ] && break; sleep 0.05; done
@@ -38,7 +45,11 @@ vmm_cmd() {   # vmm_cmd VMM MODE DISK: prints nothing, sets "$@" via a file for 
                      -device virtio-net-pci,netdev=n0,romfile=
              fi ;;
     esac
-    "$@" </dev/null > "$T/out" 2>&1 &
+    # Emptied here, before the VMM starts: the background job's own redirection may come after
+    # the caller's first look at $T/out, which would find the previous run's marker (seen:
+    # QEMU's marker_s 0.13 and its rss_kb measured on the shell that was about to exec it).
+    : > "$T/out"
+    "$@" < "${VMM_STDIN:-/dev/null}" > "$T/out" 2>&1 &
 }
 
 # Resident memory of the VMM that is not guest RAM: the Rss of every mapping smaller than the
@@ -133,6 +144,132 @@ vsock_run() {   # vsock_run ROUND BYTES
          "vsock_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') vsock_bytes=$bytes exits=${exits:-none}"
 }
 
+# The deterministic rows: what the L1 kernel counts for the VM, the same source for minivmm
+# and QEMU, counted by hist triggers of tracefs (in the kernel, nothing goes through the trace
+# buffer, so nothing can be lost). Debian's 6.1 KVM-HV keeps no per-VM statistic of exits to
+# userspace or of hcalls (its debugfs files sum_exits, dec_exits, ext_intr_exits, signal_exits
+# and the halt_* ones count exits to the L1 kernel; mmio_exits is never incremented by HV),
+# and its syscall tracepoints do not fire for ioctl (powerpc's syscall wrappers), so:
+# - exits to the VMM's userspace: calls of kvm_arch_vcpu_ioctl_run (a kprobe event), one per
+#   KVM_RUN ioctl; each, after a vCPU's first, comes after the VMM got an exit (hcall, MMIO,
+#   signal). Only the bench's one VM runs here, so all of them are its own.
+# - hcalls: kvm_hv:kvm_hcall_exit, every hcall KVM-HV's exit handler sees, served in the kernel
+#   (ret RESUME_GUEST) or passed to the VMM (ret with RESUME_FLAG_HOST, 2). H_CEDE (idle) is
+#   served before that tracepoint and not counted.
+# - the same hcalls by number (kvm_hv:kvm_hcall_enter), for a BENCH-HCALLS line per window.
+TR=/sys/kernel/tracing
+RUN_PROBE='p:minivmm_bench/kvm_run kvm:kvm_arch_vcpu_ioctl_run'
+RUN_HIST=$TR/events/minivmm_bench/kvm_run
+HCALL_HIST=$TR/events/kvm_hv/kvm_hcall_exit
+REQ_HIST=$TR/events/kvm_hv/kvm_hcall_enter
+RUN_TRIGGER='hist:keys=common_pid'
+HCALL_TRIGGER='hist:keys=ret'
+REQ_TRIGGER='hist:keys=req'
+counts_setup() {
+    [ -d "$TR/events" ] || mount -t tracefs tracefs "$TR" 2>/dev/null ||
+        { echo "BENCH-ERROR no tracefs at $TR (not root?): no count rows"; return 1; }
+    [ -d "$HCALL_HIST" ] || { echo "BENCH-ERROR tracefs has no kvm_hv events: no count rows"; return 1; }
+    [ -d "$RUN_HIST" ] || echo "$RUN_PROBE" >> "$TR/kprobe_events" ||
+        { echo "BENCH-ERROR no kprobe on kvm_arch_vcpu_ioctl_run: no count rows"; return 1; }
+    echo "$RUN_TRIGGER" >> "$RUN_HIST/trigger" && echo "$HCALL_TRIGGER" >> "$HCALL_HIST/trigger" &&
+        echo "$REQ_TRIGGER" >> "$REQ_HIST/trigger" ||
+        { echo "BENCH-ERROR cannot set hist triggers: no count rows"; return 1; }
+}
+counts_cleanup() {
+    echo "!$RUN_TRIGGER" >> "$RUN_HIST/trigger"; echo "!$HCALL_TRIGGER" >> "$HCALL_HIST/trigger"
+    echo "!$REQ_TRIGGER" >> "$REQ_HIST/trigger"; echo "-:minivmm_bench/kvm_run" >> "$TR/kprobe_events"
+} 2>/dev/null
+# counts: "KVM_RUNs hcalls hcalls-to-the-VMM" since the triggers were set.
+counts() {
+    awk '/^\{ common_pid:/ { run += $NF } END { printf "%d ", run }' "$RUN_HIST/hist"
+    awk '/^\{ ret:/ { n += $NF; if (int($3 / 2) % 2) u += $NF } END { printf "%d %d\n", n, u }' "$HCALL_HIST/hist"
+}
+# hcalls_between A B: the hcalls by name from hist copy A to B, most first ("H_EOI=12 ...");
+# the names come from the event's own format (its print fmt lists them).
+hcalls_between() {
+    awk -v fmt="$REQ_HIST/format" '
+        function num(s,    i, n) {
+            gsub(/[() ]/, "", s)
+            if (s !~ /^0[xX]/) return s + 0
+            s = tolower(substr(s, 3)); n = 0
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        BEGIN { while ((getline l < fmt) > 0)
+                    while (match(l, /\{[^{}]*, "H_[A-Z0-9_]+"\}/)) {
+                        p = substr(l, RSTART + 1, RLENGTH - 2); l = substr(l, RSTART + RLENGTH)
+                        split(p, kv, ", "); gsub(/"/, "", kv[2]); name[num(kv[1])] = kv[2] } }
+        /^\{ req:/ { if (FILENAME == ARGV[1]) a[$3] = $NF; else b[$3] = $NF }
+        END { for (r in b) if (b[r] - a[r] > 0)
+                  printf "%s=%d\n", ((r + 0) in name) ? name[r + 0] : "hcall_" r, b[r] - a[r]
+        }' "$1" "$2" | sort -t= -k2 -rn | tr '\n' ' '
+}
+
+# count_run VMM ROUND: the guest runs blk-count; at each of its steps (it waits for a line on
+# its console) the counters are read, then the guest is let go on. The differences are the
+# write's and the read's.
+count_run() {
+    vmm=$1 round=$2
+    dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null
+    rm -f "$T/in" && mkfifo "$T/in"
+    exec 3<> "$T/in"     # held open both ways: the VMM's input never ends, writes never block
+    t0=$(now)
+    VMM_STDIN=$T/in vmm_cmd "$vmm" count "$T/disk.img"
+    pid=$!
+    vals= st=0
+    for step in write-begin write-end read-begin read-end; do
+        while ! grep -q "BENCH-STEP $step" "$T/out"; do
+            kill -0 $pid 2>/dev/null || { st=98; break 2; }
+            awk -v t="$(since "$t0")" 'BEGIN { exit !(t > 300) }' && { kill -9 $pid; st=97; break 2; }
+            sleep 0.05
+        done
+        vals="$vals $(counts)"
+        cp "$REQ_HIST/hist" "$T/req.$step"
+        echo go >&3
+    done
+    wait $pid
+    s=$?
+    [ $st = 0 ] && st=$s
+    exec 3>&-
+    # vals: four triples, at write-begin, write-end, read-begin and read-end.
+    set -- $vals
+    fields="status=$st"
+    if [ $# = 12 ]; then
+        fields="$fields w_exits=$(($4 - $1)) w_hcalls=$(($5 - $2)) w_vmm_hcalls=$(($6 - $3))"
+        fields="$fields r_exits=$((${10} - $7)) r_hcalls=$((${11} - $8)) r_vmm_hcalls=$((${12} - $9))"
+    fi
+    echo "BENCH vmm=$vmm mode=count round=$round $fields marker_s=none exit_s=$(since "$t0") rss_kb=none count_mib=128"
+    if [ $# = 12 ]; then
+        echo "BENCH-HCALLS vmm=$vmm round=$round write: $(hcalls_between "$T/req.write-begin" "$T/req.write-end")"
+        echo "BENCH-HCALLS vmm=$vmm round=$round read: $(hcalls_between "$T/req.read-begin" "$T/req.read-end")"
+    fi
+    tr -d '\r' < "$T/out" | grep '^BENCH-ERROR' | sed "s/^BENCH-ERROR /BENCH-ERROR $vmm: /"
+    [ "$st" = 0 ] || { echo "--- output of the failed run"; tail -20 "$T/out"; }
+}
+
+# fb_run VMM ROUND: the VMM's CPU time (user+sys, all its threads, the vCPU's time in the
+# guest included) from exec to the guest's first console byte, from wait4() (firstbyte).
+# Both boot the same kernel and initramfs without quiet, so the kernel prints from its start.
+fb_run() {
+    vmm=$1 round=$2
+    args="console=hvc0 minivmm.test=marker"
+    case $vmm in
+    minivmm)  set -- "$MINIVMM" -m ${MEM_MB}M -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -a "$args" ;;
+    qemu-vof) set -- "$QEMU" -M pseries,x-vof=on,ic-mode=xics -accel kvm -cpu host -m ${MEM_MB}M \
+                  -smp 1 -nographic -nodefaults -serial none -chardev stdio,id=con \
+                  -device spapr-vty,chardev=con -no-reboot -kernel "$GUEST_KERNEL" \
+                  -initrd "$GUEST_INITRD" -append "$args" ;;
+    esac
+    firstbyte ${FB_VERBOSE:+-v} -t 300 -- "$@" > "$T/fb" 2> "$T/fb.err"
+    st=$?
+    # FIRSTBYTE cpu_us= user_us= sys_us= wall_us= guest_us= becomes fb_cpu_us= fb_user_us= ...
+    fb=$(sed -n 's/^FIRSTBYTE //p' "$T/fb" | sed 's/\([a-z]*_us=\)/fb_\1/g')
+    echo "BENCH vmm=$vmm mode=firstbyte round=$round status=$st marker_s=none exit_s=none rss_kb=none" \
+         "${fb:-fb_cpu_us=none}"
+    [ "$st" = 0 ] || { echo "--- firstbyte failed"; tail -5 "$T/fb.err"; }
+    [ -n "${FB_VERBOSE:-}" ] && { echo "--- $vmm's first output"; head -c 600 "$T/fb.err"; echo; }
+}
+
 # The shared directory's tree for the metadata walk: 2000 files in 20 directories.
 mkdir -p "$T/share/tree"
 for d in $(seq 20); do
@@ -151,14 +288,17 @@ fi
 echo "BENCH-INFO minivmm_bytes=$(wc -c < "$MINIVMM") qemu_kb=$(du -sk "${QEMU_DIR:-/qemu}" | cut -f1) rounds=$ROUNDS"
 "$MINIVMM" -k "$GUEST_KERNEL" --rootfs / --dump-initramfs "$T/rootfs.cpio" -- true ||
     echo "BENCH-ERROR minivmm --dump-initramfs failed"
+# BENCH_PARTS (default all): which parts run each round, e.g. "count firstbyte" while
+# working on those rows.
+want() { case " ${BENCH_PARTS:-all} " in *" all "*|*" $1 "*) return 0 ;; esac; return 1; }
 for r in $(seq "$ROUNDS"); do
-    for vmm in minivmm qemu-vof; do
+    want rootfs && for vmm in minivmm qemu-vof; do
         rootfs_run $vmm "$r"
     done
-    for vmm in minivmm qemu-vof qemu-slof; do
+    want marker && for vmm in minivmm qemu-vof qemu-slof; do
         run $vmm marker "$r"
     done
-    for vmm in minivmm qemu-vof; do
+    want bench && for vmm in minivmm qemu-vof; do
         dd if=/dev/zero of="$T/disk.img" bs=1M count=136 2>/dev/null   # the guest uses 128
         # The network's sink takes the guest's 64 MiB until the guest ends its side. Its stdin
         # never ends: busybox's nc -l drops the connection when its stdin does.
@@ -166,10 +306,26 @@ for r in $(seq "$ROUNDS"); do
         run $vmm bench "$r" "$T/disk.img"
     done
     # QEMU with SLOF too, for its hcall column; no disk, so it has no blk numbers.
-    run qemu-slof bench "$r"
-    if command -v vsockxfer >/dev/null 2>&1; then
+    want bench && run qemu-slof bench "$r"
+    if want vsock && command -v vsockxfer >/dev/null 2>&1; then
         vsock_run "$r" 67108864
         vsock_run "$r" 1
+    fi
+    # The counts (tracing only for these runs: the timed ones above run without it).
+    if want count && counts_setup; then
+        for vmm in minivmm qemu-vof; do
+            count_run $vmm "$r"
+        done
+        counts_cleanup
+    fi
+    if want firstbyte; then
+        if command -v firstbyte >/dev/null 2>&1; then
+            for vmm in minivmm qemu-vof; do
+                fb_run $vmm "$r"
+            done
+        else
+            echo "BENCH-ERROR no firstbyte here: no CPU-time-to-first-output row"
+        fi
     fi
 done
 rm -rf "$T"
