@@ -1,9 +1,10 @@
 /* The sPAPR virtual terminal (hvc0): H_PUT_TERM_CHAR / H_GET_TERM_CHAR.
  *
  * Output is written straight to out_fd by the vCPU that makes the hcall. Input arrives from
- * the host side (the console thread) into a small ring that the guest drains when it polls;
- * when the ring is full the host side stops reading, so a guest that never reads its console
- * costs no memory.
+ * the host side (the console thread) into a small ring that the guest drains with
+ * H_GET_TERM_CHAR; when the ring is full the host side stops reading, so a guest that never
+ * reads its console costs no memory. The vty has an interrupt (VTY_IRQ, an edge) that the
+ * board raises when input arrives: with it Linux's hvc driver does not poll for input.
  */
 #ifndef MINIVMM_VTY_H
 #define MINIVMM_VTY_H
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #define VTY_REG 0x30000000u   /* the vterm number the guest passes in r4; also the node's reg */
+#define VTY_IRQ 0x1080u       /* its XICS source: between the PCI INTx and MSI ones (pci.h) */
 #define VTY_IN_SIZE 1024
 
 struct console_sink;

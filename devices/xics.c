@@ -8,8 +8,8 @@
 #include "msix.h"
 #include "pci.h"
 
-_Static_assert(XICS_MAX_SOURCES >= PCI_MAX_DEVICES * (1 + MSIX_MAX_VECTORS),
-               "room for every slot's INTx and MSI-X sources");
+_Static_assert(XICS_MAX_SOURCES >= PCI_MAX_DEVICES * (1 + MSIX_MAX_VECTORS) + 1,
+               "room for every slot's INTx and MSI-X sources and the vty's");
 
 static struct xics_source *find(struct xics *x, uint32_t irq)
 {

@@ -20,7 +20,7 @@ struct rtas_service;
 struct machine;
 
 #define XICS_IPI 2                /* the XISR value of an inter-processor interrupt */
-#define XICS_MAX_SOURCES 544        /* 32 INTx and 32 x 16 MSI-X at most (pci.h, msix.h) */
+#define XICS_MAX_SOURCES 560        /* 32 INTx, 32 x 16 MSI-X (pci.h, msix.h), the vty's */
 #define XICS_MAX_SERVERS 256
 #define XICS_MASKED 0xff
 

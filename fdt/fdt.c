@@ -223,6 +223,10 @@ static int node_vdevice(void *fdt)
     TRY(fdt_property_string(fdt, "device_type", "serial"));
     TRY(fdt_property_string(fdt, "compatible", "hvterm1"));
     TRY(fdt_property_u32(fdt, "reg", VTY_REG));
+    /* Input raises it (an edge: sense 0); without it hvc_vio polls H_GET_TERM_CHAR. */
+    uint32_t vty_irq[2] = {VTY_IRQ, 0};
+    TRY(fdt_property_u32(fdt, "interrupt-parent", XICS_PHANDLE));
+    TRY(prop_cells(fdt, "interrupts", vty_irq, 2));
     TRY(fdt_end_node(fdt));
     /* H_RANDOM's device: Linux's pseries-rng (the guest's /dev/hwrng) binds to a vio node of
      * this type and compatible, and its platform code seeds the kernel's pool from it. vio

@@ -5,6 +5,7 @@
  * devices in which slots, which RTAS services) before any vCPU exists; connect_board() then
  * ties them to the vCPUs and to KVM. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -36,7 +37,7 @@ static int setup_user_xics(struct vm *vm, struct mvm_err *e)
                         "%u or fewer, or KVM's XICS (--irqchip=kernel)", XICS_MAX_SERVERS,
                         vm->m.ncpus, vm->m.cpu_stride, nr_servers(vm),
                         (XICS_MAX_SERVERS - 1) / vm->m.cpu_stride + 1);
-    if (xics_init(&vm->uxics, &vm->m, nr_servers(vm)))
+    if (xics_init(&vm->uxics, &vm->m, nr_servers(vm)) || xics_add_msi_source(&vm->uxics, VTY_IRQ))
         return mvm_fail(e, MVM_E_VMM, "cannot set up the userspace XICS");
     vm->irqchip_name = "userspace XICS";
     return 0;
@@ -128,6 +129,8 @@ static int connect_kernel_xics(struct vm *vm, struct mvm_err *e)
             return mvm_fail(e, MVM_E_HOST, "cannot hand RTAS %s to KVM: %s", calls[i].name,
                             strerror(-r));
     }
+    if (kernel_source(vm, VTY_IRQ, false, e))
+        return -1;
     int refused = 0;
     for (unsigned i = 0; i < vm->phb.ndev; i++) {
         const struct pci_device *d = vm->phb.dev[i];
@@ -190,9 +193,20 @@ static int setup_devices(struct vm *vm, struct mvm_err *e)
     return 0;
 }
 
+/* Host input for the sPAPR vty (the console thread): its interrupt tells the guest, which then
+ * reads it with H_GET_TERM_CHAR instead of polling for it. */
+static void vty_input(struct vty *v)
+{
+    struct vm *vm = (struct vm *)((char *)v - offsetof(struct vm, vty));
+    vm->m.ops->msi(&vm->m, VTY_IRQ);
+}
+
 int setup_board(struct vm *vm, struct mvm_err *e)
 {
-    return choose_xics(vm, e) || setup_devices(vm, e) ? -1 : 0;
+    if (choose_xics(vm, e) || setup_devices(vm, e))
+        return -1;
+    vm->vty.input_pushed = vty_input;
+    return 0;
 }
 
 int connect_board(struct vm *vm, struct mvm_err *e)
