@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "stdio_status.h"
+#include "vcon_queues.h"
 #include "virtio_pci.h"
 #include "vty.h"
 
@@ -59,6 +60,7 @@ struct virtio_stdio {
     char status[STDIO_STATUS_MAX];
     size_t status_len;
     bool status_done;
+    struct vcon_queues queues;   /* the thread that serves every queue's notifications */
     /* The stdin feeder (stdio_stdin.c). */
     pthread_t feeder;
     bool feeder_started;

@@ -20,7 +20,8 @@
  * as a pipe would hold it, and nothing is buffered on the host.
  * A reader of stdout or stderr that goes away ends the command as SIGPIPE would on the host.
  *
- * stdin is fed by a thread of its own (stdio_stdin.c).
+ * Threads: every queue's notifications are served on the device's queue thread (vcon_queues.h:
+ * ioeventfd, no exit to minivmm), stdin is fed by its own (stdio_stdin.c).
  */
 #include <signal.h>
 #include <endian.h>
@@ -234,7 +235,8 @@ static void console_input(struct virtio_stdio *s)
         vcon_port_flush_input(&s->vdev, 0, &s->port[PORT_CONSOLE].vty, &s->locked_chain);
 }
 
-static void stdio_notify(struct virtio_dev *v, uint16_t q)
+/* What a notification of queue q asks for; on the queue thread (vcon_queues.h). */
+static void stdio_serve(struct virtio_dev *v, uint16_t q)
 {
     struct virtio_stdio *s = stdio_of(v);
     unsigned p = queue_port(q);
@@ -251,6 +253,25 @@ static void stdio_notify(struct virtio_dev *v, uint16_t q)
     } else if (p == PORT_STDIN) {
         stdio_kick_feeder(s);
     }
+}
+
+static void stdio_notify(struct virtio_dev *v, uint16_t q)
+{
+    vcon_queues_notify(&stdio_of(v)->queues, q);
+}
+
+static int stdio_queue_eventfd(struct virtio_dev *v, uint16_t q)
+{
+    return vcon_queues_eventfd(&stdio_of(v)->queues, q);
+}
+
+/* The guest powers off: the output it queued, its status line included, is written (and the
+ * status taken) before the run ends (machine.h). */
+static void stdio_flush(void *opaque)
+{
+    struct virtio_stdio *s = opaque;
+    for (unsigned p = 0; p < NPORTS; p++)
+        drain_port(s, p, (uint16_t)(rx_queue(p) + 1));
 }
 
 /* The end of stdin (or a read error, which the command can only see as an end): the device
@@ -300,6 +321,7 @@ static const struct virtio_ops stdio_ops = {
     .config_size = sizeof(struct virtio_console_config),
     .config_read = stdio_config_read,
     .notify = stdio_notify,
+    .queue_eventfd = stdio_queue_eventfd,
     .reset = stdio_reset,
 };
 
@@ -311,11 +333,15 @@ static int stdio_check(const char *spec, struct mvm_err *e)
     return stdio_spec_parse(spec, &s, e);
 }
 
-/* What stdio_create() made, its thread stopped, in any state create() may leave it. */
+/* What stdio_create() made, the threads stopped (the queue thread here, first: it may be
+ * writing), in any state create() may leave it. */
 static void stdio_free(struct virtio_stdio *s)
 {
-    if (s->vdev.m)
+    vcon_queues_destroy(&s->queues);
+    if (s->vdev.m) {
+        machine_remove_flush(s->vdev.m, s);
         virtio_pci_destroy(&s->vdev);
+    }
     for (unsigned p = 0; p < NPORTS; p++) {
         vty_destroy(&s->port[p].vty);
         pthread_mutex_destroy(&s->port[p].tx_lock);
@@ -357,10 +383,18 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
         stdio_free(s);
         return mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno)), NULL;
     }
+    if (vcon_queues_init(&s->queues, &s->vdev, NQUEUES, stdio_serve, "command's stdio", e)) {
+        stdio_free(s);
+        return NULL;
+    }
     if (virtio_pci_init(&s->vdev, m, &stdio_ops)) {
         stdio_free(s);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the command's stdio: no free PCI slot"),
                NULL;
+    }
+    if (machine_add_flush(m, stdio_flush, s)) {
+        stdio_free(s);
+        return mvm_fail(e, MVM_E_VMM, "too many consoles to flush at power-off"), NULL;
     }
     if (s->tty) {
         if (m->virtio_port) {
@@ -377,6 +411,8 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
 static int stdio_start(void *dev, struct mvm_err *e)
 {
     struct virtio_stdio *s = dev;
+    if (vcon_queues_start(&s->queues, e))
+        return -1;
     if (s->in_fd < 0)
         return 0;
     int r = pthread_create(&s->feeder, NULL, stdio_feeder_main, s);
@@ -394,9 +430,11 @@ static void stdio_let_go(void *dev)
         vty_abort(&s->port[p].vty);
 }
 
+/* A device going away writes no more: blocked writes give up before the threads stop. */
 static void stdio_destroy(void *dev)
 {
     struct virtio_stdio *s = dev;
+    stdio_let_go(s);
     if (s->feeder_started) {
         __atomic_store_n(&s->stopping, true, __ATOMIC_SEQ_CST);
         stdio_kick_feeder(s);
