@@ -60,6 +60,9 @@ static void *queue_thread(void *arg)
     }
     while (serve_notified(qs))
         ;
+    /* Told to stop, or poll failed: a guest waiting for its output would wait for ever. */
+    if (!take_fd(qs->stop_fd))
+        m->ops->shutdown(m, MVM_E_VMM, "a virtio console's thread failed (poll)");
     return NULL;
 }
 
@@ -96,10 +99,9 @@ void vcon_queues_stop(struct vcon_queues *qs)
 {
     if (!running(qs))
         return;
-    signal_fd(qs->stop_fd);
+    signal_fd(qs->stop_fd);   /* the thread takes it back as it leaves */
     pthread_join(qs->thread, NULL);
     __atomic_store_n(&qs->running, false, __ATOMIC_RELEASE);
-    take_fd(qs->stop_fd);   /* a later start begins afresh */
 }
 
 void vcon_queues_destroy(struct vcon_queues *qs)
