@@ -264,11 +264,12 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 
 # The unit tests whose code runs on several threads (console output and stopping, the end of
 # a run, the disk's I/O threads, the 9p server's fid table, a command's stdin
-# thread, the vsock device's thread, MSI-X signalled while the driver changes it), again under
-# ThreadSanitizer.
+# thread, the vsock device's thread, the consoles' queue threads, MSI-X signalled while the
+# driver changes it), again under ThreadSanitizer.
 TS := build/tsan
 TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads test_p9 test_virtio_9p \
-              test_virtio_stdio test_virtio_net test_virtio_vsock_flow test_msix
+              test_virtio_stdio test_virtio_net test_virtio_vsock_flow test_virtio_console \
+              test_msix
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
 TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o \

@@ -7,6 +7,7 @@
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "vcon_queues.h"
 #include "virtio_pci.h"
 
 #define RXQ 0
@@ -18,6 +19,8 @@ struct virtio_console {
     struct virtq_chain rx;       /* scratch for host input (console-loop thread) */
     pthread_mutex_t tx_lock;     /* one guest-output drainer at a time, in order */
     struct virtq_chain tx;       /* scratch for guest output (under tx_lock) */
+    struct vcon_queues queues;   /* the thread that serves both queues' notifications */
+    bool pci_added;
 };
 
 static struct virtio_console *con_of(struct virtio_dev *v)
@@ -86,13 +89,30 @@ void vcon_vty_out(void *port, const uint8_t *buf, size_t len)
     vty_write(port, buf, len);
 }
 
-static void con_notify(struct virtio_dev *v, uint16_t q)
+/* What a notification of queue q asks for; on the queue thread (vcon_queues.h). */
+static void con_serve(struct virtio_dev *v, uint16_t q)
 {
     struct virtio_console *c = con_of(v);
     if (q == TXQ)
         vcon_port_drain_output(v, TXQ, &c->tx, &c->tx_lock, vcon_vty_out, &c->port);
     else
         virtio_console_flush_input(c);   /* new receive buffers: deliver what waits */
+}
+
+static void con_notify(struct virtio_dev *v, uint16_t q)
+{
+    vcon_queues_notify(&con_of(v)->queues, q);
+}
+
+static int con_queue_eventfd(struct virtio_dev *v, uint16_t q)
+{
+    return vcon_queues_eventfd(&con_of(v)->queues, q);
+}
+
+/* The guest powers off: what it queued is written before the run ends (machine.h). */
+static void con_flush(void *opaque)
+{
+    con_serve(&((struct virtio_console *)opaque)->vdev, TXQ);
 }
 
 static void con_reset(struct virtio_dev *v)
@@ -117,6 +137,7 @@ static const struct virtio_ops console_ops = {
     .config_size = 0,
     .config_read = con_config_read,
     .notify = con_notify,
+    .queue_eventfd = con_queue_eventfd,
     .reset = con_reset,
 };
 
@@ -129,22 +150,45 @@ int virtio_console_create(struct virtio_console **out, struct machine *m, int ou
         return mvm_fail(e, MVM_E_VMM, "out of memory");
     vty_init(&c->port, out_fd);
     pthread_mutex_init(&c->tx_lock, NULL);
-    int r = virtio_pci_init(&c->vdev, m, &console_ops);
-    if (r) {
-        pthread_mutex_destroy(&c->tx_lock);
-        vty_destroy(&c->port);
-        free(c);
+    c->vdev.m = m;   /* for destroy, whatever fails below */
+    if (vcon_queues_init(&c->queues, &c->vdev, console_ops.num_queues, con_serve,
+                         "virtio console", e)) {
+        virtio_console_destroy(c);
+        return -1;
+    }
+    if (machine_add_flush(m, con_flush, c)) {
+        virtio_console_destroy(c);
+        return mvm_fail(e, MVM_E_VMM, "too many consoles to flush at power-off");
+    }
+    if (virtio_pci_init(&c->vdev, m, &console_ops)) {
+        virtio_console_destroy(c);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the virtio console: no free PCI slot");
     }
+    c->pci_added = true;
     *out = c;
     return 0;
 }
 
+int virtio_console_start(struct virtio_console *c, struct mvm_err *e)
+{
+    return vcon_queues_start(&c->queues, e);
+}
+
+void virtio_console_let_go(struct virtio_console *c)
+{
+    vty_abort(&c->port);
+}
+
+/* The thread first (it may be writing): a device going away writes no more. */
 void virtio_console_destroy(struct virtio_console *c)
 {
     if (!c)
         return;
-    virtio_pci_destroy(&c->vdev);
+    vty_abort(&c->port);
+    vcon_queues_destroy(&c->queues);
+    machine_remove_flush(c->vdev.m, c);
+    if (c->pci_added)
+        virtio_pci_destroy(&c->vdev);
     pthread_mutex_destroy(&c->tx_lock);
     vty_destroy(&c->port);
     free(c);
@@ -190,6 +234,16 @@ static void *con_create(struct machine *m, const char *spec, bool snapshot_all, 
     return c;
 }
 
+static int con_start(void *dev, struct mvm_err *e)
+{
+    return virtio_console_start(dev, e);
+}
+
+static void con_let_go(void *dev)
+{
+    virtio_console_let_go(dev);
+}
+
 static void con_destroy(void *dev)
 {
     virtio_console_destroy(dev);
@@ -206,6 +260,8 @@ const struct device_kind virtio_console_kind = {
     .max = 1,
     .check = con_check,
     .create = con_create,
+    .start = con_start,
+    .let_go = con_let_go,
     .destroy = con_destroy,
     .virtio = con_virtio,
 };

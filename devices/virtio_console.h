@@ -1,8 +1,10 @@
 /* virtio-console: one port (no multiport), the guest's hvc1 next to the sPAPR vty's hvc0.
  *
- * Guest output is written to the console output as it arrives (on the notifying vCPU);
- * host input waits in a small ring (the same kind the vty uses) until the guest has posted
- * receive buffers, so a guest that is not reading costs no memory and loses nothing.
+ * Guest output is written to the console output as it arrives, by the device's own thread
+ * (vcon_queues.h: the guest's notifications reach it by ioeventfd, without an exit to
+ * minivmm, or by an MMIO exit where KVM cannot); host input waits in a small ring (the same
+ * kind the vty uses) until the guest has posted receive buffers, so a guest that is not
+ * reading costs no memory and loses nothing.
  */
 #ifndef MINIVMM_VIRTIO_CONSOLE_H
 #define MINIVMM_VIRTIO_CONSOLE_H
@@ -20,6 +22,12 @@ struct virtio_console;
 
 int virtio_console_create(struct virtio_console **out, struct machine *m, int out_fd,
                           struct mvm_err *e);
+/* Starts the thread that serves the queues. Until then (a harness that never starts it) a
+ * notification through the MMIO path is served on the notifying thread. */
+int virtio_console_start(struct virtio_console *c, struct mvm_err *e);
+/* The run is ending: a write blocked on a full console output gives up. Any thread. */
+void virtio_console_let_go(struct virtio_console *c);
+/* Stops the thread (letting go of a blocked write first) and frees the device. */
 void virtio_console_destroy(struct virtio_console *c);
 
 /* The input ring that host input should be pushed into (vty_push_input), after which

@@ -19,97 +19,40 @@
  * used one up, so the next is filled only then. stdin is read ahead by one buffer at most,
  * as a pipe would hold it, and nothing is buffered on the host.
  * A reader of stdout or stderr that goes away ends the command as SIGPIPE would on the host.
+ *
+ * Threads: every queue's notifications are served on the device's queue thread (vcon_queues.h:
+ * ioeventfd, no exit to minivmm), stdin is fed by its own (stdio_stdin.c).
  */
 #include <signal.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "stdio_impl.h"
 #include "stdio_status.h"
 #include "virtio_console.h"
 #include "virtio_pci.h"
 
-enum { PORT_CONSOLE, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_STATUS, NPORTS };
 static const char *const port_name[NPORTS] = {
     NULL, "minivmm.stdin", "minivmm.stdout", "minivmm.stderr", "minivmm.status",
 };
-
-/* Queues: port 0's receive and transmit, the control pair, then each further port's pair. */
-#define NQUEUES (2 * (NPORTS + 1))
-#define CTRL_RXQ 2                  /* device -> driver control messages */
-#define CTRL_TXQ 3                  /* driver -> device */
-#define CTRL_PENDING (4 * NPORTS)   /* at most four messages a port wait for buffers */
-#define CTRL_LEN 8                  /* id le32, event le16, value le16 */
-
-static uint16_t rx_queue(unsigned port)
-{
-    return (uint16_t)(port == 0 ? 0 : 2 * port + 2);
-}
 
 static unsigned queue_port(uint16_t q)
 {
     return q < 2 ? 0 : (q - 2u) / 2u;
 }
 
-struct port {
-    struct virtio_stdio *dev;
-    struct vty vty;              /* output to the host descriptor; the console's input ring */
-    struct virtq_chain chain;    /* scratch of whoever drains the port's output (tx_lock) */
-    pthread_mutex_t tx_lock;
-    bool guest_open;             /* a guest program has the port open (under vdev.lock) */
-};
-
-struct ctrl_msg {
-    uint32_t id;
-    uint16_t event, value;
-};
-
-struct virtio_stdio {
-    struct virtio_dev vdev;      /* first: the transport hands us back this pointer */
-    struct port port[NPORTS];
-    int in_fd;                   /* the command's stdin on the host; -1: none (end-of-file) */
-    bool tty;                    /* the console port takes the host console's input */
-    /* Under vdev.lock: messages for the driver waiting for its buffers, and the scratch of
-     * everything done under that lock (control traffic, the console's input). */
-    struct ctrl_msg pending[CTRL_PENDING];
-    unsigned npending;
-    struct virtq_chain locked_chain;
-    unsigned generation;         /* resets so far: a buffer taken before one is stale */
-    uint16_t stdin_posted;       /* receive buffers the guest had posted when it opened stdin */
-    bool stdin_ended;            /* the host's stdin is over: the port is never opened again */
-    bool warned;                 /* the driver's failure to add a port was logged */
-    /* The status line as it arrives (under port[PORT_STATUS].tx_lock). */
-    char status[STDIO_STATUS_MAX];
-    size_t status_len;
-    bool status_done;
-    /* The stdin feeder. */
-    pthread_t feeder;
-    bool feeder_started;
-    bool stopping;               /* atomic */
-    int kick_fd;                 /* eventfd: the feeder looks again (buffers, open, stop) */
-    struct virtq_chain in;       /* the feeder's scratch */
-};
-
 static struct virtio_stdio *stdio_of(struct virtio_dev *v)
 {
     return (struct virtio_stdio *)v;
-}
-
-static void kick_feeder(struct virtio_stdio *s)
-{
-    uint64_t one = 1;
-    ssize_t r = write(s->kick_fd, &one, sizeof(one));
-    (void)r;   /* an eventfd write fails only when the counter is full: it is kicked anyway */
 }
 
 static void console_input(struct virtio_stdio *s);
@@ -195,7 +138,7 @@ static bool handle_ctrl_locked(struct virtio_stdio *s, uint32_t id, uint16_t eve
         if (id == PORT_STDIN) {
             struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
             s->stdin_posted = vq->ready ? virtq_pending(vq, &v->m->mem) : 0;
-            kick_feeder(s);
+            stdio_kick_feeder(s);
         }
         return id == PORT_CONSOLE && value;
     }
@@ -292,7 +235,8 @@ static void console_input(struct virtio_stdio *s)
         vcon_port_flush_input(&s->vdev, 0, &s->port[PORT_CONSOLE].vty, &s->locked_chain);
 }
 
-static void stdio_notify(struct virtio_dev *v, uint16_t q)
+/* What a notification of queue q asks for; on the queue thread (vcon_queues.h). */
+static void stdio_serve(struct virtio_dev *v, uint16_t q)
 {
     struct virtio_stdio *s = stdio_of(v);
     unsigned p = queue_port(q);
@@ -307,72 +251,32 @@ static void stdio_notify(struct virtio_dev *v, uint16_t q)
     } else if (p == PORT_CONSOLE) {
         console_input(s);   /* new receive buffers: deliver what waits */
     } else if (p == PORT_STDIN) {
-        kick_feeder(s);
+        stdio_kick_feeder(s);
     }
 }
 
-/* ---- stdin ---- */
-
-/* All the buffers the guest posted are back (none holds unread input): it took it all. Else
- * the feeder waits for the guest's next buffer, so it asks to be notified of it (EVENT_IDX),
- * and kicks itself if one came meanwhile (the notification may not). Under vdev.lock. */
-static bool buffers_back(struct virtio_stdio *s, struct virtq *vq)
+static void stdio_notify(struct virtio_dev *v, uint16_t q)
 {
-    const struct guest_mem *m = &s->vdev.m->mem;
-    uint16_t n = virtq_pending(vq, m);
-    if (n >= s->stdin_posted)
-        return true;
-    if (virtq_ask_kick(vq, m, (uint16_t)(vq->last_avail + n)) != n)
-        kick_feeder(s);
-    return false;
+    vcon_queues_notify(&stdio_of(v)->queues, q);
 }
 
-/* Takes a receive buffer for stdin while the guest has the port open, noting the reset
- * generation it belongs to. */
-static bool take_buffer(struct virtio_stdio *s, unsigned *gen)
+static int stdio_queue_eventfd(struct virtio_dev *v, uint16_t q)
 {
-    struct virtio_dev *v = &s->vdev;
-    struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
-    pthread_mutex_lock(&v->lock);
-    bool ok = s->port[PORT_STDIN].guest_open && vq->ready && buffers_back(s, vq) &&
-              virtio_pop_locked(v, rx_queue(PORT_STDIN), &s->in) > 0;
-    if (ok && s->in.in_len == 0) {   /* a receive buffer with no room: a broken driver */
-        virtio_set_broken_locked(v);
-        ok = false;
-    }
-    *gen = s->generation;
-    pthread_mutex_unlock(&v->lock);
-    return ok;
+    return vcon_queues_eventfd(&stdio_of(v)->queues, q);
 }
 
-/* Whether the buffer taken in generation gen still belongs to the guest (no reset since),
- * and whether the port is open (a closed port's input is dropped by the guest). */
-static void buffer_state(struct virtio_stdio *s, unsigned gen, bool *valid, bool *open)
+/* The guest powers off: the output it queued, its status line included, is written (and the
+ * status taken) before the run ends (machine.h). */
+static void stdio_flush(void *opaque)
 {
-    pthread_mutex_lock(&s->vdev.lock);
-    *valid = gen == s->generation;
-    *open = *valid && s->port[PORT_STDIN].guest_open;
-    pthread_mutex_unlock(&s->vdev.lock);
-}
-
-/* Hands back a buffer holding n bytes of stdin, unless a reset took it meanwhile (the bytes
- * are then lost with the ring they were meant for). */
-static void give_buffer(struct virtio_stdio *s, unsigned gen, uint32_t n)
-{
-    struct virtio_dev *v = &s->vdev;
-    struct virtq *vq = &v->vq[rx_queue(PORT_STDIN)];
-    pthread_mutex_lock(&v->lock);
-    if (gen == s->generation && vq->ready) {
-        virtq_push(vq, &v->m->mem, s->in.head, n);
-        if (virtq_should_notify(vq, &v->m->mem))
-            virtio_notify_queue_locked(v, rx_queue(PORT_STDIN));
-    }
-    pthread_mutex_unlock(&v->lock);
+    struct virtio_stdio *s = opaque;
+    for (unsigned p = 0; p < NPORTS; p++)
+        drain_port(s, p, (uint16_t)(rx_queue(p) + 1));
 }
 
 /* The end of stdin (or a read error, which the command can only see as an end): the device
  * closes the port, and the guest's reads return 0 once what it was given is read. */
-static void stdin_ended(struct virtio_stdio *s)
+void stdio_stdin_ended(struct virtio_stdio *s)
 {
     struct virtio_dev *v = &s->vdev;
     pthread_mutex_lock(&v->lock);
@@ -380,58 +284,6 @@ static void stdin_ended(struct virtio_stdio *s)
     queue_ctrl_locked(s, PORT_STDIN, VIRTIO_CONSOLE_PORT_OPEN, 0);
     flush_ctrl_locked(s);
     pthread_mutex_unlock(&v->lock);
-}
-
-static void drain_kick(struct virtio_stdio *s)
-{
-    uint64_t n;
-    ssize_t r = read(s->kick_fd, &n, sizeof(n));
-    (void)r;
-}
-
-/* Reads the host's stdin straight into the guest's receive buffers, one at a time, only
- * while the guest has the port open. A kick makes it look again (stopping, the port opened or
- * closed, new buffers, a reset). */
-static void *feeder_main(void *arg)
-{
-    struct virtio_stdio *s = arg;
-    struct machine *m = s->vdev.m;
-    if (m->thread_init && m->thread_init(m) != 0) {
-        m->ops->shutdown(m, MVM_E_VMM, "the thread that feeds the command's stdin could not "
-                         "restrict itself (seccomp); --no-seccomp to run without");
-        return NULL;
-    }
-    bool have = false, valid, open = false;   /* have: a buffer taken, not yet filled */
-    unsigned gen = 0;
-    while (!__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST)) {
-        if (have) {
-            buffer_state(s, gen, &valid, &open);
-            have = valid;
-        }
-        if (!have)
-            open = have = take_buffer(s, &gen);
-        struct pollfd p[2] = {{.fd = s->kick_fd, .events = POLLIN},
-                              {.fd = have && open ? s->in_fd : -1, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
-            break;
-        if (p[0].revents) {
-            drain_kick(s);
-            continue;
-        }
-        if (!p[1].revents)
-            continue;
-        ssize_t n = readv(s->in_fd, &s->in.iov[s->in.n_out], (int)s->in.n_in);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n > 0) {
-            give_buffer(s, gen, (uint32_t)n);
-            have = false;
-            continue;
-        }
-        stdin_ended(s);   /* the buffer in hand is never returned: no more input comes */
-        break;
-    }
-    return NULL;
 }
 
 /* ---- the transport's callbacks ---- */
@@ -458,7 +310,7 @@ static void stdio_reset(struct virtio_dev *v)
     s->npending = 0;
     s->generation++;   /* the stdin buffer in hand, if any, is not the guest's any more */
     pthread_mutex_unlock(&v->lock);
-    kick_feeder(s);
+    stdio_kick_feeder(s);
 }
 
 static const struct virtio_ops stdio_ops = {
@@ -469,6 +321,7 @@ static const struct virtio_ops stdio_ops = {
     .config_size = sizeof(struct virtio_console_config),
     .config_read = stdio_config_read,
     .notify = stdio_notify,
+    .queue_eventfd = stdio_queue_eventfd,
     .reset = stdio_reset,
 };
 
@@ -480,8 +333,15 @@ static int stdio_check(const char *spec, struct mvm_err *e)
     return stdio_spec_parse(spec, &s, e);
 }
 
+/* What stdio_create() made, the threads stopped (the queue thread here, first: it may be
+ * writing), in any state create() may leave it. */
 static void stdio_free(struct virtio_stdio *s)
 {
+    vcon_queues_destroy(&s->queues);
+    if (s->vdev.m) {
+        machine_remove_flush(s->vdev.m, s);
+        virtio_pci_destroy(&s->vdev);
+    }
     for (unsigned p = 0; p < NPORTS; p++) {
         vty_destroy(&s->port[p].vty);
         pthread_mutex_destroy(&s->port[p].tx_lock);
@@ -523,14 +383,21 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
         stdio_free(s);
         return mvm_fail(e, MVM_E_VMM, "eventfd: %s", strerror(errno)), NULL;
     }
+    if (vcon_queues_init(&s->queues, &s->vdev, NQUEUES, stdio_serve, "command's stdio", e)) {
+        stdio_free(s);
+        return NULL;
+    }
     if (virtio_pci_init(&s->vdev, m, &stdio_ops)) {
         stdio_free(s);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the command's stdio: no free PCI slot"),
                NULL;
     }
+    if (machine_add_flush(m, stdio_flush, s)) {
+        stdio_free(s);
+        return mvm_fail(e, MVM_E_VMM, "too many consoles to flush at power-off"), NULL;
+    }
     if (s->tty) {
         if (m->virtio_port) {
-            virtio_pci_destroy(&s->vdev);
             stdio_free(s);
             return mvm_fail(e, MVM_E_INPUT, "an interactive shell on a host directory takes "
                             "the console itself: drop --console virtio"), NULL;
@@ -544,9 +411,11 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
 static int stdio_start(void *dev, struct mvm_err *e)
 {
     struct virtio_stdio *s = dev;
+    if (vcon_queues_start(&s->queues, e))
+        return -1;
     if (s->in_fd < 0)
         return 0;
-    int r = pthread_create(&s->feeder, NULL, feeder_main, s);
+    int r = pthread_create(&s->feeder, NULL, stdio_feeder_main, s);
     if (r)
         return mvm_fail(e, MVM_E_VMM, "cannot start the stdin thread: %s", strerror(r));
     s->feeder_started = true;
@@ -561,15 +430,16 @@ static void stdio_let_go(void *dev)
         vty_abort(&s->port[p].vty);
 }
 
+/* A device going away writes no more: blocked writes give up before the threads stop. */
 static void stdio_destroy(void *dev)
 {
     struct virtio_stdio *s = dev;
+    stdio_let_go(s);
     if (s->feeder_started) {
         __atomic_store_n(&s->stopping, true, __ATOMIC_SEQ_CST);
-        kick_feeder(s);
+        stdio_kick_feeder(s);
         pthread_join(s->feeder, NULL);
     }
-    virtio_pci_destroy(&s->vdev);
     stdio_free(s);
 }
 

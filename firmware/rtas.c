@@ -113,6 +113,9 @@ static int32_t rtas_power_off(struct machine *m, int cpu, const uint32_t *args, 
                               uint32_t *rets, unsigned nret)
 {
     (void)cpu, (void)args, (void)nargs, (void)rets, (void)nret;
+    /* What the guest wrote before it asked (a command's last bytes, its status line) may
+     * still wait for a device's thread: written now, or never once the run has ended. */
+    machine_flush_output(m);
     m->ops->shutdown(m, MVM_OK, NULL);
     return RTAS_OK;
 }
@@ -121,6 +124,7 @@ static int32_t rtas_system_reboot(struct machine *m, int cpu, const uint32_t *ar
                                   unsigned nargs, uint32_t *rets, unsigned nret)
 {
     (void)cpu, (void)args, (void)nargs, (void)rets, (void)nret;
+    machine_flush_output(m);   /* as for a power-off */
     m->ops->shutdown(m, MVM_REBOOT, "the guest requested a reboot");
     return RTAS_OK;
 }

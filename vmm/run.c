@@ -42,7 +42,8 @@ static void dump_requested(struct vm *vm)
 }
 
 /* Serves the console until the run ends: host input goes to the vty ring (when it has room),
- * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs write it. */
+ * the escape sequence and stop_fd end the run. Guest output needs no help: vCPUs and the
+ * consoles' queue threads write it. */
 static void console_loop(struct vm *vm)
 {
     int in = vm->cfg.console_in;

@@ -1,9 +1,12 @@
 /* A whole virtio console: per input a fresh machine whose RAM (64 KiB) holds the rest of the
  * input, a driver bring-up of both queues (0 receive, 1 transmit) through BAR 0, then BAR
- * accesses, notifications and host input as the program says. Output goes to /dev/null. */
+ * accesses, notifications (the MMIO exit's, or the eventfd's that only a power-off's flush
+ * serves in this single-threaded harness), host input and power-offs as the program says.
+ * Output goes to /dev/null. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../devices/virtio_console.h"
 #include "../../devices/virtio_pci.h"
@@ -42,6 +45,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 5:   /* the transmit queue's notify register, whatever the op's other bits say */
             fz_mmio(m, virtio_pci_notify_addr(virtio_console_dev(c), 1), 2, true, 1);
+            break;
+        case 6: {  /* KVM signals a queue's eventfd (ioeventfd): no thread here serves it */
+            struct virtio_dev *v = virtio_console_dev(c);
+            uint64_t one = 1;
+            if (write(v->ops->queue_eventfd(v, fz_u8(&prog) & 1), &one, sizeof(one)) < 0)
+                abort();
+            break;
+        }
+        case 7:   /* the guest powers off: what it queued is written now */
+            machine_flush_output(m);
             break;
         default:
             break;

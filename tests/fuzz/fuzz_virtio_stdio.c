@@ -1,8 +1,9 @@
 /* The command's stdio device (devices/virtio_stdio.c), a multiport virtio console: per input
  * a fresh machine whose RAM (64 KiB) holds the rest of the input, a driver bring-up of all its
  * queues through BAR 0, then BAR accesses, notifications of any queue (the control queue's
- * messages and the status port's line come from guest memory), and host input on the console
- * port, as the program says. Output goes to /dev/null; the status line is parsed for real. */
+ * messages and the status port's line come from guest memory), host input on the console
+ * port, and power-offs (which write what the queues hold), as the program says. Output goes
+ * to /dev/null; the status line is parsed for real. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             m->virtio_port->input_pushed(m->virtio_port);
         } else if (op == 6) {
             virtio_stdio_kind.let_go(dev);
+        } else if (op == 7) {       /* the guest powers off: its output queued is written */
+            machine_flush_output(m);
         }
     }
     virtio_stdio_kind.destroy(dev);

@@ -16,7 +16,9 @@
 #include "../../devices/device.h"
 #include "../../devices/pci.h"
 #include "../../devices/stdio_status.h"
+#include "../../devices/virtio_pci.h"
 #include "fake_machine.h"
+#include "papr_calls.h"
 #include "virtio_driver.h"
 
 #define BIG_RAM (1u << 20)
@@ -57,6 +59,21 @@ static uint32_t used(uint16_t q) { return desc(q) + 0x800; }
 
 /* The driver negotiated VIRTIO_RING_F_EVENT_IDX: it notifies only when avail_event asks. */
 static bool event_idx;
+/* How a notification reaches the device: an MMIO exit (the notify register), the queue's
+ * eventfd as KVM signals it (ioeventfd), or not yet (its thread has not got to it). */
+static enum { BY_MMIO, BY_EVENTFD, NOT_YET } notify_by;
+
+static void notify(uint16_t q)
+{
+    struct virtio_dev *v = virtio_stdio_kind.virtio(dev);
+    uint64_t one = 1;
+    if (notify_by == BY_MMIO) {
+        wr(0x300 + 4 * q, 2, q);
+    } else if (notify_by == BY_EVENTFD) {
+        assert_non_null(v->ops->queue_eventfd);
+        assert_int_equal(write(v->ops->queue_eventfd(v, q), &one, sizeof(one)), sizeof(one));
+    }
+}
 
 /* Posts one buffer of len bytes on queue q (writable for the device, or holding data), and
  * notifies as the driver must: always, or when avail_event names it (vring_need_event). */
@@ -74,7 +91,7 @@ static uint32_t post(uint16_t q, const void *data, uint32_t len, bool writable)
     uint16_t event = __atomic_load_n((uint16_t *)(m.mem.host + used(q) + 4 + 8 * QS),
                                      __ATOMIC_RELAXED);
     if (!event_idx || (uint16_t)(avail_idx[q] - event - 1) < 1)
-        wr(0x300 + 4 * q, 2, q);
+        notify(q);
     return buf;
 }
 
@@ -117,11 +134,19 @@ static void wait_ctrl(uint32_t *id, uint16_t *event, uint16_t *value, char *text
     fail_msg("no control message came");
 }
 
+/* Sends a control message and waits for the device to have acted on it: once started, its
+ * queue thread serves notifications, not the notifying thread. Its answers are then in the
+ * control receive queue (they are queued under the transport's lock, with the message given
+ * back: taking that lock once after it is given back waits them out). */
 static void send_ctrl(uint32_t id, uint16_t event, uint16_t value)
 {
     uint8_t msg[8];
     le_put(msg, 4, id), le_put(msg + 4, 2, event), le_put(msg + 6, 2, value);
     post(3, msg, sizeof(msg), false);
+    wait_used(3, avail_idx[3]);
+    struct virtio_dev *v = virtio_stdio_kind.virtio(dev);
+    pthread_mutex_lock(&v->lock);
+    pthread_mutex_unlock(&v->lock);
 }
 
 static const char *spec_extra = "";   /* ",tty": the console port takes the console's input */
@@ -132,6 +157,7 @@ static int setup_stdio(void **state)
         return -1;
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
     event_idx = false;
+    notify_by = BY_MMIO;
     m.virtio_port = NULL;
     fake.command_calls = 0;
     if (pipe(in_pipe) || pipe(out_pipe2) || pipe(err_pipe))
@@ -178,7 +204,7 @@ static void bring_up(void)
     uint16_t ev, val;
     char text[64];
     for (uint32_t p = 0; p < 5; p++) {
-        assert_true(next_ctrl(&id, &ev, &val, text));
+        wait_ctrl(&id, &ev, &val, text);   /* the fifth waits for a buffer given back */
         assert_int_equal(ev, VIRTIO_CONSOLE_PORT_ADD);
         assert_int_equal(id, p);
     }
@@ -192,11 +218,11 @@ static void ready(uint32_t port, const char *name)
     uint16_t ev, val;
     char text[64];
     send_ctrl(port, VIRTIO_CONSOLE_PORT_READY, 1);
-    assert_true(next_ctrl(&id, &ev, &val, text));
+    wait_ctrl(&id, &ev, &val, text);
     assert_int_equal(id, port);
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_NAME);
     assert_string_equal(text, name);
-    assert_true(next_ctrl(&id, &ev, &val, text));
+    wait_ctrl(&id, &ev, &val, text);
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
     assert_int_equal(val, 1);
 }
@@ -352,6 +378,49 @@ static void test_hostile_driver(void **state)
     ready(STDOUT, "minivmm.stdout");
 }
 
+/* Reads n bytes from fd, waiting 2 s at most for each piece. */
+static void read_within(int fd, char *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 2000), 1);
+        ssize_t r = read(fd, buf + got, n - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+}
+
+/* With the queue thread running, output signalled as KVM does (ioeventfd, no MMIO exit) is
+ * written, in order; and a status line the thread has not got to yet when the guest powers
+ * off is taken then, or the run would end as if the command never reported. */
+static void test_eventfd_output_and_power_off(void **state)
+{
+    (void)state;
+    struct mvm_err e = {0};
+    bring_up();
+    assert_int_equal(virtio_stdio_kind.start(dev, &e), 0);
+    ready(STDOUT, "minivmm.stdout");
+    ready(STATUS, "minivmm.status");
+    notify_by = BY_EVENTFD;
+    post(txq(STDOUT), "by ", 3, false);
+    post(txq(STDOUT), "ioeventfd", 9, false);
+    char got[16] = {0};
+    read_within(out_pipe2[0], got, 12);
+    assert_string_equal(got, "by ioeventfd");
+    notify_by = NOT_YET;
+    post(txq(STDOUT), "last", 4, false);
+    post(txq(STATUS), "exit 3\n", 7, false);
+    assert_int_equal(fake.command_calls, 0);
+    uint32_t args[2] = {0xffffffffu, 0xffffffffu};
+    assert_int_equal(rtas("power-off", 2, 1, args), 0);
+    assert_int_equal(fake.command_calls, 1);               /* before the run ended */
+    assert_int_equal(fake.command_status, 3);
+    assert_int_equal(fake.shutdown_calls, 1);
+    memset(got, 0, sizeof(got));
+    read_within(out_pipe2[0], got, 4);
+    assert_string_equal(got, "last");
+}
+
 static int setup_stdio_tty(void **state)
 {
     spec_extra = ",tty";
@@ -443,6 +512,8 @@ int main(void)
                                         teardown_stdio),
         cmocka_unit_test_setup_teardown(test_console_input_waits_for_the_terminal,
                                         setup_stdio_tty, teardown_stdio),
+        cmocka_unit_test_setup_teardown(test_eventfd_output_and_power_off, setup_stdio,
+                                        teardown_stdio),
         cmocka_unit_test(test_status_lines),
         cmocka_unit_test(test_specs),
     };
