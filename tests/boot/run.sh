@@ -365,6 +365,9 @@ fi
 check virtio-console 0 "MINIVMM-VCON-OUT over virtio" "MINIVMM-VCON-IN [hello-from-host]" \
     "${msix_used[@]}" \
     "a virtio console"
+for chip in kernel user; do
+    check vty-input-$chip 0 "typed-42 1" "MINIVMM-GUEST-POWEROFF"   # and an hvc interrupt
+done
 check dump-dtb 0 "--- END DTB"
 
 # The dumped tree must read back with dtc, and hold what a pseries guest needs.
