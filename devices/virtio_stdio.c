@@ -255,14 +255,25 @@ static void stdio_serve(struct virtio_dev *v, uint16_t q)
     }
 }
 
+/* The status line is taken on the vCPU that notified, before the guest goes on: the guest's
+ * next steps are sync and power-off, and a status still waiting for the queue thread could
+ * meet a device its driver already shut down. One exit per run. */
+static bool served_inline(uint16_t q)
+{
+    return q == rx_queue(PORT_STATUS) + 1;
+}
+
 static void stdio_notify(struct virtio_dev *v, uint16_t q)
 {
-    vcon_queues_notify(&stdio_of(v)->queues, q);
+    if (served_inline(q))
+        stdio_serve(v, q);
+    else
+        vcon_queues_notify(&stdio_of(v)->queues, q);
 }
 
 static int stdio_queue_eventfd(struct virtio_dev *v, uint16_t q)
 {
-    return vcon_queues_eventfd(&stdio_of(v)->queues, q);
+    return served_inline(q) ? -1 : vcon_queues_eventfd(&stdio_of(v)->queues, q);
 }
 
 /* The guest powers off: the output it queued, its status line included, is written (and the
