@@ -347,6 +347,10 @@ static void test_stdin_end_survives_reset(void **state)
     wait_ctrl(&id, &ev, &val, text);
     assert_int_equal(ev, VIRTIO_CONSOLE_PORT_OPEN);
     assert_int_equal(val, 0);
+    /* As a driver does, reset the device before it reuses the rings' memory: the feeder may
+     * have read the rings a moment ago, and only the reset (under the device's lock) orders
+     * that read before the memset below. */
+    wr(0x14, 1, 0);
     memset(avail_idx, 0, sizeof(avail_idx)), memset(used_seen, 0, sizeof(used_seen));
     event_idx = false;
     memset(m.mem.host + RINGS, 0, BUFS - RINGS);
