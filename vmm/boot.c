@@ -7,6 +7,7 @@
  * much the guest reaches in real mode and how it numbers vCPUs, and the tree is built before
  * any vCPU exists.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ int boot_open(struct boot *b, const struct vm_config *c, struct mvm_err *e)
     if (c->rootfs && !c->initrd) {
         if (initramfs_build(c, b->kfile.data, b->kfile.size, b->kernel.big_endian, &b->made, e))
             return -1;
-        b->ifile = (struct file_map){.data = b->made.buf, .size = b->made.len};
+        b->ifile = (struct file_map){.data = b->made.buf, .size = b->made.len, .fd = -1};
     }
     /* vCPU ids adjacent and real mode reaching all of memory: the most room any host gives. */
     return layout_plan(&b->lay, c, 1, b->kernel.load_addr, b->kernel.end, b->ifile.size,
@@ -147,15 +148,16 @@ int boot_build_tree(struct boot *b, const struct vm *vm, const struct mmu_plan *
 int boot_load(const struct boot *b, struct vm *vm, struct mvm_err *e)
 {
     struct guest_mem *mem = &vm->m.mem;
-    if (kernel_load(&b->kernel, b->kfile.data, mem, vm->cfg.kernel, e))
+    if (kernel_load(&b->kernel, &b->kfile, mem, vm->cfg.kernel, e))
         return -1;
     void *initrd = gpa_ptr(mem, b->lay.initrd, b->ifile.size);
     void *rtas = gpa_ptr(mem, b->lay.rtas, rtas_blob_size);
     void *fdt = gpa_ptr(mem, b->lay.fdt, b->fdt.size);
     if (!initrd || !rtas || !fdt)   /* the layout stays below the real-mode area: never */
         return mvm_fail(e, MVM_E_VMM, "the boot layout reaches beyond guest memory");
-    if (b->ifile.size)
-        memcpy(initrd, b->ifile.data, b->ifile.size);
+    if (b->ifile.size && file_map_read(&b->ifile, initrd, 0, b->ifile.size))
+        return mvm_fail(e, MVM_E_INPUT, "cannot read the initramfs %s: %s",
+                        vm->cfg.initrd ? vm->cfg.initrd : "", strerror(errno));
     memcpy(rtas, rtas_blob, rtas_blob_size);
     memcpy(fdt, b->fdt.data, b->fdt.size);
     return 0;

@@ -12,6 +12,7 @@ int file_map_open(struct file_map *f, const char *path, const char *what, struct
 {
     f->data = NULL;
     f->size = 0;
+    f->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return mvm_fail(e, MVM_E_INPUT, "cannot open %s %s: %s", what, path, strerror(errno));
@@ -25,21 +26,50 @@ int file_map_open(struct file_map *f, const char *path, const char *what, struct
         return mvm_fail(e, MVM_E_INPUT, "%s %s is empty", what, path);
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int err = errno;
-    close(fd);
-    if (p == MAP_FAILED)
+    if (p == MAP_FAILED) {
+        int err = errno;
+        close(fd);
         return mvm_fail(e, MVM_E_INPUT, "cannot read %s %s: %s", what, path, strerror(err));
+    }
     f->data = p;
     f->size = (size_t)st.st_size;
+    f->fd = fd;
     return 0;
 }
 
 void file_map_close(struct file_map *f)
 {
-    if (f->data)
+    if (f->data) {
         munmap((void *)f->data, f->size);
+        close(f->fd);
+    }
     f->data = NULL;
     f->size = 0;
+    f->fd = -1;
+}
+
+int file_map_read(const struct file_map *f, void *dst, size_t off, size_t len)
+{
+    if (off > f->size || len > f->size - off) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (f->fd < 0) {
+        memcpy(dst, f->data + off, len);
+        return 0;
+    }
+    for (size_t done = 0; done < len;) {
+        ssize_t n = pread(f->fd, (uint8_t *)dst + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;            /* the file shrank since it was parsed */
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
 }
 
 /* vmlinux links at 0xc000000000000000 (KERNELBASE) and states physical addresses in p_paddr;
@@ -142,8 +172,8 @@ int kernel_place(struct kernel_image *k, bool given, uint64_t addr, const char *
     return 0;
 }
 
-int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct guest_mem *m,
-                const char *name, struct mvm_err *e)
+int kernel_load(const struct kernel_image *k, const struct file_map *f,
+                const struct guest_mem *m, const char *name, struct mvm_err *e)
 {
     for (unsigned i = 0; i < k->nseg; i++) {
         const struct kernel_segment *s = &k->seg[i];
@@ -153,7 +183,8 @@ int kernel_load(const struct kernel_image *k, const uint8_t *buf, const struct g
                             "at physical 0x%llx); give the guest more memory with -m", name,
                             (unsigned long long)((k->end + (1 << 20) - 1) >> 20),
                             (unsigned long long)s->paddr);
-        memcpy(dst, buf + s->offset, s->filesz);
+        if (file_map_read(f, dst, s->offset, s->filesz))
+            return mvm_fail(e, MVM_E_INPUT, "cannot read %s: %s", name, strerror(errno));
         memset(dst + s->filesz, 0, s->memsz - s->filesz);
     }
     return 0;

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         e.msg[0] = '\0';
         if (kernel_place(&k, false, 0, "vmlinux", &e) == 0) {
             check(&k, size);
-            kernel_load(&k, data, &mem, "vmlinux", &e);
+            kernel_load(&k, &(struct file_map){data, size, -1}, &mem, "vmlinux", &e);
         } else if (e.msg[0] == '\0') {
             abort();
         }
