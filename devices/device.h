@@ -35,6 +35,10 @@ struct device_kind {
     /* Optional: the run is ending; writes blocked on the host (a full pipe) must give up.
      * Any thread, possibly more than once, while the device still runs. */
     void (*let_go)(void *dev);
+    /* Optional, for devices whose own threads write the guest's output: the guest powers off
+     * or reboots (RTAS, on the vCPU that asked, before the run ends): write what it queued,
+     * as a vCPU would have written it, or it is lost once the run has ended. */
+    void (*flush)(void *dev);
     /* Stops its threads (each finishes what it has in hand) and frees it. */
     void (*destroy)(void *dev);
     /* Its virtio transport, for the board to wire queue notifications (ioeventfd). */

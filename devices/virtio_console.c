@@ -110,9 +110,9 @@ static int con_queue_eventfd(struct virtio_dev *v, uint16_t q)
 }
 
 /* The guest powers off: what it queued is written before the run ends (machine.h). */
-static void con_flush(void *opaque)
+void virtio_console_flush_output(struct virtio_console *c)
 {
-    con_serve(&((struct virtio_console *)opaque)->vdev, TXQ);
+    con_serve(&c->vdev, TXQ);
 }
 
 static void con_reset(struct virtio_dev *v)
@@ -156,10 +156,6 @@ int virtio_console_create(struct virtio_console **out, struct machine *m, int ou
         virtio_console_destroy(c);
         return -1;
     }
-    if (machine_add_flush(m, con_flush, c)) {
-        virtio_console_destroy(c);
-        return mvm_fail(e, MVM_E_VMM, "too many consoles to flush at power-off");
-    }
     if (virtio_pci_init(&c->vdev, m, &console_ops)) {
         virtio_console_destroy(c);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the virtio console: no free PCI slot");
@@ -186,7 +182,6 @@ void virtio_console_destroy(struct virtio_console *c)
         return;
     vty_abort(&c->port);
     vcon_queues_destroy(&c->queues);
-    machine_remove_flush(c->vdev.m, c);
     if (c->pci_added)
         virtio_pci_destroy(&c->vdev);
     pthread_mutex_destroy(&c->tx_lock);
@@ -244,6 +239,11 @@ static void con_let_go(void *dev)
     virtio_console_let_go(dev);
 }
 
+static void con_flush(void *dev)
+{
+    virtio_console_flush_output(dev);
+}
+
 static void con_destroy(void *dev)
 {
     virtio_console_destroy(dev);
@@ -262,6 +262,7 @@ const struct device_kind virtio_console_kind = {
     .create = con_create,
     .start = con_start,
     .let_go = con_let_go,
+    .flush = con_flush,
     .destroy = con_destroy,
     .virtio = con_virtio,
 };

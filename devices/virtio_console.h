@@ -27,6 +27,8 @@ int virtio_console_create(struct virtio_console **out, struct machine *m, int ou
 int virtio_console_start(struct virtio_console *c, struct mvm_err *e);
 /* The run is ending: a write blocked on a full console output gives up. Any thread. */
 void virtio_console_let_go(struct virtio_console *c);
+/* The guest powers off or reboots: writes the output it queued, on the calling vCPU. */
+void virtio_console_flush_output(struct virtio_console *c);
 /* Stops the thread (letting go of a blocked write first) and frees the device. */
 void virtio_console_destroy(struct virtio_console *c);
 

@@ -278,9 +278,9 @@ static int stdio_queue_eventfd(struct virtio_dev *v, uint16_t q)
 
 /* The guest powers off: the output it queued, its status line included, is written (and the
  * status taken) before the run ends (machine.h). */
-static void stdio_flush(void *opaque)
+static void stdio_flush(void *dev)
 {
-    struct virtio_stdio *s = opaque;
+    struct virtio_stdio *s = dev;
     for (unsigned p = 0; p < NPORTS; p++)
         drain_port(s, p, (uint16_t)(rx_queue(p) + 1));
 }
@@ -349,10 +349,8 @@ static int stdio_check(const char *spec, struct mvm_err *e)
 static void stdio_free(struct virtio_stdio *s)
 {
     vcon_queues_destroy(&s->queues);
-    if (s->vdev.m) {
-        machine_remove_flush(s->vdev.m, s);
+    if (s->vdev.m)
         virtio_pci_destroy(&s->vdev);
-    }
     for (unsigned p = 0; p < NPORTS; p++) {
         vty_destroy(&s->port[p].vty);
         pthread_mutex_destroy(&s->port[p].tx_lock);
@@ -402,10 +400,6 @@ static void *stdio_create(struct machine *m, const char *spec, bool snapshot_all
         stdio_free(s);
         return mvm_fail(e, MVM_E_INPUT, "cannot add the command's stdio: no free PCI slot"),
                NULL;
-    }
-    if (machine_add_flush(m, stdio_flush, s)) {
-        stdio_free(s);
-        return mvm_fail(e, MVM_E_VMM, "too many consoles to flush at power-off"), NULL;
     }
     if (s->tty) {
         if (m->virtio_port) {
@@ -474,6 +468,7 @@ const struct device_kind virtio_stdio_kind = {
     .create = stdio_create,
     .start = stdio_start,
     .let_go = stdio_let_go,
+    .flush = stdio_flush,
     .destroy = stdio_destroy,
     .virtio = stdio_virtio,
     .describe = stdio_describe,

@@ -21,25 +21,3 @@ void machine_log(struct machine *m, const char *fmt, ...)
     (void)r;
 }
 
-int machine_add_flush(struct machine *m, void (*fn)(void *opaque), void *opaque)
-{
-    if (m->nflush >= MACHINE_FLUSH_MAX)
-        return -1;
-    m->flush[m->nflush++] = (struct machine_flush){fn, opaque};
-    return 0;
-}
-
-void machine_remove_flush(struct machine *m, void *opaque)
-{
-    for (unsigned i = 0; i < m->nflush; i++)
-        if (m->flush[i].opaque == opaque) {
-            m->flush[i] = m->flush[--m->nflush];
-            return;
-        }
-}
-
-void machine_flush_output(struct machine *m)
-{
-    for (unsigned i = 0; i < m->nflush; i++)
-        m->flush[i].fn(m->flush[i].opaque);
-}

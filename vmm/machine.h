@@ -65,6 +65,9 @@ struct machine_ops {
     /* Userspace XICS: raises (level 1) or lowers the external interrupt line of the vCPU
      * whose id is `server`. Any thread. */
     int (*cpu_irq)(struct machine *m, uint32_t server, int level);
+    /* The guest powers off or reboots: every device writes the output it still holds
+     * (struct device_kind's flush). On the vCPU that asked, before shutdown. Optional. */
+    void (*flush_output)(struct machine *m);
     /* Ends the run: every vCPU leaves the guest and minivmm reports `status`. The first
      * request wins; `why` may be NULL. */
     void (*shutdown)(struct machine *m, enum mvm_status status, const char *why);
@@ -74,7 +77,6 @@ struct machine_ops {
     void (*command_ended)(struct machine *m, int status, const char *why);
 };
 
-#define MACHINE_FLUSH_MAX 4
 
 struct machine {
     struct guest_mem mem;
@@ -122,15 +124,6 @@ struct machine {
     uint64_t net_bad_frames, net_rx_dropped, net_links_down;
     uint64_t bad_packets;    /* device packets dropped as malformed (vsock headers; atomic) */
     uint64_t flood_resets;   /* connections reset: the guest sent past its credit (atomic) */
-    /* Devices whose own threads write the guest's output (the virtio consoles): before a
-     * power-off or reboot the guest asked for ends the run, each writes what the guest had
-     * queued (machine_flush_output), as it would have been had a vCPU written it. Set while
-     * the machine is built, emptied as its devices are destroyed. */
-    struct machine_flush {
-        void (*fn)(void *opaque);
-        void *opaque;
-    } flush[MACHINE_FLUSH_MAX];
-    unsigned nflush;
     /* One bit per hcall_slot() already reported as unimplemented: each is logged once. */
     uint64_t hcall_warned[(0x1000 / 4 + 2 + 63) / 64];
 };
@@ -138,13 +131,12 @@ struct machine {
 /* Writes one diagnostic line (a newline is added) to the machine's log_fd. */
 void machine_log(struct machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A device asks for fn(opaque) before the guest's power-off or reboot takes effect (see
- * struct machine's flush). 0, or -1 when the table is full. */
-int machine_add_flush(struct machine *m, void (*fn)(void *opaque), void *opaque);
-/* The device `opaque` is going away: no flush for it any more. */
-void machine_remove_flush(struct machine *m, void *opaque);
 /* The guest powers off or reboots: every device writes the output it still holds. On the vCPU
  * that asked, before the run ends (output is dropped once it has). */
-void machine_flush_output(struct machine *m);
+static inline void machine_flush_output(struct machine *m)
+{
+    if (m->ops->flush_output)
+        m->ops->flush_output(m);
+}
 
 #endif

@@ -437,6 +437,15 @@ void vm_end(struct vm *vm, enum mvm_status status, const char *why, const char *
     pthread_mutex_unlock(&vm->lock);
 }
 
+/* The devices are fixed while vCPUs run: no lock to walk them. */
+static void op_flush_output(struct machine *m)
+{
+    struct vm *vm = vm_of(m);
+    for (unsigned i = 0; i < vm->ndevices; i++)
+        if (vm->devices[i].kind->flush)
+            vm->devices[i].kind->flush(vm->devices[i].state);
+}
+
 static void op_shutdown(struct machine *m, enum mvm_status status, const char *why)
 {
     vm_end(vm_of(m), status, why, NULL);
@@ -464,6 +473,7 @@ const struct machine_ops vm_machine_ops = {
     .irq_set = op_irq_set,
     .msi = op_msi,
     .cpu_irq = op_cpu_irq,
+    .flush_output = op_flush_output,
     .shutdown = op_shutdown,
     .command_ended = op_command_ended,
 };

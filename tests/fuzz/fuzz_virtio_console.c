@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 7:   /* the guest powers off: what it queued is written now */
-            machine_flush_output(m);
+            virtio_console_flush_output(c);
             break;
         default:
             break;

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (op == 6) {
             virtio_stdio_kind.let_go(dev);
         } else if (op == 7) {       /* the guest powers off: its output queued is written */
-            machine_flush_output(m);
+            virtio_stdio_kind.flush(dev);
         }
     }
     virtio_stdio_kind.destroy(dev);

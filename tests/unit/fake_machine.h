@@ -145,13 +145,25 @@ static int fake_cpu_irq(struct machine *mm, uint32_t server, int level)
     return 0;
 }
 
+/* The board's walk of its devices at power-off: a test that has a device with output to
+ * flush names it here. */
+static void (*fake_flush)(void *dev);
+static void *fake_flush_dev;
+
+static void fake_flush_output(struct machine *mm)
+{
+    (void)mm;
+    if (fake_flush)
+        fake_flush(fake_flush_dev);
+}
+
 static const struct machine_ops fake_ops = {
     .configure_mmu = fake_configure_mmu, .set_lpcr = fake_set_lpcr,
     .set_sprg0 = fake_set_sprg0,
     .start_cpu = fake_start_cpu, .cpu_state = fake_cpu_state,
     .stop_self = fake_stop_self, .cpu_characteristics = fake_cpu_characteristics,
     .irq_set = fake_irq_set, .msi = fake_msi, .cpu_irq = fake_cpu_irq,
-    .shutdown = fake_shutdown,
+    .flush_output = fake_flush_output, .shutdown = fake_shutdown,
     .command_ended = fake_command_ended,
 };
 
@@ -171,6 +183,7 @@ static inline int setup(void **state)
 {
     (void)state;
     memset(&fake, 0, sizeof(fake));
+    fake_flush = NULL, fake_flush_dev = NULL;
     fake.cpu_state[0] = CPU_RUNNING;
     memset(&m, 0, sizeof(m));
     m.mem.host = calloc(1, RAM);

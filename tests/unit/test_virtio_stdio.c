@@ -167,6 +167,7 @@ static int setup_stdio(void **state)
              spec_extra);
     struct mvm_err e = {0};
     dev = virtio_stdio_kind.create(&m, spec, false, &e);
+    fake_flush = virtio_stdio_kind.flush, fake_flush_dev = dev;   /* the board's, at power-off */
     return dev ? 0 : -1;
 }
 
