@@ -9,10 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fd_budget.h"
 #include "p9_impl.h"
 
 int p9_server_create(struct p9_server **out, const char *root, bool ro, struct mvm_err *e)
@@ -30,12 +30,8 @@ int p9_server_create(struct p9_server **out, const char *root, bool ro, struct m
     s->root_fd = fd;
     s->ro = ro;
     s->msize = P9_MAX_MSIZE;
-    /* Each fid holds a descriptor or two of a table this process shares with the disks, the
-     * other shares and perhaps an embedding program: a guest gets a quarter of it at most. */
-    struct rlimit nofile;
-    s->max_fids = P9_MAX_FIDS;
-    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur / 8 < P9_MAX_FIDS)
-        s->max_fids = nofile.rlim_cur / 8 > 64 ? (unsigned)(nofile.rlim_cur / 8) : 64;
+    /* Each fid holds a descriptor or two: an eighth of the table's fids, a quarter of it. */
+    s->max_fids = fd_budget(P9_MAX_FIDS);
     pthread_mutex_init(&s->lock, NULL);
     *out = s;
     return 0;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +16,7 @@
 
 #include "../vmm/machine.h"
 #include "device.h"
+#include "fd_budget.h"
 #include "vsock_impl.h"
 
 #define F_STREAM 0              /* VIRTIO_VSOCK_F_STREAM (older uapi headers lack it) */
@@ -253,10 +253,7 @@ int virtio_vsock_create(struct virtio_vsock **out, struct machine *m,
     v->line_ms = 2000;
     v->reply_ms = 5000;
     v->next_port = VSOCK_FIRST_HOST_PORT;
-    struct rlimit nofile;
-    v->max_conns = VSOCK_MAX_CONNS;
-    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur / 8 < VSOCK_MAX_CONNS)
-        v->max_conns = nofile.rlim_cur / 8 > 64 ? (unsigned)(nofile.rlim_cur / 8) : 64;
+    v->max_conns = fd_budget(VSOCK_MAX_CONNS);
     pthread_mutex_init(&v->lock, NULL);
     v->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     v->kick_fd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
