@@ -109,7 +109,7 @@ static int con_queue_eventfd(struct virtio_dev *v, uint16_t q)
     return vcon_queues_eventfd(&con_of(v)->queues, q);
 }
 
-/* The guest powers off: what it queued is written before the run ends (machine.h). */
+/* The guest powers off: what it queued is written before the run ends (device.h, flush). */
 void virtio_console_flush_output(struct virtio_console *c)
 {
     con_serve(&c->vdev, TXQ);

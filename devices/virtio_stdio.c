@@ -277,7 +277,7 @@ static int stdio_queue_eventfd(struct virtio_dev *v, uint16_t q)
 }
 
 /* The guest powers off: the output it queued, its status line included, is written (and the
- * status taken) before the run ends (machine.h). */
+ * status taken) before the run ends (device.h, flush). */
 static void stdio_flush(void *dev)
 {
     struct virtio_stdio *s = dev;

@@ -156,8 +156,7 @@ int boot_load(const struct boot *b, struct vm *vm, struct mvm_err *e)
     if (!initrd || !rtas || !fdt)   /* the layout stays below the real-mode area: never */
         return mvm_fail(e, MVM_E_VMM, "the boot layout reaches beyond guest memory");
     if (b->ifile.size && file_map_read(&b->ifile, initrd, 0, b->ifile.size))
-        return mvm_fail(e, MVM_E_INPUT, "cannot read the initramfs %s: %s",
-                        vm->cfg.initrd ? vm->cfg.initrd : "", strerror(errno));
+        return mvm_fail(e, MVM_E_INPUT, "cannot read the initramfs: %s", strerror(errno));
     memcpy(rtas, rtas_blob, rtas_blob_size);
     memcpy(fdt, b->fdt.data, b->fdt.size);
     return 0;

@@ -39,9 +39,10 @@ int file_map_open(struct file_map *f, const char *path, const char *what, struct
 
 void file_map_close(struct file_map *f)
 {
-    if (f->data) {
+    if (f->data) {   /* only what file_map_open() made: a map held in memory is not ours */
         munmap((void *)f->data, f->size);
-        close(f->fd);
+        if (f->fd >= 0)
+            close(f->fd);
     }
     f->data = NULL;
     f->size = 0;

@@ -77,7 +77,6 @@ struct machine_ops {
     void (*command_ended)(struct machine *m, int status, const char *why);
 };
 
-
 struct machine {
     struct guest_mem mem;
     unsigned ncpus;

@@ -437,7 +437,8 @@ void vm_end(struct vm *vm, enum mvm_status status, const char *why, const char *
     pthread_mutex_unlock(&vm->lock);
 }
 
-/* The devices are fixed while vCPUs run: no lock to walk them. */
+/* No lock to walk the devices: setup_board() makes them all before vcpus_start(), and
+ * vm_free() destroys them after vcpus_join(). */
 static void op_flush_output(struct machine *m)
 {
     struct vm *vm = vm_of(m);

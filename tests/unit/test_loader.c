@@ -262,6 +262,14 @@ static void test_wraps(void **state)
 }
 
 /* 1 MiB of "guest RAM" full of 0xAA. */
+/* An image held in memory, as a test builds it (no descriptor: copied with memcpy). */
+static const struct file_map *in_memory(const uint8_t *buf)
+{
+    static struct file_map f;
+    f = (struct file_map){.data = buf, .size = IMG_SIZE, .fd = -1};
+    return &f;
+}
+
 static struct guest_mem ram_alloc(void)
 {
     struct guest_mem m = {.size = RAM_SIZE, .page_size = 4096};
@@ -283,7 +291,7 @@ static void test_load(void **state)
     struct mvm_err e = {0};
     assert_int_equal(kernel_parse(&k, buf, sizeof(buf), "vmlinux", &e), 0);
     struct guest_mem m = ram_alloc();
-    assert_int_equal(kernel_load(&k, &(struct file_map){buf, sizeof(buf), -1}, &m, "vmlinux", &e), 0);
+    assert_int_equal(kernel_load(&k, in_memory(buf), &m, "vmlinux", &e), 0);
     for (unsigned i = 0; i < SEG_FILESZ; i++)
         assert_int_equal(m.host[0x2000 + i], i + 1);
     for (unsigned i = SEG_FILESZ; i < SEG_MEMSZ; i++)
@@ -305,7 +313,7 @@ static void test_load_does_not_fit(void **state)
     struct mvm_err e = {0};
     struct guest_mem m = ram_alloc();
     assert_int_equal(kernel_parse(&k, buf, sizeof(buf), "vmlinux", &e), 0);
-    assert_int_equal(kernel_load(&k, &(struct file_map){buf, sizeof(buf), -1}, &m, "vmlinux", &e), 0);
+    assert_int_equal(kernel_load(&k, in_memory(buf), &m, "vmlinux", &e), 0);
     assert_int_equal(m.host[RAM_SIZE - 1], 0);
 
     s.paddr = RAM_SIZE - SEG_MEMSZ + 1;      /* bss sticks out by one byte */
@@ -313,7 +321,7 @@ static void test_load_does_not_fit(void **state)
     make_elf(buf, &s);
     memset(m.host, 0xaa, RAM_SIZE);
     assert_int_equal(kernel_parse(&k, buf, sizeof(buf), "vmlinux", &e), 0);
-    assert_int_equal(kernel_load(&k, &(struct file_map){buf, sizeof(buf), -1}, &m, "vmlinux", &e), -1);
+    assert_int_equal(kernel_load(&k, in_memory(buf), &m, "vmlinux", &e), -1);
     assert_int_equal(e.status, MVM_E_INPUT);
     assert_non_null(strstr(e.msg, "does not fit"));
     assert_int_equal(m.host[RAM_SIZE - SEG_MEMSZ + 1], 0xaa);   /* nothing copied */
@@ -386,10 +394,10 @@ static void test_file_map(void **state)
 
     static const char text[] = "hello, vmlinux";
     assert_int_equal(write(fd, text, sizeof(text)), (ssize_t)sizeof(text));
-    close(fd);
     struct file_map f;
     struct mvm_err e = {0};
     assert_int_equal(file_map_open(&f, path, "kernel", &e), 0);
+    unlink(path);
     assert_int_equal(f.size, sizeof(text));
     assert_memory_equal(f.data, text, sizeof(text));
     /* What goes to guest memory is read from the descriptor, within the file only. */
@@ -400,10 +408,10 @@ static void test_file_map(void **state)
     assert_int_equal(file_map_read(&f, got, sizeof(text) + 1, 0), -1);
     assert_int_equal(file_map_read(&f, got, sizeof(text), 0), 0);
     /* A file cut short after it was parsed is an error, not a partial copy called done. */
-    assert_int_equal(truncate(path, 3), 0);
+    assert_int_equal(ftruncate(fd, 3), 0);
+    close(fd);
     assert_int_equal(file_map_read(&f, got, 2, 4), -1);
     file_map_close(&f);
-    unlink(path);
     assert_null(f.data);
     assert_int_equal(f.size, 0);
     assert_int_equal(f.fd, -1);
