@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,13 +22,15 @@ static uint64_t now_ns(void)
  * poll says the fd takes data, and no write is larger than PIPE_BUF, which a pipe that polls
  * writable takes without blocking. Should a write block all the same (a terminal, a socket,
  * a second writer on the same pipe), the stopper's repeated kicks interrupt it. */
-int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborted)
+static int write_out(int fd, bool file, const uint8_t *buf, size_t len, const bool *aborted)
 {
     while (len > 0) {
         if (aborted && __atomic_load_n(aborted, __ATOMIC_SEQ_CST))
             return -1;
+        /* A regular file waits for no reader: no poll, one system call less for each of the
+         * guest's console writes (16 bytes each on the sPAPR vty). */
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int r = poll(&p, 1, 100);
+        int r = file ? 1 : poll(&p, 1, 100);
         if (r == 0 || (r < 0 && errno == EINTR))
             continue;
         if (r < 0 || (p.revents & (POLLERR | POLLNVAL)))
@@ -41,6 +44,17 @@ int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborte
         }
     }
     return 0;
+}
+
+int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborted)
+{
+    return write_out(fd, false, buf, len, aborted);
+}
+
+bool console_fd_is_file(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void console_sink_init(struct console_sink *s)
@@ -148,10 +162,10 @@ int console_sink_write(struct console_sink *s, const uint8_t *buf, size_t len)
     if (s->first_output_ns == 0 && len > 0)
         s->first_output_ns = now_ns();
     s->bytes += len;
-    if (s->out_fd >= 0 && console_write_all(s->out_fd, buf, len, &s->aborted) != 0)
+    if (s->out_fd >= 0 && write_out(s->out_fd, s->out_is_file, buf, len, &s->aborted) != 0)
         r = -1;
     if (s->log_fd >= 0)
-        console_write_all(s->log_fd, buf, len, &s->aborted);
+        write_out(s->log_fd, s->log_is_file, buf, len, &s->aborted);
     if (s->tap_fd >= 0)
         console_write_all(s->tap_fd, buf, len, &s->aborted);
     /* Line by line, so that a failure can be reported with the line it is on. */

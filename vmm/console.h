@@ -32,6 +32,7 @@ typedef void (*console_match_fn)(void *opaque, enum console_pattern_kind kind,
 struct console_sink {
     int out_fd;                  /* -1: not shown */
     int log_fd;                  /* -1: not logged */
+    bool out_is_file, log_is_file;   /* written without a poll first (console_fd_is_file) */
     int tap_fd;                  /* -1: none; else every byte is written here too */
     console_match_fn on_match;   /* may be NULL */
     void *match_opaque;
@@ -72,5 +73,8 @@ void console_sink_abort(struct console_sink *s);
 /* Writes all of buf to fd, waiting (in 100 ms polls) while the fd is full, and giving up as
  * soon as *aborted is true, whether fd is blocking or not. Returns 0 or -1. */
 int console_write_all(int fd, const uint8_t *buf, size_t len, const bool *aborted);
+/* Whether fd is a regular file, which takes a write without waiting for a reader: the sink
+ * need not poll it first (set out_is_file, log_is_file). */
+bool console_fd_is_file(int fd);
 
 #endif

@@ -71,6 +71,7 @@ static int setup_console(struct vm *vm, struct mvm_err *e)
     const struct vm_config *c = &vm->cfg;
     struct console_sink *s = &vm->sink;
     s->out_fd = c->quiet ? -1 : c->console_out;
+    s->out_is_file = console_fd_is_file(s->out_fd);
     /* The output callback is the embedding program's code: it runs on the console-loop
      * thread, which is not sandboxed, fed by a pipe from whichever vCPU wrote. */
     if (c->output_cb) {
@@ -95,6 +96,7 @@ static int setup_console(struct vm *vm, struct mvm_err *e)
         if (vm->log_fd < 0)
             return mvm_fail(e, MVM_E_INPUT, "--log %s: %s", c->log_path, strerror(errno));
         s->log_fd = vm->log_fd;
+        s->log_is_file = console_fd_is_file(s->log_fd);
     }
     return 0;
 }
