@@ -269,7 +269,7 @@ check-unit: $(addprefix $(N)/tests/,$(UNIT_TESTS)) check-tsan
 TS := build/tsan
 TSAN_TESTS := test_console test_run_end test_virtio_blk test_api_threads test_p9 test_virtio_9p \
               test_virtio_stdio test_virtio_net test_virtio_vsock_flow test_virtio_console \
-              test_msix
+              test_msix test_vq_workers
 # (The virtqueue's fences order accesses the guest sees, which no sanitizer models: no warning.)
 TSAN_CFLAGS := $(subst $(SAN),-fsanitize=thread,$(NATIVE_CFLAGS)) -Wno-tsan
 TSAN_OBJS := $(addprefix $(TS)/,$(PORTABLE_SRCS:.c=.o)) $(TS)/firmware/rtas_blob.o \

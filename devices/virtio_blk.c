@@ -258,7 +258,12 @@ static void blk_serve(void *opaque, struct virtq_chain *c)
     uint64_t written;
     uint8_t status = handle(b, c, &written);
     virtq_write_in(c, c->in_len - 1, &status, 1);
-    virtio_complete(v, 0, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
+    virtio_complete_quiet(v, 0, c->head, (uint32_t)(written + 1));   /* < 4 GiB */
+}
+
+static void blk_signal(void *opaque)
+{
+    virtio_signal_used(&((struct virtio_blk *)opaque)->vdev, 0);
 }
 
 unsigned virtio_blk_process(struct virtio_blk *b)
@@ -399,6 +404,7 @@ int virtio_blk_create(struct virtio_blk **out, struct machine *m, const struct d
     if (open_image(b, e) ||
         vq_workers_init(&b->io, BLK_WORKERS, "disk", blk_take, blk_serve, blk_thread_init, b, e))
         goto fail;
+    vq_workers_batch(&b->io, blk_signal);
     int r = virtio_pci_init(&b->vdev, m, &blk_ops);
     /* Discard and write zeroes change the image: not for a read-only disk. */
     b->vdev.extra_features = d->ro ? 1ULL << VIRTIO_BLK_F_RO : F_DWZ;

@@ -430,3 +430,19 @@ void virtio_complete(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t l
     }
     pthread_mutex_unlock(&v->lock);
 }
+
+void virtio_complete_quiet(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t len)
+{
+    pthread_mutex_lock(&v->lock);
+    if (v->vq[q].ready)
+        virtq_push(&v->vq[q], &v->m->mem, head, len);
+    pthread_mutex_unlock(&v->lock);
+}
+
+void virtio_signal_used(struct virtio_dev *v, uint16_t q)
+{
+    pthread_mutex_lock(&v->lock);
+    if (v->vq[q].ready && virtq_should_notify(&v->vq[q], &v->m->mem))
+        virtio_notify_queue_locked(v, q);
+    pthread_mutex_unlock(&v->lock);
+}

@@ -105,5 +105,10 @@ int virtio_take(struct virtio_dev *v, uint16_t q, struct virtq_chain *c, uint64_
  * hand, but marks the queue not ready first). Each completion is signalled at once, so the
  * driver can queue more while other workers are busy. */
 void virtio_complete(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t len);
+/* The same in two halves, for a device whose I/O threads batch their signals (vq_workers.h):
+ * the chain made used without a signal, then one signal for all made used since the last
+ * (as the driver asked, if it still wants one). */
+void virtio_complete_quiet(struct virtio_dev *v, uint16_t q, uint16_t head, uint32_t len);
+void virtio_signal_used(struct virtio_dev *v, uint16_t q);
 
 #endif

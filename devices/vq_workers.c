@@ -20,6 +20,20 @@ static void wake_one(struct vq_workers *w)
     pthread_mutex_unlock(&w->wake_lock);
 }
 
+/* After a completion (batched pools): signal unless another request is still in hand, whose
+ * completion will signal for both, or enough went unsignalled already. A worker counts its
+ * own request out only after it is made used, so the last one out sees every earlier one's
+ * in the ring; a count left behind by a race only makes one more, harmless, check. */
+static void completed(struct vq_workers *w)
+{
+    unsigned others = __atomic_sub_fetch(&w->in_hand, 1, __ATOMIC_SEQ_CST);
+    unsigned waiting = __atomic_add_fetch(&w->unsignalled, 1, __ATOMIC_SEQ_CST);
+    if (others == 0 || waiting >= w->n) {
+        __atomic_store_n(&w->unsignalled, 0, __ATOMIC_SEQ_CST);
+        w->signal(w->opaque);
+    }
+}
+
 /* helpers: there may be more queued, so each request taken wakes another worker to look
  * while this one does the I/O; a worker that finds the queue empty goes back to sleep. */
 static unsigned process_all(struct vq_workers *w, struct virtq_chain *c, bool helpers)
@@ -27,9 +41,13 @@ static unsigned process_all(struct vq_workers *w, struct virtq_chain *c, bool he
     unsigned done = 0;
     pthread_rwlock_rdlock(&w->io_lock);
     while (!stopping(w) && w->take(w->opaque, c) > 0) {
+        if (w->signal)
+            __atomic_add_fetch(&w->in_hand, 1, __ATOMIC_SEQ_CST);
         if (helpers)
             wake_one(w);
         w->serve(w->opaque, c);
+        if (w->signal)
+            completed(w);
         done++;
     }
     pthread_rwlock_unlock(&w->io_lock);
@@ -97,6 +115,11 @@ int vq_workers_init(struct vq_workers *w, unsigned n, const char *what, vq_take_
     if (w->kick_fd < 0)
         return mvm_fail(e, MVM_E_VMM, "eventfd: %s", mvm_strerror(errno));
     return 0;
+}
+
+void vq_workers_batch(struct vq_workers *w, vq_signal_fn signal)
+{
+    w->signal = signal;
 }
 
 int vq_workers_start(struct vq_workers *w, struct mvm_err *e)
