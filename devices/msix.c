@@ -86,8 +86,10 @@ static void flush_locked(struct msix *x)
 
 void msix_config_written(struct msix *x, const struct pci_device *d)
 {
-    uint16_t ctrl = (uint16_t)(d->cfg[x->cap + 2] | d->cfg[x->cap + 3] << 8);
+    /* Read under the lock: of two writes racing, the one whose hook runs last sees both
+     * stores, so the state kept here ends as config space says. */
     pthread_mutex_lock(&x->lock);
+    uint16_t ctrl = (uint16_t)(pci_cfg_byte(d, x->cap + 2u) | pci_cfg_byte(d, x->cap + 3u) << 8);
     x->enabled = ctrl & CTRL_ENABLE;
     x->function_masked = ctrl & CTRL_FUNCTION_MASK;
     flush_locked(x);

@@ -40,7 +40,7 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 {
     struct pci_device *d = opaque;
     /* With memory decoding off the device does not answer. */
-    if (!(d->cfg[PCI_COMMAND] & 0x2)) {
+    if (!(pci_cfg_byte(d, PCI_COMMAND) & 0x2)) {
         if (!is_write)
             memset(data, 0xff, len);
         return;
@@ -137,7 +137,7 @@ bool pci_config_read(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t 
     }
     uint32_t v = 0;
     for (uint32_t i = 0; i < len; i++)
-        v |= (uint32_t)d->cfg[off + i] << (8 * i);
+        v |= (uint32_t)pci_cfg_byte(d, off + i) << (8 * i);
     *val = v;
     return true;
 }
@@ -150,9 +150,12 @@ bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t
         __atomic_add_fetch(&h->bad_accesses, 1, __ATOMIC_RELAXED);
         return false;
     }
+    /* Two vCPUs may write at once (a hostile guest's RTAS calls): the last store of each byte
+     * wins, and the hooks below read what config space holds when they run. */
     for (uint32_t i = 0; i < len; i++) {
         uint8_t m = d->cfg_wmask[off + i], b = (uint8_t)(val >> (8 * i));
-        d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (b & m));
+        uint8_t now = (uint8_t)((pci_cfg_byte(d, off + i) & ~m) | (b & m));
+        __atomic_store_n(&d->cfg[off + i], now, __ATOMIC_RELAXED);
     }
     if (d->msix)
         msix_config_written(d->msix, d);

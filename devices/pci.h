@@ -73,10 +73,18 @@ bool pci_config_read(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t 
 bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t off, uint32_t len,
                       uint32_t val);
 
+/* One byte of config space. The bytes the guest may change are written by RTAS calls on any
+ * vCPU and read outside any lock by the others (MMIO decoding) and by I/O threads (INTx), so
+ * each is loaded and stored whole, atomically; no reader needs two bytes to agree. */
+static inline uint8_t pci_cfg_byte(const struct pci_device *d, uint32_t off)
+{
+    return __atomic_load_n(&d->cfg[off], __ATOMIC_RELAXED);
+}
+
 /* Whether the driver set Interrupt Disable in the command register: INTx must stay down. */
 static inline bool pci_intx_disabled(const struct pci_device *d)
 {
-    return d->cfg[0x05] & 0x04;   /* bit 10 of the command word */
+    return pci_cfg_byte(d, 0x05) & 0x04;   /* bit 10 of the command word */
 }
 
 /* Appends a capability of `len` bytes (cap[0] = id; next pointer filled in) to d's list.

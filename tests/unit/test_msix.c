@@ -350,6 +350,54 @@ static void test_signal_while_toggled(void **state)
     assert_int_equal(m.msi_dropped, 0);
 }
 
+/* The driver's config writes race the device's threads and each other (a hostile guest
+ * makes RTAS calls from two vCPUs at once): INTx toggled on and off while a device thread
+ * signals over INTx, and MSI-X switched on by one thread and off by another. ThreadSanitizer
+ * sees no race, and the device's idea of MSI-X is what config space says once both stop. */
+static bool stop_raising;
+
+static void *raiser(void *arg)
+{
+    while (!__atomic_load_n(&stop_raising, __ATOMIC_RELAXED)) {
+        virtio_notify_queue(arg, 1);
+        rd(0x100, 1);                              /* the ISR read lowers the line */
+    }
+    return NULL;
+}
+
+static pthread_barrier_t both;
+
+/* One write of the MSI-X control word, at the same moment as the other thread's. */
+static void *write_ctrl(void *arg)
+{
+    pthread_barrier_wait(&both);
+    pci_config_write(&host, 0, 0, cap + 2u, 2, (uint32_t)(uintptr_t)arg);   /* (no cmocka here) */
+    return NULL;
+}
+
+static void test_config_writes_race(void **state)
+{
+    (void)state;
+    pthread_t t;
+    stop_raising = false;
+    assert_int_equal(pthread_create(&t, NULL, raiser, virtio_console_dev(con)), 0);
+    for (int i = 0; i < 2000; i++)
+        cfg_wr(4, 2, i & 1 ? 0x402 : 0x2);         /* Interrupt Disable on, off */
+    __atomic_store_n(&stop_raising, true, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+    bring_up_msix();
+    for (int i = 0; i < 300; i++) {
+        pthread_t on, off;
+        assert_int_equal(pthread_barrier_init(&both, NULL, 2), 0);
+        assert_int_equal(pthread_create(&on, NULL, write_ctrl, (void *)0x8000), 0);
+        assert_int_equal(pthread_create(&off, NULL, write_ctrl, (void *)0), 0);
+        pthread_join(on, NULL), pthread_join(off, NULL);
+        pthread_barrier_destroy(&both);
+        assert_int_equal(msix_enabled(&virtio_console_dev(con)->msix),
+                         (cfg_rd(cap + 2u, 2) & 0x8000) != 0);
+    }
+}
+
 static void test_reset_forgets_vectors(void **state)
 {
     (void)state;
@@ -368,7 +416,8 @@ int main(void)
         T(test_capability), T(test_firmware_fills_table), T(test_queue_vector_message),
         T(test_masked_vector_pends), T(test_bad_vectors_and_messages),
         T(test_intx_until_enabled), T(test_config_vector), T(test_pending_and_taken_back),
-        T(test_firmware_edges), T(test_signal_while_toggled), T(test_reset_forgets_vectors),
+        T(test_firmware_edges), T(test_signal_while_toggled), T(test_config_writes_race),
+        T(test_reset_forgets_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
