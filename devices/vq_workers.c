@@ -20,13 +20,15 @@ static void wake_one(struct vq_workers *w)
     pthread_mutex_unlock(&w->wake_lock);
 }
 
-/* After a completion (batched pools): signal unless another request is still in hand, whose
- * completion will signal for both, or enough went unsignalled already. A worker counts its
- * own request out only after it is made used, so the last one out sees every earlier one's
- * in the ring; a count left behind by a race only makes one more, harmless, check. */
-static void completed(struct vq_workers *w)
+/* After a completion (batched pools): signal unless another quick request is still in hand,
+ * whose completion will signal for both, or enough went unsignalled already. A worker counts
+ * its own request out only after it is made used, so the last one out sees every earlier
+ * one's in the ring; a count left behind by a race only makes one more check, which finds
+ * nothing new used and signals nothing. */
+static void completed(struct vq_workers *w, bool counted)
 {
-    unsigned others = __atomic_sub_fetch(&w->in_hand, 1, __ATOMIC_SEQ_CST);
+    unsigned others = counted ? __atomic_sub_fetch(&w->in_hand, 1, __ATOMIC_SEQ_CST)
+                              : __atomic_load_n(&w->in_hand, __ATOMIC_SEQ_CST);
     unsigned waiting = __atomic_add_fetch(&w->unsignalled, 1, __ATOMIC_SEQ_CST);
     if (others == 0 || waiting >= w->n) {
         __atomic_store_n(&w->unsignalled, 0, __ATOMIC_SEQ_CST);
@@ -41,13 +43,15 @@ static unsigned process_all(struct vq_workers *w, struct virtq_chain *c, bool he
     unsigned done = 0;
     pthread_rwlock_rdlock(&w->io_lock);
     while (!stopping(w) && w->take(w->opaque, c) > 0) {
-        if (w->signal)
+        /* Only a quick request may hold back others' signals while it runs. */
+        bool counted = w->signal && w->quick(w->opaque, c);
+        if (counted)
             __atomic_add_fetch(&w->in_hand, 1, __ATOMIC_SEQ_CST);
         if (helpers)
             wake_one(w);
         w->serve(w->opaque, c);
         if (w->signal)
-            completed(w);
+            completed(w, counted);
         done++;
     }
     pthread_rwlock_unlock(&w->io_lock);
@@ -117,9 +121,10 @@ int vq_workers_init(struct vq_workers *w, unsigned n, const char *what, vq_take_
     return 0;
 }
 
-void vq_workers_batch(struct vq_workers *w, vq_signal_fn signal)
+void vq_workers_batch(struct vq_workers *w, vq_signal_fn signal, vq_quick_fn quick)
 {
     w->signal = signal;
+    w->quick = quick;
 }
 
 int vq_workers_start(struct vq_workers *w, struct mvm_err *e)

@@ -9,10 +9,12 @@
  * (seccomp, through the machine) and stops the VM if it cannot.
  *
  * A pool may batch the driver's interrupts (vq_workers_batch): a worker that completes while
- * another still has a request in hand leaves the signal to that one, so completions that
- * finish close together cost the guest one interrupt, as a VMM with one completion loop
- * gives. The wait is bounded: at most as many completions as there are workers go
- * unsignalled, so a steady stream (never a moment with every worker idle) is still signalled.
+ * another still has a quick request in hand (one the device says takes no longer than its
+ * size's worth of I/O: a read or a write, not a flush) leaves the signal to that one, so
+ * completions that finish close together cost the guest one interrupt, as a VMM with one
+ * completion loop gives. The wait is bounded: by the quick requests then in hand, and by the
+ * pool's size (no more completions than workers go unsignalled, so a steady stream, never a
+ * moment with every worker idle, is still signalled).
  */
 #ifndef MINIVMM_VQ_WORKERS_H
 #define MINIVMM_VQ_WORKERS_H
@@ -38,6 +40,9 @@ typedef void (*vq_do_fn)(void *opaque, struct virtq_chain *c);
 typedef int (*vq_thread_init_fn)(void *opaque);
 /* Signals the driver for every request completed since the last call (batched pools only). */
 typedef void (*vq_signal_fn)(void *opaque);
+/* Whether the request just taken is quick: its completion is soon enough for others' to wait
+ * for it (batched pools only). */
+typedef bool (*vq_quick_fn)(void *opaque, const struct virtq_chain *c);
 
 struct vq_worker {
     struct vq_workers *pool;
@@ -51,6 +56,7 @@ struct vq_workers {
     vq_do_fn serve;
     vq_thread_init_fn thread_init;
     vq_signal_fn signal;             /* set: serve() completes quietly, the pool signals */
+    vq_quick_fn quick;
     void *opaque;
     const char *what;                /* "disk", "shared directory": for messages */
     unsigned n;
@@ -67,7 +73,7 @@ struct vq_workers {
      * out. No writer preference is needed (glibc and musl have none): once the queue is not
      * ready, readers take nothing and let go at once. */
     pthread_rwlock_t io_lock;
-    unsigned in_hand;                /* atomic: requests taken and not yet completed */
+    unsigned in_hand;                /* atomic: quick requests taken, not yet completed */
     unsigned unsignalled;            /* atomic: completed since the last signal (batched) */
     struct vq_worker worker[VQ_WORKERS_MAX];
     struct virtq_chain chain;        /* for vq_workers_process() on the caller's thread */
@@ -78,8 +84,9 @@ int vq_workers_init(struct vq_workers *w, unsigned n, const char *what, vq_take_
                     vq_do_fn serve, vq_thread_init_fn thread_init, void *opaque,
                     struct mvm_err *e);
 /* Makes the pool batch the driver's interrupts: serve() must then complete without a signal
- * (virtio_complete_quiet) and the pool calls signal() when one is due. Before the start. */
-void vq_workers_batch(struct vq_workers *w, vq_signal_fn signal);
+ * (virtio_complete_quiet) and the pool calls signal() when one is due; quick() says which
+ * requests others' signals may wait for. Before the start. */
+void vq_workers_batch(struct vq_workers *w, vq_signal_fn signal, vq_quick_fn quick);
 int vq_workers_start(struct vq_workers *w, struct mvm_err *e);
 /* Stops and joins the threads (each finishes the request in hand), frees the rest. Safe on a
  * pool that was only initialised, or never (zeroed). */
