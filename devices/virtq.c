@@ -182,6 +182,8 @@ bool virtq_should_notify(struct virtq *q, const struct guest_mem *m)
 {
     uint16_t old = q->signalled_used, now = q->used_idx;
     q->signalled_used = now;
+    if (now == old)          /* nothing used since the last decision: nothing to tell */
+        return false;
     if (!q->event_idx)
         return !(ld16(m, q->avail) & VRING_AVAIL_F_NO_INTERRUPT);
     /* The driver wants an interrupt once the entry numbered used_event is used, i.e. when

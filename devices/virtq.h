@@ -68,9 +68,9 @@ void virtq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint3
 void virtq_push_many(struct virtq *q, const struct guest_mem *m, const uint16_t *heads,
                      const uint32_t *lens, unsigned n);
 
-/* Whether the chains pushed since the last call are worth an interrupt: unless the driver
- * asked for none (VIRTQ_AVAIL_F_NO_INTERRUPT) or, with EVENT_IDX, none of them is the one
- * used_event names. Call it once after each push or batch of pushes. */
+/* Whether the chains pushed since the last call are worth an interrupt: unless there are
+ * none, the driver asked for none (VIRTQ_AVAIL_F_NO_INTERRUPT) or, with EVENT_IDX, none of
+ * them is the one used_event names. Call it once after each push or batch of pushes. */
 bool virtq_should_notify(struct virtq *q, const struct guest_mem *m);
 
 /* With EVENT_IDX: asks the driver to notify when it makes avail entry `idx` available (or a

@@ -189,11 +189,15 @@ static void test_push_and_notify(void **state)
     assert_int_equal(ld32(USED + 4 + 8 * QSIZE), 0);                        /* nothing past it */
 
     assert_true(virtq_should_notify(&q, &gm));
+    assert_false(virtq_should_notify(&q, &gm));     /* nothing used since: nothing to tell */
     st16(AVAIL, 1);
+    virtq_push(&q, &gm, 8, 0);
     assert_false(virtq_should_notify(&q, &gm));
     st16(AVAIL, 2);
+    virtq_push(&q, &gm, 9, 0);
     assert_true(virtq_should_notify(&q, &gm));
     st16(AVAIL, 0x8001);
+    virtq_push(&q, &gm, 10, 0);
     assert_false(virtq_should_notify(&q, &gm));
 }
 
