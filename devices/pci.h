@@ -75,7 +75,9 @@ bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t
 
 /* One byte of config space. The bytes the guest may change are written by RTAS calls on any
  * vCPU and read outside any lock by the others (MMIO decoding) and by I/O threads (INTx), so
- * each is loaded and stored whole, atomically; no reader needs two bytes to agree. */
+ * each is loaded and stored whole, atomically; none of those readers needs two bytes to
+ * agree. (A guest's own 2- or 4-byte read may see half of another vCPU's write to the same
+ * word: its own race, as on hardware.) */
 static inline uint8_t pci_cfg_byte(const struct pci_device *d, uint32_t off)
 {
     return __atomic_load_n(&d->cfg[off], __ATOMIC_RELAXED);

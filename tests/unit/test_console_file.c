@@ -32,13 +32,18 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
     return (int)syscall(SYS_ppoll, fds, nfds, timeout < 0 ? NULL : &ts, NULL, (size_t)8);
 }
 
-/* Writes "hello" through a sink whose output is fd, twice; returns the polls of fd. */
-static unsigned polls_writing(int fd)
+/* Writes "hello" through a sink whose output (or log) is fd, twice; returns the polls of fd. */
+static unsigned polls_writing(int fd, bool as_log)
 {
     struct console_sink s;
     console_sink_init(&s);
-    s.out_fd = fd;
-    s.out_is_file = console_fd_is_file(fd);
+    if (as_log) {
+        s.log_fd = fd;
+        s.log_is_file = console_fd_is_file(fd);
+    } else {
+        s.out_fd = fd;
+        s.out_is_file = console_fd_is_file(fd);
+    }
     watched = fd;
     polls = 0;
     assert_int_equal(console_sink_write(&s, (const uint8_t *)"hello", 5), 0);
@@ -55,10 +60,11 @@ static void test_file_is_not_polled(void **state)
     assert_non_null(f);
     int fd = fileno(f);
     assert_true(console_fd_is_file(fd));
-    assert_int_equal(polls_writing(fd), 0);
-    char got[16] = {0};
-    assert_int_equal(pread(fd, got, sizeof(got), 0), 10);
-    assert_string_equal(got, "hellohello");
+    assert_int_equal(polls_writing(fd, false), 0);
+    assert_int_equal(polls_writing(fd, true), 0);
+    char got[32] = {0};
+    assert_int_equal(pread(fd, got, sizeof(got), 0), 20);
+    assert_string_equal(got, "hellohellohellohello");
     fclose(f);
 }
 
@@ -69,9 +75,10 @@ static void test_pipe_is_polled(void **state)
     assert_int_equal(pipe(p), 0);
     assert_false(console_fd_is_file(p[1]));
     assert_false(console_fd_is_file(-1));
-    assert_int_equal(polls_writing(p[1]), 2);
-    char got[16] = {0};
-    assert_int_equal(read(p[0], got, sizeof(got)), 10);
+    assert_int_equal(polls_writing(p[1], false), 2);
+    assert_int_equal(polls_writing(p[1], true), 2);
+    char got[32] = {0};
+    assert_int_equal(read(p[0], got, sizeof(got)), 20);
     close(p[0]);
     close(p[1]);
 }

@@ -385,6 +385,7 @@ static void test_config_writes_race(void **state)
         cfg_wr(4, 2, i & 1 ? 0x402 : 0x2);         /* Interrupt Disable on, off */
     __atomic_store_n(&stop_raising, true, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
+    assert_int_equal(fake.irq_level[PCI_IRQ_BASE], 0);   /* the last write disabled INTx */
     bring_up_msix();
     for (int i = 0; i < 300; i++) {
         pthread_t on, off;
