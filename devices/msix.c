@@ -29,6 +29,7 @@ int msix_init(struct msix *x, struct machine *m, struct pci_device *d, uint16_t 
         return -1;
     memset(x, 0, sizeof(*x));
     x->m = m;
+    x->dev = d;
     x->nvec = nvec;
     x->first_irq = PCI_MSI_BASE + (uint32_t)d->slot * MSIX_MAX_VECTORS;
     for (unsigned i = 0; i < nvec; i++)
@@ -58,12 +59,14 @@ static bool masked_locked(const struct msix *x, unsigned vec)
     return x->function_masked || (x->table[vec][VECTOR_CTRL] & VECTOR_MASKED);
 }
 
-/* Sends vector vec's message if it is one the firmware gave this function. */
+/* Sends vector vec's message if it is one the firmware gave this function and the function
+ * may write to memory (Bus Master Enable). */
 static void send_locked(struct msix *x, unsigned vec)
 {
     const uint32_t *e = x->table[vec];
     uint64_t addr = (uint64_t)e[ADDR_HI] << 32 | e[ADDR_LO];
-    if (vec < x->assigned && addr == MSIX_MSG_ADDR && e[DATA] == x->first_irq + vec &&
+    if (pci_bus_master(x->dev) && vec < x->assigned && addr == MSIX_MSG_ADDR &&
+        e[DATA] == x->first_irq + vec &&
         x->m->ops->msi(x->m, e[DATA]) == 0) {
         x->sent++;
         __atomic_add_fetch(&x->m->msi_sent, 1, __ATOMIC_RELAXED);

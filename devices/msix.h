@@ -10,7 +10,10 @@
  *
  * Sending is the machine's (machine_ops.msi: KVM's XICS through an irqfd, or minivmm's own
  * XICS). A masked vector (its entry's mask bit, or the function mask) sets its pending bit
- * instead, and sends when unmasked, as the PCI specification requires.
+ * instead, and sends when unmasked, as the PCI specification requires. A function whose
+ * driver cleared Bus Master Enable sends nothing: a message is a write to memory, which the
+ * function may not do then, so it is dropped and counted, as QEMU drops it (a kernel that
+ * quiesces its devices before a kexec gets no late interrupt).
  *
  * One mutex guards it all; it is taken inside the device's own lock (never the other way
  * round), a message goes to the machine with it held (so the XICS's lock nests inside it), and
@@ -36,6 +39,7 @@ struct pci_device;
 
 struct msix {
     struct machine *m;
+    const struct pci_device *dev;    /* its command register: Bus Master Enable */
     pthread_mutex_t lock;
     uint16_t nvec;                   /* the table's size */
     uint16_t cap;                    /* config offset of the capability */

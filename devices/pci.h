@@ -83,6 +83,13 @@ static inline uint8_t pci_cfg_byte(const struct pci_device *d, uint32_t off)
     return __atomic_load_n(&d->cfg[off], __ATOMIC_RELAXED);
 }
 
+/* Whether the driver set Bus Master Enable in the command register: without it the function
+ * may not write to memory, which is what an MSI-X message is. */
+static inline bool pci_bus_master(const struct pci_device *d)
+{
+    return pci_cfg_byte(d, 0x04) & 0x04;   /* bit 2 of the command word */
+}
+
 /* Whether the driver set Interrupt Disable in the command register: INTx must stay down. */
 static inline bool pci_intx_disabled(const struct pci_device *d)
 {

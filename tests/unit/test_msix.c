@@ -107,6 +107,7 @@ static int64_t query(uint32_t vec)
  * vector 1 and the configuration on vector 2. */
 static void bring_up_msix(void)
 {
+    cfg_wr(4, 2, 6);                                  /* memory decoding, bus master */
     cfg_wr(cap + 2u, 2, 0xc000);
     uint32_t n;
     assert_int_equal(change_msi(4, NVEC, &n), 0);
@@ -241,6 +242,30 @@ static void test_bad_vectors_and_messages(void **state)
     assert_int_equal(rd(TABLE + 8, 4), FIRST);
     wr(PBA, 8, ~0ull);                                /* the pending bits are read-only */
     assert_int_equal(rd(PBA, 8), 0);
+}
+
+/* With Bus Master Enable clear the function may not write to memory: its messages, pending
+ * ones included, are dropped (and counted), and the next after it is set again goes out. */
+static void test_bus_master_off(void **state)
+{
+    (void)state;
+    bring_up_msix();
+    cfg_wr(4, 2, 2);                                  /* what Linux does to quiesce it */
+    send("a");
+    assert_int_equal(fake.msi_calls, 0);
+    assert_int_equal(m.msi_dropped, 1);
+    wr(TABLE + 16 + 12, 4, 1);                        /* masked: pending, then unmasked */
+    send("b");
+    assert_int_equal(rd(PBA, 8), 1u << 1);
+    wr(TABLE + 16 + 12, 4, 0);
+    assert_int_equal(fake.msi_calls, 0);
+    assert_int_equal(m.msi_dropped, 2);
+    assert_int_equal(rd(PBA, 8), 0);
+    assert_int_equal(fake.irq_calls, 0);              /* and not INTx instead */
+    cfg_wr(4, 2, 6);
+    send("c");
+    assert_int_equal(fake.msi_count[FIRST + 1], 1);
+    assert_int_equal(m.msi_sent, 1);
 }
 
 static void test_intx_until_enabled(void **state)
@@ -415,7 +440,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_msix, teardown_msix)
     const struct CMUnitTest tests[] = {
         T(test_capability), T(test_firmware_fills_table), T(test_queue_vector_message),
-        T(test_masked_vector_pends), T(test_bad_vectors_and_messages),
+        T(test_masked_vector_pends), T(test_bad_vectors_and_messages), T(test_bus_master_off),
         T(test_intx_until_enabled), T(test_config_vector), T(test_pending_and_taken_back),
         T(test_firmware_edges), T(test_signal_while_toggled), T(test_config_writes_race),
         T(test_reset_forgets_vectors),
