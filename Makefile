@@ -348,6 +348,11 @@ build/tests/gdbpoke: tests/host/gdbpoke.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
 
+# noirqfd runs minivmm with KVM_IRQFD refused, the host branch of a KVM without irqfds.
+build/tests/noirqfd: tests/host/noirqfd.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -s -o $@ $<
+
 # vsockxfer moves a checked pattern over vsock: in the guest (AF_VSOCK) and in the emulated
 # host (the hybrid vsock's UNIX sockets); one static binary serves both.
 build/tests/vsockxfer: tests/host/vsockxfer.c
@@ -362,7 +367,7 @@ build/tests/firstbyte: tests/host/firstbyte.c
 
 # The test payload is built here, where the compiler is, for the boot tests to boot.
 check-boot: minivmm $(EXAMPLES) build/tests/dmtable build/tests/blkzero build/tests/pipesize build/tests/gdbpoke \
-            build/tests/vsockxfer $(PAYLOADS)
+            build/tests/vsockxfer build/tests/noirqfd $(PAYLOADS)
 	bash tests/boot/run.sh
 
 check: deps

@@ -31,7 +31,7 @@ ppc64le|ppc64)
     BOOT_ON_POWER_HOST=1
     MINIVMM=$top/minivmm GUEST_KERNEL=$kdir/vmlinux GUEST_INITRD=$initrd IMAGES=$images \
         EXAMPLES=$top/build/examples PIPESIZE=$top/build/tests/pipesize GDBPOKE=$top/build/tests/gdbpoke \
-        VSOCKXFER=$top/build/tests/vsockxfer \
+        VSOCKXFER=$top/build/tests/vsockxfer NOIRQFD=$top/build/tests/noirqfd \
         GUEST_KERNEL_BE=${be:+$be/vmlinux-be} GUEST_INITRD_BE=${be:+$be/initrd-be.gz} \
         GUEST_MARKER_BE=${be:+$be/marker-be} \
         PAYLOAD_LE=$top/build/tests/payload-le PAYLOAD_BE=$top/build/tests/payload-be \
@@ -52,7 +52,7 @@ ppc64le|ppc64)
               $here/cases-lib.sh=cases-lib.sh $here/cases-bad.sh=cases-bad.sh \
               $top/build/examples/run-in-vm=bin/run-in-vm \
               $top/build/examples/vm-sequence=bin/vm-sequence \
-              $top/build/tests/pipesize=bin/pipesize \
+              $top/build/tests/pipesize=bin/pipesize $top/build/tests/noirqfd=bin/noirqfd \
               $images/data.ext4=images/data.ext4 \
               $images/root.ext4=images/root.ext4 $top/build/tests/dmtable=bin/dmtable \
               $kdir/modules/kernel/drivers/md/dm-mod.ko=lib/dm-mod.ko \
@@ -187,6 +187,8 @@ for chip in kernel user; do
     check intx-$chip 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-READBACK-OK" \
         "interrupts: 0 MSI-X messages" "!, 0 INTx raised"
 done
+check irqfd-refused 0 "KVM refused irqfds (Invalid argument): MSI-X messages go by KVM_IRQ_LINE" \
+    "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-READBACK-OK" "${msix_used[@]}"
 check blk-write 0 "MINIVMM-BLK-WRITTEN" "MINIVMM-BLK-SIZE 8388608" "1 virtio-blk disk(s)" \
     "MINIVMM-VIRTIO-RING 11" "MINIVMM-BLK-READBACK-OK" "${msix_used[@]}"
 check blk-write-check 0 "pattern intact" "rest untouched"
