@@ -86,8 +86,9 @@ for chip in kernel user; do
 done
 # 5d. A KVM that refuses irqfds (faked: tests/host/noirqfd.c refuses KVM_IRQFD): MSI-X
 # messages go by KVM_IRQ_LINE, and the disk works as with them.
-case_cmd irqfd-refused "${NOIRQFD:-/bin/noirqfd}" "$MINIVMM" -v --stats -k "$GUEST_KERNEL" \
-    -i "$GUEST_INITRD" -d "$T/xics.img" -a "console=hvc0 quiet minivmm.test=blk-write"
+case_cmd irqfd-refused "${NOIRQFD:-/bin/noirqfd}" "$MINIVMM" -v --stats --irqchip=kernel \
+    -k "$GUEST_KERNEL" -i "$GUEST_INITRD" -d "$T/xics.img" \
+    -a "console=hvc0 quiet minivmm.test=blk-write"
 rm -f "$T/xics.img"
 
 # 6. virtio-blk.
