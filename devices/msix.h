@@ -69,9 +69,9 @@ bool msix_enabled(struct msix *x);
 /* Signals vector `vec`: sends its message, or sets its pending bit if it is masked; a vector
  * the table does not have (VIRTIO_MSI_NO_VECTOR: the driver wants none) sends nothing, and a
  * message that is not one the firmware gave, or one from a function without Bus Master
- * Enable, is dropped (and counted). Returns false, having
- * done nothing, if MSI-X is off: the caller signals by INTx instead. Deciding that under the
- * same lock as the send means a driver turning MSI-X off meanwhile loses no interrupt. */
+ * Enable, is dropped (and counted). Returns false, having done nothing, if MSI-X is off: the
+ * caller signals by INTx instead. Deciding that under the same lock as the send means a
+ * driver turning MSI-X off meanwhile loses no interrupt. */
 bool msix_notify(struct msix *x, uint16_t vec);
 
 /* The firmware's side (RTAS): gives the function n vectors, 0 taking them all back; writes
