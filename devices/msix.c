@@ -87,8 +87,9 @@ static void flush_locked(struct msix *x)
         }
 }
 
-void msix_config_written(struct msix *x, const struct pci_device *d)
+void msix_config_written(struct msix *x)
 {
+    const struct pci_device *d = x->dev;
     /* Read under the lock: of two writes racing, the one whose hook runs last sees both
      * stores, so the state kept here ends as config space says. */
     pthread_mutex_lock(&x->lock);

@@ -39,7 +39,7 @@ struct pci_device;
 
 struct msix {
     struct machine *m;
-    const struct pci_device *dev;    /* its command register: Bus Master Enable */
+    const struct pci_device *dev;    /* its config space: the control word, Bus Master Enable */
     pthread_mutex_t lock;
     uint16_t nvec;                   /* the table's size */
     uint16_t cap;                    /* config offset of the capability */
@@ -58,8 +58,9 @@ int msix_init(struct msix *x, struct machine *m, struct pci_device *d, uint16_t 
               uint32_t table_off, uint32_t pba_off);
 void msix_destroy(struct msix *x);
 
-/* The guest wrote d's config space (the capability's control word may have changed). */
-void msix_config_written(struct msix *x, const struct pci_device *d);
+/* The guest wrote the function's config space (the capability's control word may have
+ * changed). */
+void msix_config_written(struct msix *x);
 /* Accesses to the table (off within it, < MSIX_TABLE_SIZE(nvec)) and to the pending bits. */
 void msix_table_access(struct msix *x, uint32_t off, uint8_t *data, uint32_t len, bool is_write);
 void msix_pba_read(struct msix *x, uint32_t off, uint8_t *data, uint32_t len);

@@ -158,7 +158,7 @@ bool pci_config_write(struct pci_host *h, uint32_t bus, uint32_t devfn, uint32_t
         __atomic_store_n(&d->cfg[off + i], now, __ATOMIC_RELAXED);
     }
     if (d->msix)
-        msix_config_written(d->msix, d);
+        msix_config_written(d->msix);
     if (d->ops->config_written)
         d->ops->config_written(d, off, len);
     return true;
