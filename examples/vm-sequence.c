@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int count_fds(void)
 {
@@ -35,6 +36,19 @@ static int count_threads(void)
     return n;
 }
 
+/* The thread count once the threads that were joined are gone: a joined thread may still be
+ * counted for a moment (the kernel wakes the joiner before it reaps the thread), so a count
+ * above `want` is read again, for up to a second, before it is believed. */
+static int settled_threads(int want)
+{
+    int n = count_threads();
+    for (int i = 0; i < 100 && n > want; i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        n = count_threads();
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -55,9 +69,10 @@ int main(int argc, char **argv)
             return 1;
         }
         minivmm_free(vm);
+        int now = settled_threads(threads);
         printf("vm-sequence: run %d powered off; fds %d (before: %d), threads %d (before: %d)\n",
-               i + 1, count_fds(), fds, count_threads(), threads);
-        if (count_fds() != fds || count_threads() != threads)
+               i + 1, count_fds(), fds, now, threads);
+        if (count_fds() != fds || now != threads)
             return 1;
     }
     printf("vm-sequence: %d runs, nothing left behind\n", runs);
